@@ -1,0 +1,58 @@
+// The domain values every stage speaks in. Money is integer minor units;
+// times are milliseconds since the Unix epoch, UTC (RFC 3339 on the wire).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace flashsale {
+
+using ProductId = std::int64_t;
+using UserId = std::int64_t;
+using OrderId = std::int64_t;
+using UnixMillis = std::int64_t;
+
+struct NewProduct {
+  std::string name;
+  std::int64_t stock = 0;       // initial stock, never changed afterwards
+  std::int64_t sale_price = 0;  // minor units
+  UnixMillis start_ms = 0;      // sale window [start_ms, end_ms)
+  UnixMillis end_ms = 0;
+};
+
+struct Product : NewProduct {
+  ProductId id = 0;
+};
+
+// What the admit stage needs to sell a product; set by preload.
+struct SaleStock {
+  ProductId product_id = 0;
+  std::int64_t sellable = 0;  // initial stock minus quantity already persisted
+  UnixMillis start_ms = 0;
+  UnixMillis end_ms = 0;
+  std::int64_t ttl_seconds = 0;  // how long the admit stage keeps it; 0 = no expiry
+};
+
+// One accepted purchase. Admit appends it to the outbox, the relay carries it,
+// persist writes it. request_id is the idempotency key of the whole path.
+struct OrderEvent {
+  std::string request_id;
+  UserId user_id = 0;
+  ProductId product_id = 0;
+  std::int32_t quantity = 0;
+  std::int64_t unit_price = 0;  // minor units, copied from the product at admission
+  UnixMillis accepted_ms = 0;
+};
+
+enum class RequestStatus : std::uint8_t { pending, success, failed };
+
+const char* status_name(RequestStatus status) noexcept;
+
+struct RequestState {
+  std::string request_id;
+  RequestStatus status = RequestStatus::pending;
+  std::string reason;   // set when failed
+  OrderId order_id = 0;  // set when success
+};
+
+}  // namespace flashsale

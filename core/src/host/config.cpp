@@ -1,0 +1,183 @@
+#include "host/config.h"
+
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "host/startup_error.h"
+
+namespace flashsale {
+
+const char* stage_name(StageKind stage) noexcept {
+  switch (stage) {
+    case StageKind::ratelimit: return "ratelimit";
+    case StageKind::admit: return "admit";
+    case StageKind::outbox: return "outbox";
+    case StageKind::relay: return "relay";
+    case StageKind::persist: return "persist";
+    case StageKind::notify: return "notify";
+  }
+  return "?";
+}
+
+const std::vector<KnownKey>& known_keys() {
+  static const std::vector<KnownKey> keys = {
+      {"http.addr", ":8080", "listen address, host:port (host empty = all interfaces, port 0 = any free port)"},
+      {"http.threads", "32", "HTTP worker threads"},
+      {"http.max.body.bytes", "16384", "largest request body accepted; larger gets 413"},
+      {"preload.admin.token", "dev-admin-token", "token admin endpoints expect in X-Admin-Token"},
+      {"roles", "api,relay,consumer", "what this process runs: any of api, relay, consumer"},
+      {"plugin.dir", "", "where flashsale-<family>.so files are (default: <exe dir>/../plugins)"},
+      {"stage.ratelimit", "redis", "backend family of the ratelimit stage"},
+      {"stage.admit", "redis", "backend family of the admit stage"},
+      {"stage.outbox", "redis", "backend family of the outbox stage (must equal stage.admit)"},
+      {"stage.relay", "kafka", "backend family of the relay stage"},
+      {"stage.persist", "sqlite", "backend family of the persist stage"},
+      {"stage.notify", "redis", "backend family of the notify stage (must equal stage.admit)"},
+      {"buy.rate.limit", "1000", "buy requests allowed per user (or IP) per window"},
+      {"buy.rate.window.sec", "1", "rate-limit sliding window, seconds"},
+      {"stock.cache.ttl.hour", "24", "how long preloaded stock stays in the admit stage, hours"},
+      {"request.state.ttl.sec", "86400", "how long final request states stay in the notify store, seconds"},
+      {"outbox.claim.idle.ms", "30000", "redeliver an outbox entry unacked for this long, ms"},
+      {"outbox.max.deliveries", "16", "deliveries before an outbox entry is dead-lettered"},
+      {"worker.batch.size", "256", "events per relay/consumer batch"},
+      {"db.path", "flash_sale.db", "SQLite database file (persist stage)"},
+      {"redis.addr", "localhost:6379", "Redis host:port"},
+      {"redis.db", "0", "Redis database number"},
+      {"kafka.brokers", "localhost:9092", "Kafka bootstrap servers, comma separated"},
+      {"kafka.topic", "flash-sale-orders", "Kafka topic of order events"},
+      {"kafka.group.id", "flash-sale-order-consumer", "Kafka consumer group"},
+      {"order.event.stream", "flash_sale:order_events", "Redis Stream of the outbox"},
+      {"order.event.group", "flash-sale-relay-group", "consumer group on the outbox stream"},
+      {"order.event.consumer", "flash-sale-relay-1", "this relay's consumer name in that group"},
+  };
+  return keys;
+}
+
+namespace {
+
+std::string trim(const std::string& text) {
+  const char* space = " \t\r\n";
+  auto first = text.find_first_not_of(space);
+  if (first == std::string::npos) return {};
+  return text.substr(first, text.find_last_not_of(space) - first + 1);
+}
+
+std::map<std::string, std::string> read_properties(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) throw StartupError("config file " + file + ": cannot be read");
+  std::map<std::string, std::string> values;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    std::string text = trim(line);
+    if (text.empty() || text[0] == '#' || text[0] == '!') continue;
+    auto eq = text.find_first_of("=:");
+    if (eq == std::string::npos) {
+      throw StartupError("config file " + file + ":" + std::to_string(number) + ": expected key = value");
+    }
+    values[trim(text.substr(0, eq))] = trim(text.substr(eq + 1));
+  }
+  return values;
+}
+
+std::map<std::string, std::string> environment(char** env) {
+  std::map<std::string, std::string> vars;
+  for (char** p = env; p != nullptr && *p != nullptr; ++p) {
+    const char* eq = std::strchr(*p, '=');
+    if (eq != nullptr) vars.emplace(std::string(static_cast<const char*>(*p), eq), std::string(eq + 1));
+  }
+  return vars;
+}
+
+std::string where(const std::string& key) { return key + " (" + Settings::env_name(key) + ")"; }
+
+std::int64_t require_int(const Settings& settings, const std::string& key, std::int64_t min, std::int64_t max) {
+  std::string error;
+  std::int64_t value = settings.get_int(key, 0, &error, min, max);
+  if (!error.empty()) throw StartupError(error);
+  return value;
+}
+
+void parse_addr(const Settings& settings, Config* config) {
+  std::string addr = settings.get("http.addr");
+  auto colon = addr.rfind(':');
+  if (colon == std::string::npos) throw StartupError(where("http.addr") + ": expected host:port, got '" + addr + "'");
+  config->http_host = addr.substr(0, colon);
+  Settings port;
+  port.set("http.addr", addr.substr(colon + 1));
+  std::string error;
+  config->http_port = static_cast<std::uint16_t>(port.get_int("http.addr", 0, &error, 0, 65535));
+  if (!error.empty() || addr.size() == colon + 1) {
+    throw StartupError(where("http.addr") + ": expected host:port with port 0-65535, got '" + addr + "'");
+  }
+}
+
+void parse_roles(const Settings& settings, Config* config) {
+  config->role_api = config->role_relay = config->role_consumer = false;
+  std::stringstream list(settings.get("roles"));
+  std::string role;
+  while (std::getline(list, role, ',')) {
+    role = trim(role);
+    if (role == "api") config->role_api = true;
+    else if (role == "relay") config->role_relay = true;
+    else if (role == "consumer") config->role_consumer = true;
+    else throw StartupError(where("roles") + ": unknown role '" + role + "' (expected api, relay, consumer)");
+  }
+  if (!config->role_api && !config->role_relay && !config->role_consumer) {
+    throw StartupError(where("roles") + ": names no role");
+  }
+}
+
+}  // namespace
+
+Config load_config(const std::string& file, char** env, const std::string& exe_dir,
+                   std::vector<std::string>* warnings) {
+  std::map<std::string, std::string> values;
+  for (const KnownKey& known : known_keys()) values[known.key] = known.fallback;
+  values["plugin.dir"] = exe_dir + "/../plugins";
+
+  if (!file.empty()) {
+    for (auto& [key, value] : read_properties(file)) {
+      bool known = values.count(key) != 0 || key.rfind("plugin.", 0) == 0;
+      if (!known && warnings != nullptr) {
+        warnings->push_back("config file " + file + ": unknown key " + key + " (passed on to plugins)");
+      }
+      values[key] = value;
+    }
+  }
+  auto vars = environment(env);
+  for (auto& [key, value] : values) {
+    auto it = vars.find(Settings::env_name(key));
+    if (it != vars.end()) value = it->second;
+  }
+
+  Config config;
+  config.settings = Settings(std::move(values));
+  const Settings& s = config.settings;
+  parse_addr(s, &config);
+  config.http_threads = static_cast<int>(require_int(s, "http.threads", 1, 1024));
+  config.max_body_bytes = require_int(s, "http.max.body.bytes", 64, 16 << 20);
+  config.admin_token = s.get("preload.admin.token");
+  if (config.admin_token.empty()) throw StartupError(where("preload.admin.token") + ": must not be empty");
+  config.plugin_dir = s.get("plugin.dir");
+  parse_roles(s, &config);
+  for (StageKind stage : kAllStages) {
+    std::string key = std::string("stage.") + stage_name(stage);
+    std::string family = s.get(key);
+    if (family.empty()) throw StartupError(where(key) + ": must name a backend family");
+    config.stage_backend[static_cast<int>(stage)] = family;
+  }
+  require_int(s, "buy.rate.limit", 1, INT32_MAX);
+  require_int(s, "buy.rate.window.sec", 1, 86400);
+  require_int(s, "stock.cache.ttl.hour", 0, 24 * 365);
+  require_int(s, "request.state.ttl.sec", 1, INT32_MAX);
+  require_int(s, "outbox.claim.idle.ms", 1, 86400000);
+  require_int(s, "outbox.max.deliveries", 1, 1000000);
+  require_int(s, "worker.batch.size", 1, 100000);
+  require_int(s, "redis.db", 0, 1024);
+  if (s.get("db.path").empty()) throw StartupError(where("db.path") + ": must not be empty");
+  return config;
+}
+
+}  // namespace flashsale

@@ -1,0 +1,49 @@
+// The server's configuration: a properties file (`key = value`, `#` comments)
+// overridden by environment variables, one per key (REDIS_ADDR overrides
+// redis.addr). Every known key has a default and a check; a bad value throws
+// StartupError naming the key and its variable.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "flashsale/settings.h"
+
+namespace flashsale {
+
+enum class StageKind { ratelimit, admit, outbox, relay, persist, notify };
+inline constexpr StageKind kAllStages[] = {StageKind::ratelimit, StageKind::admit,   StageKind::outbox,
+                                           StageKind::relay,     StageKind::persist, StageKind::notify};
+const char* stage_name(StageKind stage) noexcept;  // "admit", ...
+
+struct KnownKey {
+  const char* key;
+  const char* fallback;
+  const char* help;  // one line, used by --help and the README
+};
+// Every key the host and the in-tree plugins read.
+const std::vector<KnownKey>& known_keys();
+
+struct Config {
+  Settings settings;  // every key resolved: defaults < file < environment
+
+  std::string http_host;  // "" = every interface
+  std::uint16_t http_port = 8080;
+  int http_threads = 0;
+  std::int64_t max_body_bytes = 0;
+  std::string admin_token;
+  std::string plugin_dir;
+  std::string stage_backend[6];  // indexed by StageKind
+  bool role_api = true, role_relay = true, role_consumer = true;
+
+  const std::string& backend(StageKind stage) const { return stage_backend[static_cast<int>(stage)]; }
+};
+
+// `file` may be empty (defaults and environment only). `env` is the process
+// environment (environ). `exe_dir` anchors the default plugin directory.
+// Unknown keys in the file are reported through `warnings`.
+Config load_config(const std::string& file, char** env, const std::string& exe_dir,
+                   std::vector<std::string>* warnings);
+
+}  // namespace flashsale

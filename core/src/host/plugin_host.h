@@ -1,0 +1,48 @@
+// Loads backend families from shared objects and makes the six stages the
+// config names. Each family is loaded once; every stage object holds its
+// family (the library and its Backend) alive, so nothing is unloaded while
+// anything it made still exists.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "flashsale/plugin.h"
+#include "host/config.h"
+
+namespace flashsale {
+
+struct Stages {
+  std::shared_ptr<RateLimiter> ratelimit;
+  std::shared_ptr<Admission> admission;
+  std::shared_ptr<Outbox> outbox;
+  std::shared_ptr<Relay> relay;
+  std::shared_ptr<OrderStore> store;
+  std::shared_ptr<Notifier> notifier;
+};
+
+// The in-tree families, looked up as <plugin.dir>/flashsale-<family>.so. Any
+// other family needs plugin.<family>.path naming its file.
+inline constexpr const char* kInTreeFamilies[] = {"memory", "sqlite", "redis", "kafka"};
+
+class PluginHost {
+ public:
+  explicit PluginHost(const Config& config);
+  ~PluginHost();
+
+  // Loads every family the config names and makes every stage. Throws
+  // StartupError with one line naming the key or the file on any problem.
+  Stages make_stages();
+
+  struct Family;  // a loaded library and its Backend
+
+ private:
+  std::shared_ptr<Family> load(const std::string& family, const std::string& key);
+  std::string plugin_path(const std::string& family, const std::string& key) const;
+
+  const Config& config_;
+  std::map<std::string, std::shared_ptr<Family>> families_;
+};
+
+}  // namespace flashsale

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages flashsale builds and tests with.
+# Idempotent: asks apt only for what dpkg does not already have.
+set -euo pipefail
+
+packages=(
+  build-essential cmake make ccache pkg-config
+  libpoco-dev libboost-dev libhiredis-dev librdkafka-dev
+  catch2 libbenchmark-dev
+  redis-server sqlite3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
