@@ -7,7 +7,7 @@ packages=(
   build-essential cmake make ccache pkg-config
   libpoco-dev libboost-dev libhiredis-dev librdkafka-dev
   catch2 libbenchmark-dev
-  redis-server sqlite3
+  redis-server sqlite3 libsqlite3-dev
 )
 
 missing=()

@@ -42,8 +42,10 @@ class Admission {
   // window is judged by the backend's own clock.
   virtual AdmitResult admit(const AdmitRequest& request) noexcept = 0;
 
-  // Sets the sellable stock and sale window of a product (preload). Replaces
-  // any earlier stock level; locks and idempotency keys stay.
+  // Loads the sellable stock and sale window of a product (preload), unless
+  // the stage already holds stock for it: then it changes nothing and still
+  // returns ok. Admissions in flight are not yet persisted, so replacing a live
+  // stock level with "initial minus persisted" would resell them.
   virtual Status load_stock(const SaleStock& stock) noexcept = 0;
 
   virtual Status stock(ProductId product_id, StockLevel* level) noexcept = 0;

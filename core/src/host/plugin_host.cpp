@@ -91,9 +91,10 @@ Stages PluginHost::make_stages() {
   same_family(StageKind::admit, StageKind::outbox);
   same_family(StageKind::admit, StageKind::notify);
 
-  auto family_of = [&](StageKind stage) {
-    return load(config_.backend(stage), std::string("stage.") + stage_name(stage));
-  };
+  // Every library is loaded and checked before any stage is made, so a broken
+  // file is reported as such, not as a side effect of an earlier stage.
+  for (StageKind stage : kAllStages) load(config_.backend(stage), std::string("stage.") + stage_name(stage));
+  auto family_of = [&](StageKind stage) { return families_.at(config_.backend(stage)); };
   Stages stages;
   stages.ratelimit = make_stage<RateLimiter>(family_of(StageKind::ratelimit), StageKind::ratelimit,
                                              [](Backend& b, std::string* e) { return b.make_ratelimit(e); });

@@ -41,7 +41,7 @@ class PluginHost {
   std::shared_ptr<Family> load(const std::string& family, const std::string& key);
   std::string plugin_path(const std::string& family, const std::string& key) const;
 
-  const Config& config_;
+  Config config_;
   std::map<std::string, std::shared_ptr<Family>> families_;
 };
 

@@ -1,0 +1,73 @@
+// flashsale-server: loads the config, starts the roles it names, and stops
+// gracefully on SIGINT/SIGTERM. The first line on stdout says where it
+// listens, so scripts and tests can start it on port 0.
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <pthread.h>
+
+#include "app/server.h"
+#include "host/config.h"
+#include "host/startup_error.h"
+
+extern char** environ;
+
+namespace {
+
+void usage() {
+  std::cout << "usage: flashsale-server [--config FILE]\n\n"
+               "Every key can also be set by its environment variable (key upper-cased, dots as underscores):\n";
+  for (const auto& key : flashsale::known_keys()) {
+    std::cout << "  " << key.key << " (" << flashsale::Settings::env_name(key.key) << ", default '" << key.fallback
+              << "'): " << key.help << "\n";
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_file;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+      config_file = argv[++i];
+    } else if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      usage();
+      return 0;
+    } else {
+      std::cerr << "flashsale-server: unknown argument " << argv[i] << " (try --help)\n";
+      return 2;
+    }
+  }
+
+  // Block the stop signals before any thread starts, so only sigwait sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  try {
+    std::vector<std::string> warnings;
+    std::string exe_dir = std::filesystem::canonical("/proc/self/exe").parent_path().string();
+    flashsale::Config config = flashsale::load_config(config_file, environ, exe_dir, &warnings);
+    for (const auto& warning : warnings) std::cerr << "flashsale-server: warning: " << warning << "\n";
+    bool api = config.role_api;
+    std::string host = config.http_host.empty() ? "0.0.0.0" : config.http_host;
+    flashsale::Server server(std::move(config));
+    server.start();
+    if (api) std::cout << "flashsale listening on http://" << host << ":" << server.port() << std::endl;
+    else std::cout << "flashsale running (no api role)" << std::endl;
+
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    std::cerr << "flashsale-server: " << strsignal(signal) << ", draining" << std::endl;
+    server.stop();
+    std::cerr << "flashsale-server: stopped" << std::endl;
+    return 0;
+  } catch (const flashsale::StartupError& e) {
+    std::cerr << "flashsale-server: " << e.what() << std::endl;
+    return 2;
+  }
+}

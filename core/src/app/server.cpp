@@ -1,0 +1,113 @@
+#include "app/server.h"
+
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/ThreadPool.h>
+
+#include "host/plugin_host.h"
+#include "host/startup_error.h"
+#include "http/api.h"
+#include "pipeline/buy_service.h"
+#include "pipeline/catalog.h"
+#include "pipeline/counters.h"
+#include "pipeline/result_service.h"
+#include "workers/consumer_worker.h"
+#include "workers/relay_worker.h"
+
+namespace flashsale {
+
+namespace {
+constexpr std::chrono::milliseconds kDrainTimeout{15000};
+}
+
+struct Server::Parts {
+  Config config;
+  PluginHost host;
+  Stages stages;
+  Counters counters;
+  Catalog catalog;
+  BuyService buy;
+  ResultService results;
+  ApiContext api;
+  std::unique_ptr<Poco::ThreadPool> http_threads;
+  std::unique_ptr<Poco::Net::HTTPServer> http;
+  std::unique_ptr<RelayWorker> relay_worker;
+  std::unique_ptr<ConsumerWorker> consumer_worker;
+
+  explicit Parts(Config c)
+      : config(std::move(c)),
+        host(config),
+        stages(host.make_stages()),
+        catalog(stages.store, stages.admission, config.settings.get_int("stock.cache.ttl.hour", 24, nullptr) * 3600),
+        buy(stages.ratelimit, stages.admission, &catalog, &counters),
+        results(stages.notifier, stages.store) {
+    api.catalog = &catalog;
+    api.buy = &buy;
+    api.results = &results;
+    api.counters = &counters;
+    api.admin_token = config.admin_token;
+    api.max_body_bytes = config.max_body_bytes;
+  }
+};
+
+Server::Server(Config config) : parts_(std::make_unique<Parts>(std::move(config))) {}
+
+Server::~Server() { stop(); }
+
+void Server::start() {
+  Parts& p = *parts_;
+  auto batch = static_cast<std::size_t>(p.config.settings.get_int("worker.batch.size", 256, nullptr));
+  if (p.config.role_consumer) {
+    p.consumer_worker =
+        std::make_unique<ConsumerWorker>(p.stages.relay, p.stages.store, p.stages.notifier, batch, &p.counters);
+    p.consumer_worker->start();
+  }
+  if (p.config.role_relay) {
+    p.relay_worker = std::make_unique<RelayWorker>(p.stages.outbox, p.stages.relay, batch, &p.counters);
+    p.relay_worker->start();
+  }
+  if (p.config.role_api) {
+    Poco::Net::ServerSocket socket;
+    try {
+      Poco::Net::SocketAddress address = p.config.http_host.empty()
+                                             ? Poco::Net::SocketAddress(p.config.http_port)
+                                             : Poco::Net::SocketAddress(p.config.http_host, p.config.http_port);
+      socket.bind(address, true);
+      socket.listen(1024);
+    } catch (const std::exception& e) {
+      throw StartupError("http.addr (HTTP_ADDR): cannot listen on " + p.config.settings.get("http.addr") + ": " +
+                         e.what());
+    }
+    auto* params = new Poco::Net::HTTPServerParams;
+    params->setMaxThreads(p.config.http_threads);
+    params->setMaxQueued(4096);
+    params->setKeepAlive(true);
+    params->setMaxKeepAliveRequests(0);  // unlimited: load generators reuse connections
+    params->setKeepAliveTimeout(Poco::Timespan(10, 0));
+    p.http_threads = std::make_unique<Poco::ThreadPool>(2, p.config.http_threads);
+    p.http = std::make_unique<Poco::Net::HTTPServer>(make_api_handler_factory(&p.api), *p.http_threads, socket,
+                                                     params);
+    p.http->start();
+  }
+}
+
+std::uint16_t Server::port() const {
+  return parts_->http ? parts_->http->socket().address().port() : 0;
+}
+
+void Server::stop() {
+  Parts& p = *parts_;
+  if (p.http) {
+    p.http->stopAll(false);  // stop accepting; let requests in progress finish
+    p.http_threads->joinAll();
+    p.http.reset();
+  }
+  // The relay first, so what it publishes while draining reaches the consumer.
+  if (p.relay_worker) p.relay_worker->drain_and_stop(kDrainTimeout);
+  if (p.consumer_worker) p.consumer_worker->drain_and_stop(kDrainTimeout);
+  p.relay_worker.reset();
+  p.consumer_worker.reset();
+}
+
+}  // namespace flashsale

@@ -1,0 +1,275 @@
+#include "http/api.h"
+
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+
+#include <charconv>
+#include <istream>
+
+#include "flashsale/clock.h"
+#include "http/error_mapping.h"
+#include "http/json.h"
+#include "pipeline/buy_service.h"
+#include "pipeline/catalog.h"
+#include "pipeline/result_service.h"
+
+namespace flashsale {
+
+namespace {
+
+using Poco::Net::HTTPRequest;
+using Poco::Net::HTTPServerRequest;
+using Poco::Net::HTTPServerResponse;
+
+void send(HTTPServerResponse& response, int status, const std::string& body) {
+  response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+  response.setContentType("application/json");
+  response.setContentLength64(static_cast<Poco::Int64>(body.size()));
+  response.send().write(body.data(), static_cast<std::streamsize>(body.size()));
+}
+
+void send_error(HTTPServerResponse& response, int status, const char* code, const std::string& message) {
+  send(response, status, error_body(code, message));
+}
+
+void send_status(HTTPServerResponse& response, const Status& status) {
+  HttpError error = http_error_for(status.code());
+  send_error(response, error.http_status, error.code, status.message());
+}
+
+// Constant-time in the token's content, so timing does not reveal a prefix.
+bool token_matches(const std::string& given, const std::string& expected) {
+  unsigned char diff = given.size() == expected.size() ? 0 : 1;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    unsigned char g = i < given.size() ? static_cast<unsigned char>(given[i]) : 0;
+    diff |= static_cast<unsigned char>(g ^ static_cast<unsigned char>(expected[i]));
+  }
+  return diff == 0;
+}
+
+bool parse_id(std::string_view text, std::int64_t* id) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *id);
+  return ec == std::errc() && end == text.data() + text.size() && *id > 0;
+}
+
+std::string product_json(const Product& product, const StockLevel* level) {
+  JsonWriter json;
+  json.field("id", product.id)
+      .field("name", product.name)
+      .field("stock", product.stock)
+      .field("sale_price", product.sale_price)
+      .field("start_time", format_rfc3339(product.start_ms))
+      .field("end_time", format_rfc3339(product.end_ms));
+  if (level != nullptr) {
+    json.field("preloaded", level->preloaded);
+    if (level->preloaded) json.field("remaining", level->remaining);
+    else json.raw("remaining", "null");
+  }
+  return json.done();
+}
+
+class ApiHandler : public Poco::Net::HTTPRequestHandler {
+ public:
+  explicit ApiHandler(const ApiContext* context) : context_(*context) {}
+
+  void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
+    try {
+      route(request, response);
+    } catch (const std::exception& e) {
+      if (!response.sent()) send_error(response, 500, "internal", e.what());
+    }
+  }
+
+ private:
+  void route(HTTPServerRequest& request, HTTPServerResponse& response) {
+    std::string_view path = request.getURI();
+    path = path.substr(0, path.find('?'));
+    const std::string& method = request.getMethod();
+    auto suffix = [&](std::string_view prefix, std::string_view* rest) {
+      if (path.substr(0, prefix.size()) != prefix || path.size() == prefix.size()) return false;
+      *rest = path.substr(prefix.size());
+      return rest->find('/') == std::string_view::npos;
+    };
+    std::string_view rest;
+    if (path == "/api/flash_sale/buy") {
+      if (allow(method, HTTPRequest::HTTP_POST, response)) buy(request, response);
+    } else if (suffix("/api/flash_sale/result/", &rest)) {
+      if (allow(method, HTTPRequest::HTTP_GET, response)) result(std::string(rest), response);
+    } else if (path == "/api/products") {
+      if (allow(method, HTTPRequest::HTTP_POST, response)) create_product(request, response);
+    } else if (suffix("/api/products/", &rest)) {
+      if (allow(method, HTTPRequest::HTTP_GET, response)) get_product(rest, response);
+    } else if (suffix("/api/flash_sale/preload/", &rest)) {
+      if (allow(method, HTTPRequest::HTTP_POST, response)) preload(request, rest, response);
+    } else if (path == "/healthz") {
+      if (allow(method, HTTPRequest::HTTP_GET, response)) healthz(response);
+    } else {
+      send_error(response, 404, "route_not_found", "no route for " + std::string(path));
+    }
+  }
+
+  static bool allow(const std::string& method, const std::string& expected, HTTPServerResponse& response) {
+    if (method == expected) return true;
+    response.set("Allow", expected);
+    send_error(response, 405, "method_not_allowed", "use " + expected);
+    return false;
+  }
+
+  bool authorized(HTTPServerRequest& request, HTTPServerResponse& response) {
+    if (token_matches(request.get("X-Admin-Token", ""), context_.admin_token)) return true;
+    send_error(response, 401, "unauthorized", "missing or wrong X-Admin-Token");
+    return false;
+  }
+
+  // Reads the body into *body unless it is over the limit (then answers 413).
+  bool read_body(HTTPServerRequest& request, HTTPServerResponse& response, std::string* body) {
+    const std::int64_t limit = context_.max_body_bytes;
+    if (request.getContentLength64() > limit) {
+      send_error(response, 413, "payload_too_large", "body over " + std::to_string(limit) + " bytes");
+      return false;
+    }
+    std::istream& in = request.stream();
+    body->resize(static_cast<std::size_t>(limit) + 1);
+    in.read(body->data(), limit + 1);
+    body->resize(static_cast<std::size_t>(in.gcount()));
+    if (static_cast<std::int64_t>(body->size()) > limit) {
+      send_error(response, 413, "payload_too_large", "body over " + std::to_string(limit) + " bytes");
+      return false;
+    }
+    return true;
+  }
+
+  void buy(HTTPServerRequest& request, HTTPServerResponse& response) {
+    std::string body;
+    if (!read_body(request, response, &body)) return;
+    BuyRequest buy;
+    buy.client_ip = request.clientAddress().host().toString();
+    buy.idempotency_key = request.get("X-Idempotency-Key", "");
+    JsonObject json;
+    std::string error;
+    if (JsonObject::parse(body, &json, &error)) {
+      auto user = json.integer("user_id", &error);
+      buy.has_user = user.has_value() && *user > 0;
+      if (buy.has_user) buy.user_id = *user;
+      else if (user) error = "user_id must be positive";
+      auto product = json.integer("product_id", &error);
+      if (product && *product <= 0) error = "product_id must be positive";
+      auto quantity = json.integer("quantity", &error);
+      if (product) buy.product_id = *product;
+      if (quantity) buy.quantity = *quantity;
+    }
+    buy.invalid = error;
+
+    BuyOutcome outcome = context_.buy->buy(buy);
+    if (outcome.rate_limited) {
+      send_error(response, 429, "rate_limited", "too many requests; retry later");
+    } else if (!outcome.status.is_ok()) {
+      send_status(response, outcome.status);
+    } else {
+      JsonWriter json_out;
+      json_out.field("request_id", outcome.request_id).field("status", "pending");
+      if (outcome.replayed) json_out.field("replayed", true);
+      send(response, 202, json_out.done());
+    }
+  }
+
+  void result(const std::string& request_id, HTTPServerResponse& response) {
+    RequestState state;
+    Status status = context_.results->lookup(request_id, &state);
+    if (!status.is_ok()) return send_status(response, status);
+    JsonWriter json;
+    json.field("request_id", request_id).field("status", status_name(state.status));
+    if (state.status == RequestStatus::failed) json.field("reason", state.reason);
+    if (state.status == RequestStatus::success) json.field("order_id", state.order_id);
+    send(response, 200, json.done());
+  }
+
+  void create_product(HTTPServerRequest& request, HTTPServerResponse& response) {
+    if (!authorized(request, response)) return;
+    std::string body;
+    if (!read_body(request, response, &body)) return;
+    JsonObject json;
+    std::string error;
+    NewProduct product;
+    if (JsonObject::parse(body, &json, &error)) {
+      auto name = json.string("name", &error);
+      auto stock = json.integer("stock", &error);
+      auto price = json.integer("sale_price", &error);
+      auto start = json.string("start_time", &error);
+      auto end = json.string("end_time", &error);
+      if (name) product.name = *name;
+      if (stock) product.stock = *stock;
+      if (price) product.sale_price = *price;
+      if (start && !parse_rfc3339(*start, &product.start_ms)) error = "start_time must be an RFC 3339 time";
+      if (end && !parse_rfc3339(*end, &product.end_ms)) error = "end_time must be an RFC 3339 time";
+    }
+    if (!error.empty()) return send_error(response, 400, "invalid_request", error);
+    Product created;
+    Status status = context_.catalog->create(product, &created);
+    if (!status.is_ok()) return send_status(response, status);
+    send(response, 201, product_json(created, nullptr));
+  }
+
+  void get_product(std::string_view id_text, HTTPServerResponse& response) {
+    ProductId id = 0;
+    if (!parse_id(id_text, &id)) return send_error(response, 404, "not_found", "no product " + std::string(id_text));
+    Product product;
+    Status status = context_.catalog->find(id, &product);
+    if (!status.is_ok()) return send_status(response, status);
+    StockLevel level;
+    status = context_.catalog->stock(id, &level);
+    if (!status.is_ok()) return send_status(response, status);
+    send(response, 200, product_json(product, &level));
+  }
+
+  void preload(HTTPServerRequest& request, std::string_view id_text, HTTPServerResponse& response) {
+    if (!authorized(request, response)) return;
+    ProductId id = 0;
+    if (!parse_id(id_text, &id)) return send_error(response, 404, "not_found", "no product " + std::string(id_text));
+    SaleStock loaded;
+    Status status = context_.catalog->preload(id, &loaded);
+    if (!status.is_ok()) return send_status(response, status);
+    send(response, 200, JsonWriter().field("product_id", id).field("remaining", loaded.sellable).done());
+  }
+
+  void healthz(HTTPServerResponse& response) {
+    const Counters& c = *context_.counters;
+    auto n = [](const std::atomic<std::uint64_t>& v) { return static_cast<std::int64_t>(v.load()); };
+    std::string counters = JsonWriter()
+                               .field("buy_accepted", n(c.buy_accepted))
+                               .field("buy_rejected", n(c.buy_rejected))
+                               .field("rate_limited", n(c.rate_limited))
+                               .field("ratelimit_fail_open", n(c.ratelimit_fail_open))
+                               .field("relayed", n(c.relayed))
+                               .field("relay_retries", n(c.relay_retries))
+                               .field("persisted", n(c.persisted))
+                               .field("finished_success", n(c.finished_success))
+                               .field("finished_failed", n(c.finished_failed))
+                               .field("worker_errors", n(c.worker_errors))
+                               .done();
+    send(response, 200, JsonWriter().field("status", "ok").raw("counters", counters).done());
+  }
+
+  const ApiContext& context_;
+};
+
+class ApiHandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
+ public:
+  explicit ApiHandlerFactory(const ApiContext* context) : context_(context) {}
+  Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override {
+    return new ApiHandler(context_);
+  }
+
+ private:
+  const ApiContext* context_;
+};
+
+}  // namespace
+
+Poco::Net::HTTPRequestHandlerFactory* make_api_handler_factory(const ApiContext* context) {
+  return new ApiHandlerFactory(context);
+}
+
+}  // namespace flashsale

@@ -1,0 +1,39 @@
+// Products as the API sees them: created and read through the persist stage,
+// cached in process because the buy path needs a product's price on every
+// request and products never change after creation. Preload hands a
+// product's sellable stock to the admit stage.
+#pragma once
+
+#include <memory>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include "flashsale/admission.h"
+#include "flashsale/order_store.h"
+
+namespace flashsale {
+
+class Catalog {
+ public:
+  Catalog(std::shared_ptr<OrderStore> store, std::shared_ptr<Admission> admission, std::int64_t stock_ttl_seconds);
+
+  // Checks the fields (invalid_argument names the bad one) and stores it.
+  Status create(const NewProduct& product, Product* created);
+  Status find(ProductId id, Product* out);
+  Status stock(ProductId id, StockLevel* level) { return admission_->stock(id, level); }
+
+  // Loads initial stock minus what is already persisted into the admit stage
+  // (a no-op when the stage still holds the product), so neither a second
+  // preload nor one after a restart resells. *loaded holds the stock level
+  // the stage has afterwards.
+  Status preload(ProductId id, SaleStock* loaded);
+
+ private:
+  std::shared_ptr<OrderStore> store_;
+  std::shared_ptr<Admission> admission_;
+  std::int64_t stock_ttl_seconds_;
+  std::shared_mutex mutex_;
+  std::unordered_map<ProductId, Product> cache_;
+};
+
+}  // namespace flashsale

@@ -1,0 +1,65 @@
+#include "workers/consumer_worker.h"
+
+#include <iostream>
+
+namespace flashsale {
+
+ConsumerWorker::ConsumerWorker(std::shared_ptr<Relay> relay, std::shared_ptr<OrderStore> store,
+                               std::shared_ptr<Notifier> notifier, std::size_t batch_size, Counters* counters)
+    : Worker("consumer-worker"),
+      relay_(std::move(relay)),
+      store_(std::move(store)),
+      notifier_(std::move(notifier)),
+      batch_size_(batch_size),
+      counters_(counters) {}
+
+ConsumerWorker::~ConsumerWorker() { drain_and_stop(std::chrono::milliseconds(0)); }
+
+Worker::Step ConsumerWorker::step() {
+  using namespace std::chrono_literals;
+  if (batch_.empty()) {
+    Status polled = relay_->poll(batch_size_, 200ms, &batch_);
+    if (!polled.is_ok()) {
+      bump(counters_->worker_errors);
+      std::cerr << name() << ": relay poll: " << polled.message() << "\n";
+      return batch_.empty() ? Step::failed : Step::worked;
+    }
+    if (batch_.empty()) return Step::idle;
+    results_.clear();
+    finished_ = 0;
+  }
+
+  if (results_.empty()) {
+    Status persisted = store_->persist(batch_, &results_);
+    if (!persisted.is_ok() || results_.size() != batch_.size()) {
+      results_.clear();
+      bump(counters_->worker_errors);
+      std::cerr << name() << ": persist: " << persisted.message() << "\n";
+      return Step::failed;
+    }
+    bump(counters_->persisted, batch_.size());
+  }
+
+  for (; finished_ < batch_.size(); ++finished_) {
+    Status finished = notifier_->finish(batch_[finished_], results_[finished_]);
+    if (!finished.is_ok()) {
+      bump(counters_->worker_errors);
+      std::cerr << name() << ": notify: " << finished.message() << "\n";
+      return Step::failed;
+    }
+    bump(results_[finished_].status == RequestStatus::success ? counters_->finished_success
+                                                              : counters_->finished_failed);
+  }
+
+  Status committed = relay_->commit();
+  batch_.clear();
+  results_.clear();
+  if (!committed.is_ok()) {
+    // The batch will be delivered again and come out the same: no retry here.
+    std::cerr << name() << ": relay commit: " << committed.message() << "\n";
+    return Step::failed;
+  }
+  return Step::worked;
+}
+
+}  // namespace flashsale

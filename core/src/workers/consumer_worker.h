@@ -1,0 +1,40 @@
+// relay → persist → notify → commit. The relay position is committed only
+// after the whole batch is persisted and every final state (and compensation)
+// is recorded, so a crash anywhere before that redelivers the batch, which
+// the unique keys and the once-only compensation make harmless.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "flashsale/notifier.h"
+#include "flashsale/order_store.h"
+#include "flashsale/relay.h"
+#include "pipeline/counters.h"
+#include "workers/worker.h"
+
+namespace flashsale {
+
+class ConsumerWorker : public Worker {
+ public:
+  ConsumerWorker(std::shared_ptr<Relay> relay, std::shared_ptr<OrderStore> store, std::shared_ptr<Notifier> notifier,
+                 std::size_t batch_size, Counters* counters);
+  ~ConsumerWorker() override;
+
+ protected:
+  Step step() override;
+
+ private:
+  std::shared_ptr<Relay> relay_;
+  std::shared_ptr<OrderStore> store_;
+  std::shared_ptr<Notifier> notifier_;
+  std::size_t batch_size_;
+  Counters* counters_;
+
+  // The batch in hand survives a failed step, so it is retried, not re-polled.
+  std::vector<OrderEvent> batch_;
+  std::vector<PersistResult> results_;  // empty until the batch is persisted
+  std::size_t finished_ = 0;            // events whose final state is recorded
+};
+
+}  // namespace flashsale

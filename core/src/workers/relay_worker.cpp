@@ -1,0 +1,57 @@
+#include "workers/relay_worker.h"
+
+#include <iostream>
+
+namespace flashsale {
+
+RelayWorker::RelayWorker(std::shared_ptr<Outbox> outbox, std::shared_ptr<Relay> relay, std::size_t batch_size,
+                         Counters* counters)
+    : Worker("relay-worker"),
+      outbox_(std::move(outbox)),
+      relay_(std::move(relay)),
+      batch_size_(batch_size),
+      counters_(counters) {}
+
+RelayWorker::~RelayWorker() { drain_and_stop(std::chrono::milliseconds(0)); }
+
+Worker::Step RelayWorker::step() {
+  using namespace std::chrono_literals;
+  if (unpublished_.empty()) {
+    Status read = outbox_->read(batch_size_, 200ms, &unpublished_);
+    if (!read.is_ok()) {
+      bump(counters_->worker_errors);
+      std::cerr << name() << ": outbox read: " << read.message() << "\n";
+      return Step::failed;
+    }
+    if (unpublished_.empty()) return Step::idle;
+  }
+
+  std::vector<OrderEvent> events;
+  events.reserve(unpublished_.size());
+  for (const OutboxEntry& entry : unpublished_) events.push_back(entry.event);
+  std::vector<bool> delivered;
+  Status published = relay_->publish(events, &delivered);
+  delivered.resize(events.size(), false);
+
+  std::vector<std::string> acked;
+  std::vector<OutboxEntry> retry;
+  for (std::size_t i = 0; i < unpublished_.size(); ++i) {
+    if (delivered[i]) acked.push_back(unpublished_[i].id);
+    else retry.push_back(std::move(unpublished_[i]));
+  }
+  unpublished_ = std::move(retry);
+  if (!acked.empty()) {
+    // A failed ack only means the entries are relayed again later: harmless.
+    Status ack = outbox_->ack(acked);
+    if (!ack.is_ok()) std::cerr << name() << ": outbox ack: " << ack.message() << "\n";
+    bump(counters_->relayed, acked.size());
+  }
+  if (!unpublished_.empty()) {
+    bump(counters_->relay_retries, unpublished_.size());
+    if (!published.is_ok()) std::cerr << name() << ": publish: " << published.message() << "\n";
+    return Step::failed;
+  }
+  return Step::worked;
+}
+
+}  // namespace flashsale

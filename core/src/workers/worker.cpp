@@ -1,0 +1,55 @@
+#include "workers/worker.h"
+
+#include <algorithm>
+#include <iostream>
+
+namespace flashsale {
+
+namespace {
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+Worker::Worker(std::string name) : name_(std::move(name)) {}
+
+Worker::~Worker() {
+  // Subclasses must call drain_and_stop() in their destructor: step() is
+  // theirs and must not run while they are being destroyed.
+  if (thread_.joinable()) std::terminate();
+}
+
+void Worker::start() { thread_ = std::thread([this] { run(); }); }
+
+void Worker::drain_and_stop(std::chrono::milliseconds timeout) {
+  if (!thread_.joinable()) return;
+  deadline_ns_ = steady_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count();
+  draining_ = true;
+  thread_.join();
+}
+
+void Worker::run() {
+  using namespace std::chrono_literals;
+  std::chrono::milliseconds backoff = 10ms;
+  for (;;) {
+    Step step_result = Step::failed;
+    try {
+      step_result = step();
+    } catch (const std::exception& e) {  // second line of defence: stages do not throw
+      std::cerr << name_ << ": unexpected exception: " << e.what() << "\n";
+    }
+    if (draining_ && (step_result == Step::idle || steady_ns() > deadline_ns_)) {
+      if (step_result != Step::idle) std::cerr << name_ << ": stopped before its source was empty\n";
+      return;
+    }
+    if (step_result == Step::failed) {
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min<std::chrono::milliseconds>(backoff * 2, 1000ms);
+    } else {
+      backoff = 10ms;
+    }
+  }
+}
+
+}  // namespace flashsale

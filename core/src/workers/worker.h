@@ -1,0 +1,42 @@
+// A background loop that moves batches from one stage to the next. It backs
+// off when a stage fails (a backend outage must not spin a core) and, on
+// shutdown, keeps going until its source is empty or a deadline passes, so
+// what was accepted before the stop moves on before the process exits.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+
+namespace flashsale {
+
+class Worker {
+ public:
+  explicit Worker(std::string name);
+  virtual ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();
+  // Returns once the source was found empty (or `timeout` passed) and the
+  // thread has exited. Safe to call when not started.
+  void drain_and_stop(std::chrono::milliseconds timeout);
+
+ protected:
+  enum class Step { worked, idle, failed };
+  // One batch. `idle` means the source had nothing; `failed` means a stage
+  // answered with an error and the same work must be retried after a pause.
+  virtual Step step() = 0;
+  const std::string& name() const { return name_; }
+
+ private:
+  void run();
+
+  std::string name_;
+  std::thread thread_;
+  std::atomic<bool> draining_{false};
+  std::atomic<std::int64_t> deadline_ns_{0};
+};
+
+}  // namespace flashsale

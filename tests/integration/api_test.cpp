@@ -1,0 +1,121 @@
+// Every bad input gets a 4xx with a JSON error body and changes nothing.
+#include <catch2/catch.hpp>
+
+#include "flashsale/clock.h"
+#include "integration/sale_fixture.h"
+#include "support/sqlite_file.h"
+
+using namespace flashsale::test;
+
+namespace {
+void check_error(const HttpReply& reply, int status, const std::string& code) {
+  INFO(reply.body);
+  CHECK(reply.status == status);
+  CHECK(reply.error_code() == code);
+  REQUIRE(reply.json);
+  CHECK_FALSE(reply.json->getObject("error")->getValue<std::string>("message").empty());
+}
+}  // namespace
+
+TEST_CASE("the HTTP API answers bad input with clear errors", "[e2e][api]") {
+  EmbeddedServer server(std::map<std::string, std::string>{{"BUY_RATE_LIMIT", "1000"}});
+  HttpClient client(server.port());
+  long long product = create_product(client, 5);
+
+  SECTION("products") {
+    HttpReply got = client.get("/api/products/" + std::to_string(product));
+    CHECK(got.status == 200);
+    CHECK(got.str("name") == "flash item");
+    CHECK(got.num("stock") == 5);
+    CHECK(got.num("sale_price") == 399900);
+    CHECK(got.json->getValue<bool>("preloaded") == false);
+    check_error(client.get("/api/products/999999"), 404, "not_found");
+    check_error(client.get("/api/products/abc"), 404, "not_found");
+    check_error(client.post("/api/products", R"({"name":"x"})", kAdmin), 400, "invalid_request");
+    check_error(client.post("/api/products",
+                            R"({"name":"x","stock":1,"sale_price":1,"start_time":"yesterday","end_time":"2030-01-01T00:00:00Z"})",
+                            kAdmin),
+                400, "invalid_request");
+    check_error(client.post("/api/products",
+                            R"({"name":"x","stock":-1,"sale_price":1,"start_time":"2026-01-01T00:00:00Z","end_time":"2030-01-01T00:00:00Z"})",
+                            kAdmin),
+                400, "invalid_request");
+    check_error(client.post("/api/products",
+                            R"({"name":"x","stock":1,"sale_price":1,"start_time":"2030-01-01T00:00:00Z","end_time":"2026-01-01T00:00:00Z"})",
+                            kAdmin),
+                400, "invalid_request");
+    CHECK(flashsale::test::sqlite_scalar(server.db_path(), "SELECT COUNT(*) FROM products") == 1);
+  }
+
+  SECTION("admin endpoints need the token") {
+    check_error(client.post("/api/products", "{}"), 401, "unauthorized");
+    check_error(client.post("/api/products", "{}", {{"X-Admin-Token", "dev-admin-tokeN"}}), 401, "unauthorized");
+    check_error(client.post("/api/flash_sale/preload/" + std::to_string(product), ""), 401, "unauthorized");
+    check_error(client.post("/api/flash_sale/preload/999999", "", kAdmin), 404, "not_found");
+  }
+
+  SECTION("buy") {
+    check_error(client.post("/api/flash_sale/buy", buy_body(product, 1)), 409, "not_preloaded");
+    preload(client, product);
+    check_error(client.post("/api/flash_sale/buy", "not json"), 400, "invalid_request");
+    check_error(client.post("/api/flash_sale/buy", R"({"product_id":1})"), 400, "invalid_request");
+    check_error(client.post("/api/flash_sale/buy", buy_body(product, -5)), 400, "invalid_request");
+    check_error(client.post("/api/flash_sale/buy", buy_body(product, 1, 0)), 400, "invalid_request");
+    check_error(client.post("/api/flash_sale/buy", buy_body(product, 1, 1000)), 400, "invalid_request");
+    check_error(client.post("/api/flash_sale/buy", buy_body(999999, 1)), 404, "not_found");
+    check_error(client.post("/api/flash_sale/buy", buy_body(product, 1, 6)), 409, "sold_out");
+    check_error(client.post("/api/flash_sale/buy", std::string(20000, ' ')), 413, "payload_too_large");
+    check_error(client.get("/api/flash_sale/buy"), 405, "method_not_allowed");
+    CHECK(client.get("/api/products/" + std::to_string(product)).num("remaining") == 5);
+  }
+
+  SECTION("results and routes") {
+    check_error(client.get("/api/flash_sale/result/no-such-request"), 404, "not_found");
+    check_error(client.get("/nowhere"), 404, "route_not_found");
+    HttpReply health = client.get("/healthz");
+    CHECK(health.status == 200);
+    CHECK(health.str("status") == "ok");
+  }
+  CHECK(server.stop() == 0);
+}
+
+TEST_CASE("outside the sale window buying is refused", "[e2e][api]") {
+  EmbeddedServer server;
+  HttpClient client(server.port());
+  flashsale::UnixMillis now = flashsale::now_ms();
+  std::string body = R"({"name":"later","stock":5,"sale_price":100,"start_time":")" +
+                     flashsale::format_rfc3339(now + 3600000) + R"(","end_time":")" +
+                     flashsale::format_rfc3339(now + 7200000) + R"("})";
+  HttpReply created = client.post("/api/products", body, kAdmin);
+  REQUIRE(created.status == 201);
+  preload(client, created.num("id"));
+  check_error(client.post("/api/flash_sale/buy", buy_body(created.num("id"), 1)), 409, "sale_not_active");
+}
+
+TEST_CASE("the rate limit answers 429 per user", "[e2e][api]") {
+  EmbeddedServer server(std::map<std::string, std::string>{{"BUY_RATE_LIMIT", "3"}, {"BUY_RATE_WINDOW_SEC", "60"}});
+  HttpClient client(server.port());
+  long long product = create_product(client, 100);
+  preload(client, product);
+  int limited = 0;
+  for (int i = 0; i < 5; ++i) {
+    if (client.post("/api/flash_sale/buy", buy_body(product, 42)).status == 429) ++limited;
+  }
+  CHECK(limited == 2);
+  check_error(client.post("/api/flash_sale/buy", buy_body(product, 42)), 429, "rate_limited");
+  CHECK(client.post("/api/flash_sale/buy", buy_body(product, 43)).status == 202);  // another user is not limited
+}
+
+TEST_CASE("a bad config stops start-up with one line naming the key", "[e2e][startup]") {
+  int code = 0;
+  std::string err = failed_start_output(embedded_config(), {{"BUY_RATE_LIMIT", "many"}, {"PLUGIN_DIR", plugin_dir()}},
+                                        &code);
+  CHECK(code == 2);
+  CHECK_THAT(err, Catch::StartsWith("flashsale-server: buy.rate.limit (BUY_RATE_LIMIT)"));
+  CHECK(std::count(err.begin(), err.end(), '\n') == 1);
+
+  TempDir dir;
+  err = failed_start_output(embedded_config(), {{"STAGE_OUTBOX", "sqlite"}, {"PLUGIN_DIR", plugin_dir()}}, &code);
+  CHECK(code == 2);
+  CHECK_THAT(err, Catch::Contains("stage.outbox (STAGE_OUTBOX): must be the same backend family"));
+}

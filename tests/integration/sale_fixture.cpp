@@ -1,0 +1,65 @@
+#include "integration/sale_fixture.h"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <thread>
+
+#include "flashsale/clock.h"
+
+namespace flashsale::test {
+
+std::string embedded_config() { return source_dir() + "/etc/embedded.properties"; }
+
+EmbeddedServer::EmbeddedServer(std::map<std::string, std::string> env, const TempDir* dir) {
+  if (dir == nullptr) {
+    own_dir_ = std::make_unique<TempDir>();
+    dir = own_dir_.get();
+  }
+  db_path_ = dir->file("flash_sale.db");
+  env.emplace("DB_PATH", db_path_);
+  env.emplace("PLUGIN_DIR", plugin_dir());
+  process_ = std::make_unique<ServerProcess>(embedded_config(), env);
+}
+
+long long create_product(HttpClient& client, long long stock, const std::string& name) {
+  UnixMillis now = now_ms();
+  std::string body = R"({"name":")" + name + R"(","stock":)" + std::to_string(stock) +
+                     R"(,"sale_price":399900,"start_time":")" + format_rfc3339(now - 3600000) +
+                     R"(","end_time":")" + format_rfc3339(now + 86400000) + R"("})";
+  HttpReply reply = client.post("/api/products", body, kAdmin);
+  INFO(reply.body);
+  REQUIRE(reply.status == 201);
+  return reply.num("id");
+}
+
+void preload(HttpClient& client, long long product_id) {
+  HttpReply reply = client.post("/api/flash_sale/preload/" + std::to_string(product_id), "", kAdmin);
+  INFO(reply.body);
+  REQUIRE(reply.status == 200);
+}
+
+std::string buy_body(long long product_id, long long user_id, long long quantity) {
+  return R"({"product_id":)" + std::to_string(product_id) + R"(,"user_id":)" + std::to_string(user_id) +
+         R"(,"quantity":)" + std::to_string(quantity) + "}";
+}
+
+std::map<std::string, HttpReply> poll_final(HttpClient& client, const std::vector<std::string>& request_ids,
+                                            int timeout_ms) {
+  std::map<std::string, HttpReply> final_replies;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  std::vector<std::string> open = request_ids;
+  while (!open.empty() && std::chrono::steady_clock::now() < deadline) {
+    std::vector<std::string> still_open;
+    for (const std::string& id : open) {
+      HttpReply reply = client.get("/api/flash_sale/result/" + id);
+      if (reply.status == 200 && reply.str("status") != "pending") final_replies[id] = reply;
+      else still_open.push_back(id);
+    }
+    open = std::move(still_open);
+    if (!open.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return final_replies;
+}
+
+}  // namespace flashsale::test

@@ -1,0 +1,43 @@
+// Shared steps of the end-to-end tests: a server on the embedded profile with
+// its own SQLite file, products created and preloaded over HTTP, and polling
+// of results until they are final.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/http_client.h"
+#include "support/server_process.h"
+#include "support/temp_dir.h"
+
+namespace flashsale::test {
+
+inline const std::map<std::string, std::string> kAdmin = {{"X-Admin-Token", "dev-admin-token"}};
+
+std::string embedded_config();  // <source>/etc/embedded.properties
+
+class EmbeddedServer {
+ public:
+  explicit EmbeddedServer(std::map<std::string, std::string> env = {}, const TempDir* dir = nullptr);
+  int port() const { return process_->port(); }
+  const std::string& db_path() const { return db_path_; }
+  int stop() { return process_->stop(); }
+
+ private:
+  std::unique_ptr<TempDir> own_dir_;
+  std::string db_path_;
+  std::unique_ptr<ServerProcess> process_;
+};
+
+// Creates a product on sale from an hour ago for a day; returns its id.
+long long create_product(HttpClient& client, long long stock, const std::string& name = "flash item");
+void preload(HttpClient& client, long long product_id);
+std::string buy_body(long long product_id, long long user_id, long long quantity = 1);
+
+// Polls each id until success/failed or the deadline; returns id → final reply.
+std::map<std::string, HttpReply> poll_final(HttpClient& client, const std::vector<std::string>& request_ids,
+                                            int timeout_ms = 60000);
+
+}  // namespace flashsale::test

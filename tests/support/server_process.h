@@ -1,0 +1,36 @@
+// Runs the real flashsale-server binary as a child process on a free loopback
+// port (HTTP_ADDR=127.0.0.1:0; the port is read from its first stdout line)
+// and stops it on destruction, pass or fail.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+
+namespace flashsale::test {
+
+class ServerProcess {
+ public:
+  // `env` is added to (and overrides) the test's own environment.
+  ServerProcess(const std::string& config_file, const std::map<std::string, std::string>& env);
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  int port() const { return port_; }
+  // SIGTERM and wait; returns the exit status (or -1 when killed after a timeout).
+  int stop();
+  // SIGKILL: a crash, nothing drained.
+  void kill();
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+// Runs the server expecting it to fail at start; returns its stderr.
+std::string failed_start_output(const std::string& config_file, const std::map<std::string, std::string>& env,
+                                int* exit_code);
+
+}  // namespace flashsale::test
