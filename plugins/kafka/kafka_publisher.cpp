@@ -1,0 +1,137 @@
+#include "kafka_publisher.h"
+
+#include <chrono>
+#include <iostream>
+
+#include "flashsale/event_codec.h"
+#include "kafka_conf.h"
+
+namespace flashsale::kafka {
+
+struct Publisher::Batch {
+  struct Slot {
+    bool done = false;
+    bool persisted = false;
+    std::string error;
+  };
+  std::vector<Slot> slots;
+};
+
+namespace {
+
+void on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void*) {
+  auto* slot = static_cast<Publisher::Batch::Slot*>(message->_private);
+  slot->done = true;
+  slot->persisted =
+      message->err == RD_KAFKA_RESP_ERR_NO_ERROR && rd_kafka_message_status(message) == RD_KAFKA_MSG_STATUS_PERSISTED;
+  if (!slot->persisted) {
+    slot->error = rd_kafka_err2str(message->err);
+    if (rd_kafka_message_status(message) == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED) {
+      slot->error += " (possibly persisted: will be published again)";
+    }
+  }
+}
+
+std::size_t count_pending(const Publisher::Batch& batch) {
+  std::size_t pending = 0;
+  for (const auto& slot : batch.slots) pending += slot.done ? 0 : 1;
+  return pending;
+}
+
+}  // namespace
+
+Publisher::Publisher(Settings settings)
+    : settings_(std::move(settings)),
+      topic_(settings_.get("kafka.topic")),
+      delivery_timeout_ms_(static_cast<int>(settings_.get_int("kafka.delivery.timeout.ms", 30000, nullptr))) {}
+
+Publisher::~Publisher() { drop_producer(); }
+
+Status Publisher::ensure_producer() {
+  if (producer_ != nullptr) return Status::ok();
+  std::string error;
+  rd_kafka_conf_t* conf = producer_conf(settings_, &error);
+  if (conf == nullptr) return {Code::internal, error};
+  rd_kafka_conf_set_dr_msg_cb(conf, &on_delivery);
+  char errstr[512];
+  producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);  // takes conf on success
+  if (producer_ == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return {Code::unavailable, std::string("kafka producer: ") + errstr};
+  }
+  return Status::ok();
+}
+
+void Publisher::drop_producer() {
+  if (producer_ == nullptr) return;
+  rd_kafka_purge(producer_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  rd_kafka_flush(producer_, 1000);
+  rd_kafka_destroy(producer_);
+  producer_ = nullptr;
+}
+
+Status Publisher::publish(const std::vector<OrderEvent>& events, std::vector<bool>* delivered) {
+  delivered->assign(events.size(), false);
+  std::lock_guard lock(mutex_);
+  Status ready = ensure_producer();
+  if (!ready.is_ok()) return ready;
+
+  Batch batch;
+  batch.slots.resize(events.size());
+  std::string first_error;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const OrderEvent& event = events[i];
+    // One key per (product, user): that user's events for the product stay in
+    // one partition, in order.
+    std::string key = std::to_string(event.product_id) + ":" + std::to_string(event.user_id);
+    std::string value = encode_event(event);
+    for (;;) {
+      rd_kafka_resp_err_t err = rd_kafka_producev(
+          producer_, RD_KAFKA_V_TOPIC(topic_.c_str()), RD_KAFKA_V_KEY(key.data(), key.size()),
+          RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_OPAQUE(&batch.slots[i]), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        rd_kafka_poll(producer_, 50);
+        continue;
+      }
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        batch.slots[i].done = true;
+        batch.slots[i].error = rd_kafka_err2str(err);
+      }
+      break;
+    }
+  }
+
+  // Every produced message gets exactly one report within delivery.timeout.ms;
+  // past a margin, purging forces the missing reports so no slot outlives us.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(delivery_timeout_ms_ + 5000);
+  while (count_pending(batch) > 0 && std::chrono::steady_clock::now() < deadline) rd_kafka_poll(producer_, 50);
+  if (count_pending(batch) > 0) {
+    rd_kafka_purge(producer_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    while (count_pending(batch) > 0) rd_kafka_poll(producer_, 50);
+  }
+
+  std::size_t failed = 0;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    (*delivered)[i] = batch.slots[i].persisted;
+    if (!batch.slots[i].persisted) {
+      ++failed;
+      if (first_error.empty()) first_error = batch.slots[i].error;
+    }
+  }
+
+  char fatal[512];
+  if (rd_kafka_fatal_error(producer_, fatal, sizeof fatal) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    // An idempotent producer that hit a fatal error refuses every later
+    // message: start a fresh one instead of wedging the relay.
+    std::cerr << "kafka: producer fatal error, recreating it: " << fatal << "\n";
+    drop_producer();
+  }
+  if (failed > 0) {
+    return {Code::unavailable, std::to_string(failed) + " of " + std::to_string(events.size()) +
+                                   " events not delivered: " + first_error};
+  }
+  return Status::ok();
+}
+
+}  // namespace flashsale::kafka

@@ -1,0 +1,41 @@
+// The producing half of the Kafka relay. A batch is published and the call
+// waits for every delivery report: only a report of a persisted write counts
+// as delivered. A possibly-persisted outcome counts as not delivered, so the
+// outbox keeps the entry and it is published again (the consumer side's
+// unique keys absorb the duplicate).
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "flashsale/settings.h"
+#include "flashsale/status.h"
+#include "flashsale/types.h"
+
+namespace flashsale::kafka {
+
+class Publisher {
+ public:
+  explicit Publisher(Settings settings);
+  ~Publisher();
+
+  Status publish(const std::vector<OrderEvent>& events, std::vector<bool>* delivered);
+
+  struct Batch;  // delivery slots of one publish call
+
+ private:
+  Status ensure_producer();
+  void drop_producer();
+
+  Settings settings_;
+  std::string topic_;
+  int delivery_timeout_ms_;
+  std::mutex mutex_;  // one publish at a time: delivery reports are served on the caller's thread
+  rd_kafka_t* producer_ = nullptr;
+};
+
+}  // namespace flashsale::kafka
