@@ -18,15 +18,14 @@ TempDir::~TempDir() {
 }
 
 namespace {
-std::string env_or_throw(const char* name) {
+std::string env_or(const char* name, const char* fallback) {
   const char* value = std::getenv(name);
-  if (value == nullptr) throw std::runtime_error(std::string(name) + " is not set (run tests through ctest)");
-  return value;
+  return value != nullptr ? value : fallback;
 }
 }  // namespace
 
-std::string build_dir() { return env_or_throw("FLASHSALE_BUILD_DIR"); }
-std::string source_dir() { return env_or_throw("FLASHSALE_SOURCE_DIR"); }
+std::string build_dir() { return env_or("FLASHSALE_BUILD_DIR", FLASHSALE_DEFAULT_BUILD_DIR); }
+std::string source_dir() { return env_or("FLASHSALE_SOURCE_DIR", FLASHSALE_DEFAULT_SOURCE_DIR); }
 std::string plugin_dir() { return build_dir() + "/plugins"; }
 
 }  // namespace flashsale::test

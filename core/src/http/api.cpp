@@ -92,13 +92,17 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
       *rest = path.substr(prefix.size());
       return rest->find('/') == std::string_view::npos;
     };
+    // The body is read before anything answers: an unread body left on a
+    // keep-alive connection would be taken for the start of the next request.
+    std::string body;
+    if (!read_body(request, response, &body)) return;
     std::string_view rest;
     if (path == "/api/flash_sale/buy") {
-      if (allow(method, HTTPRequest::HTTP_POST, response)) buy(request, response);
+      if (allow(method, HTTPRequest::HTTP_POST, response)) buy(request, body, response);
     } else if (suffix("/api/flash_sale/result/", &rest)) {
       if (allow(method, HTTPRequest::HTTP_GET, response)) result(std::string(rest), response);
     } else if (path == "/api/products") {
-      if (allow(method, HTTPRequest::HTTP_POST, response)) create_product(request, response);
+      if (allow(method, HTTPRequest::HTTP_POST, response)) create_product(request, body, response);
     } else if (suffix("/api/products/", &rest)) {
       if (allow(method, HTTPRequest::HTTP_GET, response)) get_product(rest, response);
     } else if (suffix("/api/flash_sale/preload/", &rest)) {
@@ -123,27 +127,30 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
     return false;
   }
 
-  // Reads the body into *body unless it is over the limit (then answers 413).
+  // Reads the body into *body unless it is over the limit: then it answers
+  // 413 and closes the connection, since the rest of the body is not read.
   bool read_body(HTTPServerRequest& request, HTTPServerResponse& response, std::string* body) {
     const std::int64_t limit = context_.max_body_bytes;
-    if (request.getContentLength64() > limit) {
-      send_error(response, 413, "payload_too_large", "body over " + std::to_string(limit) + " bytes");
-      return false;
+    bool too_large = request.getContentLength64() > limit;
+    // A request without Content-Length or chunking has no body (RFC 9112);
+    // asking Poco for one would wait for the connection to close.
+    bool has_body = request.hasContentLength() || request.getChunkedTransferEncoding();
+    if (!too_large && has_body) {
+      std::istream& in = request.stream();
+      body->resize(static_cast<std::size_t>(limit) + 1);
+      in.read(body->data(), limit + 1);
+      body->resize(static_cast<std::size_t>(in.gcount()));
+      too_large = static_cast<std::int64_t>(body->size()) > limit;
     }
-    std::istream& in = request.stream();
-    body->resize(static_cast<std::size_t>(limit) + 1);
-    in.read(body->data(), limit + 1);
-    body->resize(static_cast<std::size_t>(in.gcount()));
-    if (static_cast<std::int64_t>(body->size()) > limit) {
+    if (too_large) {
+      response.setKeepAlive(false);
       send_error(response, 413, "payload_too_large", "body over " + std::to_string(limit) + " bytes");
       return false;
     }
     return true;
   }
 
-  void buy(HTTPServerRequest& request, HTTPServerResponse& response) {
-    std::string body;
-    if (!read_body(request, response, &body)) return;
+  void buy(HTTPServerRequest& request, const std::string& body, HTTPServerResponse& response) {
     BuyRequest buy;
     buy.client_ip = request.clientAddress().host().toString();
     buy.idempotency_key = request.get("X-Idempotency-Key", "");
@@ -186,10 +193,8 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
     send(response, 200, json.done());
   }
 
-  void create_product(HTTPServerRequest& request, HTTPServerResponse& response) {
+  void create_product(HTTPServerRequest& request, const std::string& body, HTTPServerResponse& response) {
     if (!authorized(request, response)) return;
-    std::string body;
-    if (!read_body(request, response, &body)) return;
     JsonObject json;
     std::string error;
     NewProduct product;
