@@ -6,7 +6,7 @@ RELEASE_DIR := build/release
 ASAN_DIR := build/asan
 CONFIG ?= etc/embedded.properties
 
-.PHONY: deps build build-asan run test clean
+.PHONY: deps build build-asan run run-stack test clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -25,6 +25,10 @@ build-asan: deps $(ASAN_DIR)/Makefile
 
 run: build
 	$(RELEASE_DIR)/bin/flashsale-server --config $(CONFIG)
+
+# Redis + the dev broker + the server on etc/flashsale.properties; Ctrl-C stops all.
+run-stack: build
+	bash scripts/run-stack.sh
 
 test: build-asan
 	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -8,6 +8,7 @@ packages=(
   libpoco-dev libboost-dev libhiredis-dev librdkafka-dev
   catch2 libbenchmark-dev
   redis-server sqlite3 libsqlite3-dev
+  python3 python3-yaml
 )
 
 missing=()
