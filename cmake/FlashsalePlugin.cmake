@@ -16,5 +16,6 @@ function(flashsale_add_plugin family)
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON)
   target_link_libraries(${target} PRIVATE flashsale::api ${ARG_LIBRARIES})
-  target_link_options(${target} PRIVATE -Wl,--no-undefined)
+  # --exclude-libs: the static flashsale::api linked in stays private too.
+  target_link_options(${target} PRIVATE -Wl,--no-undefined -Wl,--exclude-libs,ALL)
 endfunction()

@@ -1,10 +1,55 @@
-// The sqlite backend family (being written).
-#include "flashsale/plugin.h"
+// The sqlite backend family: the persist stage (OrderStore) on the SQLite file
+// db.path names, through Poco::Data. It provides no other stage.
+#include <memory>
 
+#include "flashsale/plugin.h"
+#include "sqlite_error.h"
+#include "sqlite_order_store.h"
+
+namespace flashsale::sqlite {
 namespace {
-flashsale::Backend* make_backend(const flashsale::Settings&, std::string*) noexcept {
-  return new flashsale::Backend();
+
+// nullptr and a line naming db.path and the file when the file cannot be used.
+OrderStore* open_store(const std::string& path, std::string* error) noexcept {
+  try {
+    return new SqliteOrderStore(path);
+  } catch (const std::exception& failure) {
+    if (error != nullptr) {
+      *error = "db.path (" + Settings::env_name("db.path") + "): cannot open SQLite database " + path + ": " +
+               describe(failure);
+    }
+  } catch (...) {
+    if (error != nullptr) *error = "db.path: cannot open SQLite database " + path;
+  }
+  return nullptr;
 }
-const flashsale::PluginDescriptor descriptor{flashsale::kPluginAbiVersion, "sqlite", &make_backend};
+
+class SqliteBackend final : public Backend {
+ public:
+  explicit SqliteBackend(std::string path) : path_(std::move(path)) {}
+
+  OrderStore* make_order_store(std::string* error) noexcept override { return open_store(path_, error); }
+
+ private:
+  std::string path_;
+};
+
+Backend* make_backend(const Settings& settings, std::string* error) noexcept {
+  try {
+    std::string path = settings.get("db.path", "flash_sale.db");
+    // Open the file (and create the schema) now, so a bad path stops start-up
+    // when the family loads.
+    if (std::unique_ptr<OrderStore> probe{open_store(path, error)}; probe == nullptr) return nullptr;
+    return new SqliteBackend(path);
+  } catch (...) {  // only bad_alloc can get here
+    if (error != nullptr) *error = "out of memory";
+    return nullptr;
+  }
+}
+
+const PluginDescriptor descriptor{kPluginAbiVersion, "sqlite", &make_backend};
+
 }  // namespace
-FLASHSALE_PLUGIN(descriptor)
+}  // namespace flashsale::sqlite
+
+FLASHSALE_PLUGIN(flashsale::sqlite::descriptor)

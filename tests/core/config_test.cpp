@@ -121,3 +121,10 @@ TEST_CASE("roles select what a process runs", "[config]") {
   CHECK(config.role_relay);
   CHECK(config.role_consumer);
 }
+
+TEST_CASE("PLUGIN_<FAMILY>_PATH names an out-of-tree plugin", "[config]") {
+  Env env{"PLUGIN_MINE_PATH=/opt/mine/flashsale-mine.so", "STAGE_RELAY=mine"};
+  Config config = load_config("", env.get(), ".", nullptr);
+  CHECK(config.settings.get("plugin.mine.path") == "/opt/mine/flashsale-mine.so");
+  CHECK(config.backend(StageKind::relay) == "mine");
+}

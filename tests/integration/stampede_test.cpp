@@ -67,5 +67,12 @@ TEST_CASE("2,000 concurrent buyers on stock 100: exactly 100 orders, no oversell
   CHECK(state.num("remaining") + sqlite_scalar(db, "SELECT SUM(quantity) FROM orders WHERE product_id = " +
                                                        std::to_string(product)) ==
         kStock);
+  HttpReply reconcile = admin.get("/api/admin/reconcile/" + std::to_string(product), kAdmin);
+  INFO(reconcile.body);
+  CHECK(reconcile.num("initial_stock") == kStock);
+  CHECK(reconcile.num("orders") == kStock);
+  CHECK(reconcile.num("admit_remaining") == 0);
+  CHECK(reconcile.num("in_flight") == 0);
+  CHECK(reconcile.json->getValue<bool>("reconciled"));
   CHECK(server.stop() == 0);
 }

@@ -1,5 +1,6 @@
 #include "host/config.h"
 
+#include <cctype>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -51,6 +52,9 @@ const std::vector<KnownKey>& known_keys() {
       {"order.event.stream", "flash_sale:order_events", "Redis Stream of the outbox"},
       {"order.event.group", "flash-sale-relay-group", "consumer group on the outbox stream"},
       {"order.event.consumer", "flash-sale-relay-1", "this relay's consumer name in that group"},
+      {"redis.pool.size", "8", "idle Redis connections kept open (more are opened on demand)"},
+      {"redis.connect.timeout.ms", "1000", "Redis connect timeout, ms"},
+      {"redis.command.timeout.ms", "1000", "Redis command timeout, ms (a blocking outbox read adds its wait)"},
   };
   return keys;
 }
@@ -150,6 +154,16 @@ Config load_config(const std::string& file, char** env, const std::string& exe_d
   for (auto& [key, value] : values) {
     auto it = vars.find(Settings::env_name(key));
     if (it != vars.end()) value = it->second;
+  }
+  // PLUGIN_<FAMILY>_PATH names an out-of-tree plugin without any config file.
+  for (const auto& [name, value] : vars) {
+    const std::string prefix = "PLUGIN_", suffix = "_PATH";
+    if (name.size() > prefix.size() + suffix.size() && name.rfind(prefix, 0) == 0 &&
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      std::string family = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+      for (char& c : family) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      values["plugin." + family + ".path"] = value;
+    }
   }
 
   Config config;

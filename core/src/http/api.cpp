@@ -107,6 +107,8 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
       if (allow(method, HTTPRequest::HTTP_GET, response)) get_product(rest, response);
     } else if (suffix("/api/flash_sale/preload/", &rest)) {
       if (allow(method, HTTPRequest::HTTP_POST, response)) preload(request, rest, response);
+    } else if (suffix("/api/admin/reconcile/", &rest)) {
+      if (allow(method, HTTPRequest::HTTP_GET, response)) reconcile(request, rest, response);
     } else if (path == "/healthz") {
       if (allow(method, HTTPRequest::HTTP_GET, response)) healthz(response);
     } else {
@@ -237,6 +239,35 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
     Status status = context_.catalog->preload(id, &loaded);
     if (!status.is_ok()) return send_status(response, status);
     send(response, 200, JsonWriter().field("product_id", id).field("remaining", loaded.sellable).done());
+  }
+
+  // What an operator (or the load test) needs to check that stock adds up:
+  // initial = remaining in the admit stage + sold + in flight.
+  void reconcile(HTTPServerRequest& request, std::string_view id_text, HTTPServerResponse& response) {
+    if (!authorized(request, response)) return;
+    ProductId id = 0;
+    if (!parse_id(id_text, &id)) return send_error(response, 404, "not_found", "no product " + std::string(id_text));
+    Product product;
+    StockLevel level;
+    ProductSales sales;
+    Status status = context_.catalog->find(id, &product);
+    if (status.is_ok()) status = context_.catalog->stock(id, &level);
+    if (status.is_ok()) status = context_.catalog->sales(id, &sales);
+    if (!status.is_ok()) return send_status(response, status);
+    JsonWriter json;
+    json.field("product_id", id)
+        .field("initial_stock", product.stock)
+        .field("preloaded", level.preloaded)
+        .field("orders", sales.orders)
+        .field("quantity_sold", sales.quantity_sold)
+        .field("failed_requests", sales.failed_requests);
+    if (level.preloaded) {
+      std::int64_t in_flight = product.stock - level.remaining - sales.quantity_sold;
+      json.field("admit_remaining", level.remaining).field("in_flight", in_flight).field("reconciled", in_flight == 0);
+    } else {
+      json.raw("admit_remaining", "null").raw("in_flight", "null").field("reconciled", false);
+    }
+    send(response, 200, json.done());
   }
 
   void healthz(HTTPServerResponse& response) {

@@ -21,6 +21,7 @@ class Catalog {
   Status create(const NewProduct& product, Product* created);
   Status find(ProductId id, Product* out);
   Status stock(ProductId id, StockLevel* level) { return admission_->stock(id, level); }
+  Status sales(ProductId id, ProductSales* sales) { return store_->sales(id, sales); }
 
   // Loads initial stock minus what is already persisted into the admit stage
   // (a no-op when the stage still holds the product), so neither a second

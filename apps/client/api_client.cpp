@@ -1,4 +1,4 @@
-#include "support/http_client.h"
+#include "api_client.h"
 
 #include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPClientSession.h>
@@ -6,7 +6,7 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/StreamCopier.h>
 
-namespace flashsale::test {
+namespace flashsale::client {
 
 std::string HttpReply::str(const std::string& key) const {
   return json && json->has(key) && !json->isNull(key) ? json->getValue<std::string>(key) : std::string();
@@ -21,7 +21,8 @@ std::string HttpReply::error_code() const {
   return json->getObject("error")->getValue<std::string>("code");
 }
 
-HttpClient::HttpClient(int port) : session_(std::make_unique<Poco::Net::HTTPClientSession>("127.0.0.1", port)) {
+HttpClient::HttpClient(const std::string& host, int port)
+    : session_(std::make_unique<Poco::Net::HTTPClientSession>(host, static_cast<Poco::UInt16>(port))) {
   session_->setKeepAlive(true);
   session_->setTimeout(Poco::Timespan(30, 0));
 }
@@ -60,4 +61,4 @@ HttpReply HttpClient::request(const std::string& method, const std::string& path
   return reply;
 }
 
-}  // namespace flashsale::test
+}  // namespace flashsale::client

@@ -1,0 +1,45 @@
+// Stage 3 of the memory family: the relay worker's view of the outbox queue
+// that admission appends to (outbox_queue.h holds the delivery rules).
+#include <utility>
+
+#include "guard.h"
+#include "memory_stages.h"
+
+namespace flashsale::memory {
+
+namespace {
+
+class MemoryOutbox final : public Outbox {
+ public:
+  explicit MemoryOutbox(std::shared_ptr<SaleStore> store) : store_(std::move(store)) {}
+
+  Status read(std::size_t max, std::chrono::milliseconds wait, std::vector<OutboxEntry>* out) noexcept override {
+    return guarded("outbox read", [&] {
+      store_->outbox().read(max, wait, out);
+      return Status::ok();
+    });
+  }
+
+  Status ack(const std::vector<std::string>& ids) noexcept override {
+    return guarded("outbox ack", [&] {
+      store_->outbox().ack(ids);
+      return Status::ok();
+    });
+  }
+
+  Status stats(OutboxStats* stats) noexcept override {
+    return guarded("outbox stats", [&] {
+      *stats = store_->outbox().stats();
+      return Status::ok();
+    });
+  }
+
+ private:
+  std::shared_ptr<SaleStore> store_;
+};
+
+}  // namespace
+
+Outbox* new_outbox(std::shared_ptr<SaleStore> store) { return new MemoryOutbox(std::move(store)); }
+
+}  // namespace flashsale::memory

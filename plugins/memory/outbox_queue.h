@@ -1,0 +1,59 @@
+// The memory outbox: the queue admission appends to (while it holds the
+// product's ledger lock, so admit and append are one step) and relay workers
+// drain. New entries wait in arrival order. A read moves them to `pending`,
+// stamped with the delivery time; a pending entry idle longer than the claim
+// time is handed out again with deliveries + 1, unless it has already been
+// delivered max_deliveries times: then it moves to the dead letters (kept and
+// counted, never dropped). ack removes pending entries for good.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "flashsale/outbox.h"
+
+namespace flashsale::memory {
+
+class OutboxQueue {
+ public:
+  OutboxQueue(std::chrono::milliseconds claim_idle, std::uint32_t max_deliveries);
+
+  void append(const OrderEvent& event);
+  // As Outbox::read: idle pending entries first, then new ones; waits up to
+  // `wait` while there is nothing to hand out.
+  void read(std::size_t max, std::chrono::milliseconds wait, std::vector<OutboxEntry>* out);
+  void ack(const std::vector<std::string>& ids);
+  OutboxStats stats() const;
+  std::vector<OutboxEntry> dead_letters() const;
+
+ private:
+  using Steady = std::chrono::steady_clock;
+  struct Pending {
+    OutboxEntry entry;
+    Steady::time_point delivered_at;
+  };
+
+  std::size_t redeliver_idle(Steady::time_point now, std::size_t max, std::vector<OutboxEntry>* out);
+  std::size_t deliver_new(Steady::time_point now, std::size_t max, std::vector<OutboxEntry>* out);
+  Steady::time_point next_claim(Steady::time_point deadline) const;
+
+  const std::chrono::milliseconds claim_idle_;
+  const std::uint32_t max_deliveries_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable appended_;
+  std::uint64_t next_id_ = 1;
+  std::deque<std::pair<std::uint64_t, OutboxEntry>> fresh_;  // appended, never delivered
+  std::map<std::uint64_t, Pending> pending_;  // delivered, not acked; by id = arrival order
+  std::vector<OutboxEntry> dead_letters_;
+};
+
+}  // namespace flashsale::memory

@@ -1,0 +1,27 @@
+// The Redis key layout of the redis family (plugins/redis/README.md has the
+// table). Every key an admission touches carries its product's hash tag
+// {p:<product_id>}, so one script call stays in one Redis Cluster slot.
+// Request states carry the request's own tag {r:<request_id>}: /result finds
+// them by request_id alone.
+#pragma once
+
+#include <string>
+
+#include "flashsale/types.h"
+
+namespace flashsale::redis::keys {
+
+std::string sale(ProductId product); // hash: remaining, start_ms, end_ms
+std::string user_lock(ProductId product, UserId user); // string: request_id
+std::string
+idempotency(ProductId product,
+            const std::string &key); // string: user:quantity:request_id
+std::string compensated(ProductId product,
+                        const std::string &request_id); // string marker
+std::string
+state(const std::string &request_id); // hash: status, reason, order_id
+std::string
+rate_window(const std::string &subject); // sorted set of request times
+std::string dead_letters(const std::string &stream); // <stream>:dead
+
+} // namespace flashsale::redis::keys

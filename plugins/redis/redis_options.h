@@ -1,0 +1,33 @@
+// The settings the redis family reads, parsed once when the backend is made.
+// Fallbacks equal the host's defaults (core/src/host/config.cpp), for a host
+// that passes fewer keys.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "flashsale/settings.h"
+#include "redis/connection.h"
+
+namespace flashsale::redis {
+
+struct Options {
+  Endpoint endpoint;              // redis.addr, redis.db, redis.*.timeout.ms
+  std::size_t pool_size = 8;      // redis.pool.size: idle connections kept open
+  std::int64_t rate_limit = 1000; // buy.rate.limit
+  std::int64_t rate_window_ms = 1000;
+  bool stock_expires =
+      true; // stock.cache.ttl.hour > 0 (judged by the eviction check)
+  std::int64_t state_ttl_sec = 86400;
+  std::int64_t claim_idle_ms = 30000;
+  std::int64_t max_deliveries = 16;
+  std::string stream = "flash_sale:order_events";
+  std::string group = "flash-sale-relay-group";
+  std::string consumer = "flash-sale-relay-1";
+};
+
+// False with a one-line *error naming the key when a value is unusable.
+bool read_options(const Settings &settings, Options *options,
+                  std::string *error);
+
+} // namespace flashsale::redis

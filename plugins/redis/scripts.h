@@ -1,0 +1,59 @@
+// The Lua scripts of lua/ (compiled in by lua_scripts.cpp) and how they are
+// run: loaded once with SCRIPT LOAD at start-up, then called by EVALSHA. A
+// server that lost its script cache (restart, SCRIPT FLUSH, failover) answers
+// NOSCRIPT; the script is then loaded on that server and the call retried
+// once, so no request fails for it.
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "redis/connection.h"
+
+namespace flashsale::redis {
+
+enum class Script {
+  admit,
+  load_stock,
+  compensate,
+  unlock,
+  set_state,
+  ratelimit,
+  outbox_claim,
+  outbox_dead_letter,
+  outbox_ack,
+};
+inline constexpr std::size_t kScriptCount = 9;
+
+struct LuaSource {
+  const char *name; // the file name without .lua
+  const char *text;
+};
+extern const LuaSource kLuaSources[]; // ends with {nullptr, nullptr}
+
+const char *script_name(Script script);
+
+class Scripts {
+public:
+  // Finds every script's text; throws std::logic_error if one was not compiled
+  // in.
+  Scripts();
+
+  // SCRIPT LOADs every script on `connection` and remembers the SHA1s.
+  Status load_all(Connection &connection);
+
+  // EVALSHA script with keys and args (NOSCRIPT: load, retry once).
+  Status eval(Connection &connection, Script script,
+              const std::vector<std::string> &keys,
+              const std::vector<std::string> &args, Reply *reply) const;
+
+private:
+  Status load(Connection &connection, Script script, std::string *sha) const;
+
+  std::array<const char *, kScriptCount> text_{};
+  std::array<std::string, kScriptCount>
+      sha_{}; // written by load_all before any eval
+};
+
+} // namespace flashsale::redis

@@ -1,0 +1,49 @@
+// The persist stage on a SQLite file: the system of record for products,
+// orders and the outcome of every persisted request.
+//
+// Two connections to the file. The writer persists batches and creates
+// products, one caller at a time (SQLite has one writer per file anyway); its
+// hot statements are compiled once (sqlite_statement.h). The reader serves
+// find_request, find_product and sales through Poco::Data, and WAL lets it
+// read the last commit while the writer is inside a batch.
+#pragma once
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <Poco/Data/Session.h>
+
+#include "flashsale/order_store.h"
+#include "sqlite_statement.h"
+
+namespace flashsale::sqlite {
+
+class SqliteOrderStore final : public OrderStore {
+ public:
+  // Opens the file at path, creating it and the schema where missing. Throws a
+  // Poco::Exception when it cannot.
+  explicit SqliteOrderStore(const std::string& path);
+
+  Status persist(const std::vector<OrderEvent>& events, std::vector<PersistResult>* results) noexcept override;
+  Status find_request(const std::string& request_id, RequestState* out) noexcept override;
+  Status create_product(const NewProduct& product, Product* created) noexcept override;
+  Status find_product(ProductId id, Product* out) noexcept override;
+  Status sales(ProductId id, ProductSales* out) noexcept override;
+
+ private:
+  // Inside the writer's transaction.
+  PersistResult persist_one(const OrderEvent& event, UnixMillis now);
+
+  std::mutex writer_mutex_;
+  Poco::Data::Session writer_;
+  // Declared after writer_: finalized before its connection closes.
+  PreparedStatement find_outcome_;
+  PreparedStatement insert_order_;
+  PreparedStatement record_outcome_;
+
+  std::mutex reader_mutex_;
+  Poco::Data::Session reader_;
+};
+
+}  // namespace flashsale::sqlite
