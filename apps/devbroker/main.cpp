@@ -22,9 +22,12 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (arg == "--brokers") brokers = std::atoi(value().c_str());
-    else if (arg == "--partitions") partitions = std::atoi(value().c_str());
-    else if (arg == "--topic") topic = value();
+    if (arg == "--brokers")
+      brokers = std::atoi(value().c_str());
+    else if (arg == "--partitions")
+      partitions = std::atoi(value().c_str());
+    else if (arg == "--topic")
+      topic = value();
     else {
       std::cerr << "usage: flashsale-devbroker [--brokers N] [--partitions N] [--topic NAME]\n";
       return 2;

@@ -33,7 +33,8 @@ std::string rfc3339(std::chrono::system_clock::time_point t) {
 }
 
 // Returns the product id to buy, creating and preloading one if asked.
-std::int64_t prepare_product(HttpClient& admin, const Options& options, const std::map<std::string, std::string>& token) {
+std::int64_t prepare_product(HttpClient& admin, const Options& options,
+                             const std::map<std::string, std::string>& token) {
   if (options.create_stock == 0) return options.product;
   auto now = std::chrono::system_clock::now();
   std::string body = R"({"name":"loadtest","stock":)" + std::to_string(options.create_stock) +

@@ -44,19 +44,32 @@ Options parse_options(int argc, char** argv) {
     if (flag == "-h" || flag == "--help") usage("");
     if (i + 1 >= argc) usage(std::string(flag) + " needs a value");
     const char* value = argv[++i];
-    if (flag == "-addr") o.addr = value;
-    else if (flag == "-admin-token") o.admin_token = value;
-    else if (flag == "-product") o.product = static_cast<std::int64_t>(number(flag, value, 1, 1e15));
-    else if (flag == "-create-stock") o.create_stock = static_cast<std::int64_t>(number(flag, value, 1, 1e9));
-    else if (flag == "-users") o.users = static_cast<std::int64_t>(number(flag, value, 1, 1e8));
-    else if (flag == "-c") o.concurrency = static_cast<int>(number(flag, value, 1, 4096));
-    else if (flag == "-dup-ratio") o.dup_ratio = number(flag, value, 0, 1);
-    else if (flag == "-retry-ratio") o.retry_ratio = number(flag, value, 0, 1);
-    else if (flag == "-duration") o.duration_sec = number(flag, value, 0, 86400);
-    else if (flag == "-requests") o.requests = static_cast<std::int64_t>(number(flag, value, 1, 1e10));
-    else if (flag == "-wait") o.wait_sec = number(flag, value, 0, 86400);
-    else if (flag == "-json") o.json_file = value;
-    else usage("unknown flag " + std::string(flag));
+    if (flag == "-addr")
+      o.addr = value;
+    else if (flag == "-admin-token")
+      o.admin_token = value;
+    else if (flag == "-product")
+      o.product = static_cast<std::int64_t>(number(flag, value, 1, 1e15));
+    else if (flag == "-create-stock")
+      o.create_stock = static_cast<std::int64_t>(number(flag, value, 1, 1e9));
+    else if (flag == "-users")
+      o.users = static_cast<std::int64_t>(number(flag, value, 1, 1e8));
+    else if (flag == "-c")
+      o.concurrency = static_cast<int>(number(flag, value, 1, 4096));
+    else if (flag == "-dup-ratio")
+      o.dup_ratio = number(flag, value, 0, 1);
+    else if (flag == "-retry-ratio")
+      o.retry_ratio = number(flag, value, 0, 1);
+    else if (flag == "-duration")
+      o.duration_sec = number(flag, value, 0, 86400);
+    else if (flag == "-requests")
+      o.requests = static_cast<std::int64_t>(number(flag, value, 1, 1e10));
+    else if (flag == "-wait")
+      o.wait_sec = number(flag, value, 0, 86400);
+    else if (flag == "-json")
+      o.json_file = value;
+    else
+      usage("unknown flag " + std::string(flag));
   }
   if (o.product == 0 && o.create_stock == 0) usage("give -product or -create-stock");
   return o;

@@ -13,11 +13,11 @@ struct Options {
   std::int64_t create_stock = 0;  // > 0: create and preload a fresh product with this stock
   std::int64_t users = 1000;
   int concurrency = 50;
-  double dup_ratio = 0;    // users who click twice (second click without the key)
-  double retry_ratio = 0;  // users who resend with the same idempotency key
-  double duration_sec = 0;  // stop sending after this long (0 = no limit)
+  double dup_ratio = 0;       // users who click twice (second click without the key)
+  double retry_ratio = 0;     // users who resend with the same idempotency key
+  double duration_sec = 0;    // stop sending after this long (0 = no limit)
   std::int64_t requests = 0;  // stop after this many requests (0 = no limit)
-  double wait_sec = 60;     // how long to poll for final states
+  double wait_sec = 60;       // how long to poll for final states
   std::string json_file;
 };
 

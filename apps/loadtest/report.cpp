@@ -35,15 +35,17 @@ void check_users(const RunState& state, std::vector<std::string>* violations, st
       auto it = state.final_status.find(id);
       if (it != state.final_status.end() && it->second == "success") ++successes;
     }
-    if (successes > 1) violations->push_back("user " + std::to_string(user) + " has " + std::to_string(successes) +
-                                             " successful orders");
+    if (successes > 1)
+      violations->push_back("user " + std::to_string(user) + " has " + std::to_string(successes) +
+                            " successful orders");
     if (record.retry_status == 202 && record.first_status == 202 && record.retry_id != record.first_id) {
       violations->push_back("user " + std::to_string(user) + ": the resend with the same idempotency key got " +
                             record.retry_id + ", the first try " + record.first_id);
     }
     if (record.first_status == 202 && record.retry_status != 0 && record.retry_status != 202 &&
         record.retry_status != 429 && record.retry_status < 500) {
-      violations->push_back("user " + std::to_string(user) + ": the resend with the same idempotency key was refused (" +
+      violations->push_back("user " + std::to_string(user) +
+                            ": the resend with the same idempotency key was refused (" +
                             std::to_string(record.retry_status) + ") after the first try was accepted");
     }
   }
@@ -59,7 +61,8 @@ Report make_report(const Options& options, const RunState& state, const ServerVi
 
   std::int64_t success = 0, failed = 0, failed_other = 0;
   for (const auto& [id, status] : state.final_status) {
-    if (status == "success") ++success;
+    if (status == "success")
+      ++success;
     else {
       ++failed;
       if (state.final_reason.at(id) != "already_purchased") ++failed_other;
@@ -102,15 +105,15 @@ Report make_report(const Options& options, const RunState& state, const ServerVi
   std::string text;
   text += "requests " + std::to_string(total) + " in " + fixed(seconds) + " s = " + fixed(rps) + " req/s\n";
   text += "latency ms p50 " + fixed(percentile(state.latency_ms, 0.5)) + "  p90 " +
-          fixed(percentile(state.latency_ms, 0.9)) + "  p99 " + fixed(percentile(state.latency_ms, 0.99)) +
-          "  p99.9 " + fixed(percentile(state.latency_ms, 0.999)) + "\n";
+          fixed(percentile(state.latency_ms, 0.9)) + "  p99 " + fixed(percentile(state.latency_ms, 0.99)) + "  p99.9 " +
+          fixed(percentile(state.latency_ms, 0.999)) + "\n";
   std::string status_json;
   text += "status";
   for (const auto& [status, n] : state.by_status) {
     text += "  " + (status == 0 ? std::string("error") : std::to_string(status)) + ": " + std::to_string(n) + " (" +
             fixed(100.0 * static_cast<double>(n) / static_cast<double>(std::max<std::int64_t>(1, total))) + "%)";
-    status_json += (status_json.empty() ? "" : ",") + std::string("\"") + std::to_string(status) +
-                   "\":" + std::to_string(n);
+    status_json +=
+        (status_json.empty() ? "" : ",") + std::string("\"") + std::to_string(status) + "\":" + std::to_string(n);
   }
   text += "\nbuyers " + std::to_string(buyers) + "  stock " + std::to_string(server.stock_at_start) + "  accepted " +
           std::to_string(accepted) + "  success " + std::to_string(success) + "  failed " + std::to_string(failed) +
@@ -130,17 +133,16 @@ Report make_report(const Options& options, const RunState& state, const ServerVi
     }
     violations_json += (violations_json.empty() ? "\"" : ",\"") + escaped + "\"";
   }
-  report.json = "{\"requests\":" + std::to_string(total) + ",\"seconds\":" + fixed(seconds) +
-                ",\"throughput_rps\":" + fixed(rps) + ",\"latency_ms\":{\"p50\":" +
-                fixed(percentile(state.latency_ms, 0.5)) + ",\"p90\":" + fixed(percentile(state.latency_ms, 0.9)) +
-                ",\"p99\":" + fixed(percentile(state.latency_ms, 0.99)) + ",\"p999\":" +
-                fixed(percentile(state.latency_ms, 0.999)) + "},\"status\":{" + status_json +
-                "},\"buyers\":" + std::to_string(buyers) + ",\"stock\":" + std::to_string(server.stock_at_start) +
-                ",\"accepted\":" + std::to_string(accepted) + ",\"success\":" + std::to_string(success) +
-                ",\"failed\":" + std::to_string(failed) + ",\"not_final\":" + std::to_string(not_final) +
-                ",\"final_latency_ms\":{\"p50\":" + fixed(percentile(state.final_latency_ms, 0.5)) +
-                ",\"p99\":" + fixed(percentile(state.final_latency_ms, 0.99)) + "},\"violations\":[" +
-                violations_json + "]}\n";
+  report.json =
+      "{\"requests\":" + std::to_string(total) + ",\"seconds\":" + fixed(seconds) +
+      ",\"throughput_rps\":" + fixed(rps) + ",\"latency_ms\":{\"p50\":" + fixed(percentile(state.latency_ms, 0.5)) +
+      ",\"p90\":" + fixed(percentile(state.latency_ms, 0.9)) + ",\"p99\":" + fixed(percentile(state.latency_ms, 0.99)) +
+      ",\"p999\":" + fixed(percentile(state.latency_ms, 0.999)) + "},\"status\":{" + status_json +
+      "},\"buyers\":" + std::to_string(buyers) + ",\"stock\":" + std::to_string(server.stock_at_start) +
+      ",\"accepted\":" + std::to_string(accepted) + ",\"success\":" + std::to_string(success) +
+      ",\"failed\":" + std::to_string(failed) + ",\"not_final\":" + std::to_string(not_final) +
+      ",\"final_latency_ms\":{\"p50\":" + fixed(percentile(state.final_latency_ms, 0.5)) +
+      ",\"p99\":" + fixed(percentile(state.final_latency_ms, 0.99)) + "},\"violations\":[" + violations_json + "]}\n";
   return report;
 }
 

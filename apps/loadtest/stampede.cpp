@@ -27,10 +27,9 @@ double ms_since(Clock::time_point start) {
 }
 
 // One click; records status, error code and latency. Returns the reply.
-HttpReply click(HttpClient& client, std::int64_t product, std::int64_t user, const std::string& key,
-                RunState* state) {
-  std::string body = R"({"product_id":)" + std::to_string(product) + R"(,"user_id":)" + std::to_string(user) +
-                     R"(,"quantity":1})";
+HttpReply click(HttpClient& client, std::int64_t product, std::int64_t user, const std::string& key, RunState* state) {
+  std::string body =
+      R"({"product_id":)" + std::to_string(product) + R"(,"user_id":)" + std::to_string(user) + R"(,"quantity":1})";
   auto start = Clock::now();
   HttpReply reply;
   try {
@@ -73,8 +72,10 @@ void progress(RunState* state) {
     }
     last = sent;
     line += "  (" + std::to_string(static_cast<int>(ms_since(start) / 1000)) + "s)";
-    if (tty) std::printf("\r\033[K%s", line.c_str());
-    else std::printf("%s\n", line.c_str());
+    if (tty)
+      std::printf("\r\033[K%s", line.c_str());
+    else
+      std::printf("%s\n", line.c_str());
     std::fflush(stdout);
   }
   if (tty) std::printf("\n");
@@ -130,8 +131,9 @@ void run_stampede(const Options& options, std::int64_t product, std::int64_t use
   std::mt19937_64 random(static_cast<std::uint64_t>(user_base));
   std::uniform_real_distribution<double> coin(0, 1);
   std::vector<std::uint8_t> flags(static_cast<std::size_t>(options.users));  // bit 0 retry, bit 1 dup
-  for (auto& f : flags) f = static_cast<std::uint8_t>((coin(random) < options.retry_ratio ? 1 : 0) |
-                                                       (coin(random) < options.dup_ratio ? 2 : 0));
+  for (auto& f : flags)
+    f = static_cast<std::uint8_t>((coin(random) < options.retry_ratio ? 1 : 0) |
+                                  (coin(random) < options.dup_ratio ? 2 : 0));
 
   auto start = Clock::now();
   auto stop_sending = [&] {

@@ -1,11 +1,11 @@
 // flashsale-server: loads the config, starts the roles it names, and stops
 // gracefully on SIGINT/SIGTERM. The first line on stdout says where it
 // listens, so scripts and tests can start it on port 0.
+#include <pthread.h>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
-#include <pthread.h>
 
 #include "app/server.h"
 #include "host/config.h"
@@ -57,8 +57,10 @@ int main(int argc, char** argv) {
     std::string host = config.http_host.empty() ? "0.0.0.0" : config.http_host;
     flashsale::Server server(std::move(config));
     server.start();
-    if (api) std::cout << "flashsale listening on http://" << host << ":" << server.port() << std::endl;
-    else std::cout << "flashsale running (no api role)" << std::endl;
+    if (api)
+      std::cout << "flashsale listening on http://" << host << ":" << server.port() << std::endl;
+    else
+      std::cout << "flashsale running (no api role)" << std::endl;
 
     int signal = 0;
     sigwait(&stop_signals, &signal);

@@ -45,7 +45,9 @@ Publisher::Publisher(Settings settings)
       topic_(settings_.get("kafka.topic")),
       delivery_timeout_ms_(static_cast<int>(settings_.get_int("kafka.delivery.timeout.ms", 30000, nullptr))) {}
 
-Publisher::~Publisher() { drop_producer(); }
+Publisher::~Publisher() {
+  drop_producer();
+}
 
 Status Publisher::ensure_producer() {
   if (producer_ != nullptr) return Status::ok();
@@ -86,10 +88,10 @@ Status Publisher::publish(const std::vector<OrderEvent>& events, std::vector<boo
     std::string key = std::to_string(event.product_id) + ":" + std::to_string(event.user_id);
     std::string value = encode_event(event);
     for (;;) {
-      rd_kafka_resp_err_t err = rd_kafka_producev(
-          producer_, RD_KAFKA_V_TOPIC(topic_.c_str()), RD_KAFKA_V_KEY(key.data(), key.size()),
-          RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_OPAQUE(&batch.slots[i]), RD_KAFKA_V_END);
+      rd_kafka_resp_err_t err =
+          rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC(topic_.c_str()), RD_KAFKA_V_KEY(key.data(), key.size()),
+                            RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_OPAQUE(&batch.slots[i]), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         rd_kafka_poll(producer_, 50);
         continue;
@@ -128,8 +130,8 @@ Status Publisher::publish(const std::vector<OrderEvent>& events, std::vector<boo
     drop_producer();
   }
   if (failed > 0) {
-    return {Code::unavailable, std::to_string(failed) + " of " + std::to_string(events.size()) +
-                                   " events not delivered: " + first_error};
+    return {Code::unavailable,
+            std::to_string(failed) + " of " + std::to_string(events.size()) + " events not delivered: " + first_error};
   }
   return Status::ok();
 }

@@ -54,14 +54,18 @@ Status Subscriber::ensure_consumer() {
 void Subscriber::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions) {
   bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(consumer_), "COOPERATIVE") == 0;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    if (cooperative) rd_kafka_error_destroy(rd_kafka_incremental_assign(consumer_, partitions));
-    else rd_kafka_assign(consumer_, partitions);
+    if (cooperative)
+      rd_kafka_error_destroy(rd_kafka_incremental_assign(consumer_, partitions));
+    else
+      rd_kafka_assign(consumer_, partitions);
     return;
   }
   // Revoked: whatever we polled from these partitions is no longer ours to commit.
   for (int i = 0; i < partitions->cnt; ++i) uncommitted_.erase(partitions->elems[i].partition);
-  if (cooperative) rd_kafka_error_destroy(rd_kafka_incremental_unassign(consumer_, partitions));
-  else rd_kafka_assign(consumer_, nullptr);
+  if (cooperative)
+    rd_kafka_error_destroy(rd_kafka_incremental_unassign(consumer_, partitions));
+  else
+    rd_kafka_assign(consumer_, nullptr);
 }
 
 Status Subscriber::poll(std::size_t max, std::chrono::milliseconds wait, std::vector<OrderEvent>* out) {
@@ -101,8 +105,7 @@ Status Subscriber::poll(std::size_t max, std::chrono::milliseconds wait, std::ve
 
 Status Subscriber::commit() {
   if (consumer_ == nullptr || uncommitted_.empty()) return Status::ok();
-  rd_kafka_topic_partition_list_t* offsets =
-      rd_kafka_topic_partition_list_new(static_cast<int>(uncommitted_.size()));
+  rd_kafka_topic_partition_list_t* offsets = rd_kafka_topic_partition_list_new(static_cast<int>(uncommitted_.size()));
   for (const auto& [partition, offset] : uncommitted_) {
     rd_kafka_topic_partition_list_add(offsets, topic_.c_str(), partition)->offset = offset;
   }

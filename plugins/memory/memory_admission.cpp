@@ -3,7 +3,7 @@
 // exceptions inside the plugin.
 #include <utility>
 
-#include "guard.h"
+#include "flashsale/boundary.h"
 #include "memory_stages.h"
 
 namespace flashsale::memory {
@@ -16,7 +16,7 @@ class MemoryAdmission final : public Admission {
 
   AdmitResult admit(const AdmitRequest& request) noexcept override {
     AdmitResult result;
-    Status status = guarded("admit", [&] {
+    Status status = guarded("memory admit", [&] {
       result = store_->admit(request);
       return Status::ok();
     });
@@ -25,11 +25,11 @@ class MemoryAdmission final : public Admission {
   }
 
   Status load_stock(const SaleStock& stock) noexcept override {
-    return guarded("load_stock", [&] { return store_->load_stock(stock); });
+    return guarded("memory load_stock", [&] { return store_->load_stock(stock); });
   }
 
   Status stock(ProductId product_id, StockLevel* level) noexcept override {
-    return guarded("stock", [&] {
+    return guarded("memory stock", [&] {
       *level = store_->stock(product_id);
       return Status::ok();
     });
@@ -41,6 +41,8 @@ class MemoryAdmission final : public Admission {
 
 }  // namespace
 
-Admission* new_admission(std::shared_ptr<SaleStore> store) { return new MemoryAdmission(std::move(store)); }
+Admission* new_admission(std::shared_ptr<SaleStore> store) {
+  return new MemoryAdmission(std::move(store));
+}
 
 }  // namespace flashsale::memory

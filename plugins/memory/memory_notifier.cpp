@@ -2,7 +2,7 @@
 // failed admissions, both in the SaleStore that admission wrote to.
 #include <utility>
 
-#include "guard.h"
+#include "flashsale/boundary.h"
 #include "memory_stages.h"
 
 namespace flashsale::memory {
@@ -14,15 +14,15 @@ class MemoryNotifier final : public Notifier {
   explicit MemoryNotifier(std::shared_ptr<SaleStore> store) : store_(std::move(store)) {}
 
   Status finish(const OrderEvent& event, const PersistResult& result) noexcept override {
-    return guarded("finish", [&] { return store_->finish(event, result); });
+    return guarded("memory finish", [&] { return store_->finish(event, result); });
   }
 
   Status lookup(const std::string& request_id, RequestState* out) noexcept override {
-    return guarded("lookup", [&] { return store_->lookup(request_id, out); });
+    return guarded("memory lookup", [&] { return store_->lookup(request_id, out); });
   }
 
   Status backfill(const RequestState& state) noexcept override {
-    return guarded("backfill", [&] { return store_->backfill(state); });
+    return guarded("memory backfill", [&] { return store_->backfill(state); });
   }
 
  private:
@@ -31,6 +31,8 @@ class MemoryNotifier final : public Notifier {
 
 }  // namespace
 
-Notifier* new_notifier(std::shared_ptr<SaleStore> store) { return new MemoryNotifier(std::move(store)); }
+Notifier* new_notifier(std::shared_ptr<SaleStore> store) {
+  return new MemoryNotifier(std::move(store));
+}
 
 }  // namespace flashsale::memory

@@ -7,7 +7,7 @@
 #include <unordered_map>
 #include <utility>
 
-#include "guard.h"
+#include "flashsale/boundary.h"
 #include "memory_stages.h"
 
 namespace flashsale::memory {
@@ -19,7 +19,7 @@ using OrderKey = std::pair<UserId, ProductId>;
 class MemoryOrderStore final : public OrderStore {
  public:
   Status persist(const std::vector<OrderEvent>& events, std::vector<PersistResult>* results) noexcept override {
-    return guarded("persist", [&] {
+    return guarded("memory persist", [&] {
       std::lock_guard lock(mutex_);
       Batch batch{{}, {}, {}, next_order_id_};
       std::vector<PersistResult> staged;
@@ -33,7 +33,7 @@ class MemoryOrderStore final : public OrderStore {
   }
 
   Status find_request(const std::string& request_id, RequestState* out) noexcept override {
-    return guarded("find_request", [&] {
+    return guarded("memory find_request", [&] {
       std::lock_guard lock(mutex_);
       auto found = requests_.find(request_id);
       if (found == requests_.end()) return Status(Code::not_found, "request " + request_id + " was never persisted");
@@ -44,7 +44,7 @@ class MemoryOrderStore final : public OrderStore {
   }
 
   Status create_product(const NewProduct& product, Product* created) noexcept override {
-    return guarded("create_product", [&] {
+    return guarded("memory create_product", [&] {
       if (product.name.empty() || product.stock < 0 || product.sale_price < 0 || product.end_ms <= product.start_ms) {
         return Status(Code::invalid_argument, "product needs a name, stock >= 0, sale_price >= 0 and start < end");
       }
@@ -61,7 +61,7 @@ class MemoryOrderStore final : public OrderStore {
   }
 
   Status find_product(ProductId id, Product* out) noexcept override {
-    return guarded("find_product", [&] {
+    return guarded("memory find_product", [&] {
       std::lock_guard lock(mutex_);
       auto found = products_.find(id);
       if (found == products_.end()) return Status(Code::not_found, "no product " + std::to_string(id));
@@ -71,7 +71,7 @@ class MemoryOrderStore final : public OrderStore {
   }
 
   Status sales(ProductId id, ProductSales* out) noexcept override {
-    return guarded("sales", [&] {
+    return guarded("memory sales", [&] {
       std::lock_guard lock(mutex_);
       auto found = sales_.find(id);
       if (found == sales_.end()) return Status(Code::not_found, "no product " + std::to_string(id));
@@ -129,12 +129,14 @@ class MemoryOrderStore final : public OrderStore {
   OrderId next_order_id_ = 1;
   std::map<ProductId, Product> products_;
   std::map<ProductId, ProductSales> sales_;
-  std::map<OrderKey, OrderId> orders_;  // the one order a user has for a product
+  std::map<OrderKey, OrderId> orders_;                       // the one order a user has for a product
   std::unordered_map<std::string, PersistResult> requests_;  // one outcome per request_id
 };
 
 }  // namespace
 
-OrderStore* new_order_store() { return new MemoryOrderStore(); }
+OrderStore* new_order_store() {
+  return new MemoryOrderStore();
+}
 
 }  // namespace flashsale::memory

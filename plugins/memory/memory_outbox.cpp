@@ -2,7 +2,7 @@
 // that admission appends to (outbox_queue.h holds the delivery rules).
 #include <utility>
 
-#include "guard.h"
+#include "flashsale/boundary.h"
 #include "memory_stages.h"
 
 namespace flashsale::memory {
@@ -14,21 +14,21 @@ class MemoryOutbox final : public Outbox {
   explicit MemoryOutbox(std::shared_ptr<SaleStore> store) : store_(std::move(store)) {}
 
   Status read(std::size_t max, std::chrono::milliseconds wait, std::vector<OutboxEntry>* out) noexcept override {
-    return guarded("outbox read", [&] {
+    return guarded("memory outbox read", [&] {
       store_->outbox().read(max, wait, out);
       return Status::ok();
     });
   }
 
   Status ack(const std::vector<std::string>& ids) noexcept override {
-    return guarded("outbox ack", [&] {
+    return guarded("memory outbox ack", [&] {
       store_->outbox().ack(ids);
       return Status::ok();
     });
   }
 
   Status stats(OutboxStats* stats) noexcept override {
-    return guarded("outbox stats", [&] {
+    return guarded("memory outbox stats", [&] {
       *stats = store_->outbox().stats();
       return Status::ok();
     });
@@ -40,6 +40,8 @@ class MemoryOutbox final : public Outbox {
 
 }  // namespace
 
-Outbox* new_outbox(std::shared_ptr<SaleStore> store) { return new MemoryOutbox(std::move(store)); }
+Outbox* new_outbox(std::shared_ptr<SaleStore> store) {
+  return new MemoryOutbox(std::move(store));
+}
 
 }  // namespace flashsale::memory

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "flashsale/boundary.h"
 #include "flashsale/clock.h"
 #include "flashsale/plugin.h"
 #include "memory_ratelimit.h"
@@ -37,17 +38,6 @@ bool read_options(const Settings& settings, Options* options, std::string* error
 }
 
 // Runs a stage factory, turning an exception into nullptr and a message.
-template <typename Make>
-auto make_or_report(std::string* error, Make make) noexcept -> decltype(make()) {
-  try {
-    return make();
-  } catch (const std::exception& e) {
-    if (error != nullptr) *error = std::string("cannot make the stage: ") + e.what();
-  } catch (...) {
-    if (error != nullptr) *error = "cannot make the stage";
-  }
-  return nullptr;
-}
 
 class MemoryBackend final : public Backend {
  public:

@@ -3,7 +3,7 @@
 
 #include <utility>
 
-#include "guard.h"
+#include "flashsale/boundary.h"
 
 namespace flashsale::memory {
 
@@ -11,7 +11,7 @@ MemoryRateLimiter::MemoryRateLimiter(std::int64_t limit, std::int64_t window_ms,
     : limit_(limit), window_ms_(window_ms), clock_(std::move(clock)), sweep_(window_ms) {}
 
 Status MemoryRateLimiter::allow(const std::string& subject, bool* allowed) noexcept {
-  return guarded("ratelimit", [&] {
+  return guarded("memory ratelimit", [&] {
     UnixMillis now = clock_();
     if (sweep_.claim(now)) drop_idle_subjects(now);
 
@@ -27,12 +27,13 @@ Status MemoryRateLimiter::allow(const std::string& subject, bool* allowed) noexc
 
 void MemoryRateLimiter::drop_idle_subjects(UnixMillis now) {
   subjects_.for_each_shard([&](auto& subjects) {
-    std::erase_if(subjects, [&](const auto& subject) {
-      return subject.second.empty() || expired(subject.second.back(), now);
-    });
+    std::erase_if(subjects,
+                  [&](const auto& subject) { return subject.second.empty() || expired(subject.second.back(), now); });
   });
 }
 
-std::size_t MemoryRateLimiter::subject_count() const { return subjects_.size(); }
+std::size_t MemoryRateLimiter::subject_count() const {
+  return subjects_.size();
+}
 
 }  // namespace flashsale::memory

@@ -13,7 +13,7 @@
 #include <deque>
 #include <mutex>
 
-#include "guard.h"
+#include "flashsale/boundary.h"
 #include "memory_stages.h"
 
 namespace flashsale::memory {
@@ -23,7 +23,7 @@ namespace {
 class MemoryRelay final : public Relay {
  public:
   Status publish(const std::vector<OrderEvent>& events, std::vector<bool>* delivered) noexcept override {
-    return guarded("relay publish", [&] {
+    return guarded("memory relay publish", [&] {
       delivered->assign(events.size(), false);
       {
         std::lock_guard lock(mutex_);
@@ -38,7 +38,7 @@ class MemoryRelay final : public Relay {
   }
 
   Status poll(std::size_t max, std::chrono::milliseconds wait, std::vector<OrderEvent>* out) noexcept override {
-    return guarded("relay poll", [&] {
+    return guarded("memory relay poll", [&] {
       if (max == 0) return Status::ok();
       std::unique_lock lock(mutex_);
       published_.wait_for(lock, wait, [&] { return handed_out_ < log_.size(); });
@@ -51,7 +51,7 @@ class MemoryRelay final : public Relay {
   }
 
   Status commit() noexcept override {
-    return guarded("relay commit", [&] {
+    return guarded("memory relay commit", [&] {
       std::lock_guard lock(mutex_);
       log_.erase(log_.begin(), log_.begin() + static_cast<std::ptrdiff_t>(handed_out_));
       handed_out_ = 0;
@@ -62,12 +62,14 @@ class MemoryRelay final : public Relay {
  private:
   std::mutex mutex_;
   std::condition_variable published_;
-  std::deque<OrderEvent> log_;   // published, not committed
+  std::deque<OrderEvent> log_;  // published, not committed
   std::size_t handed_out_ = 0;  // log_[0, handed_out_) was polled
 };
 
 }  // namespace
 
-Relay* new_relay() { return new MemoryRelay(); }
+Relay* new_relay() {
+  return new MemoryRelay();
+}
 
 }  // namespace flashsale::memory

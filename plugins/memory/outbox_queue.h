@@ -52,7 +52,7 @@ class OutboxQueue {
   std::condition_variable appended_;
   std::uint64_t next_id_ = 1;
   std::deque<std::pair<std::uint64_t, OutboxEntry>> fresh_;  // appended, never delivered
-  std::map<std::uint64_t, Pending> pending_;  // delivered, not acked; by id = arrival order
+  std::map<std::uint64_t, Pending> pending_;                 // delivered, not acked; by id = arrival order
   std::vector<OutboxEntry> dead_letters_;
 };
 

@@ -9,7 +9,9 @@ namespace flashsale::memory {
 namespace {
 // Often enough that expired states do not pile up, rarely enough that the
 // full scan costs nothing on the hot path.
-std::int64_t sweep_interval(std::int64_t ttl_ms) { return std::clamp<std::int64_t>(ttl_ms, 1000, 60000); }
+std::int64_t sweep_interval(std::int64_t ttl_ms) {
+  return std::clamp<std::int64_t>(ttl_ms, 1000, 60000);
+}
 }  // namespace
 
 RequestStates::RequestStates(std::int64_t ttl_ms, Clock clock)
@@ -17,8 +19,9 @@ RequestStates::RequestStates(std::int64_t ttl_ms, Clock clock)
 
 void RequestStates::put(const RequestState& state) {
   UnixMillis expires_ms = clock_() + ttl_ms_;
-  states_.with_shard(state.request_id,
-                     [&](auto& states) { states.insert_or_assign(state.request_id, Entry{state, expires_ms}); });
+  states_.with_shard(state.request_id, [&](auto& states) {
+    states.insert_or_assign(state.request_id, Entry{state, expires_ms});
+  });
 }
 
 bool RequestStates::get(const std::string& request_id, RequestState* out) {
@@ -45,11 +48,12 @@ void RequestStates::sweep_if_due() {
 }
 
 void RequestStates::drop_expired(UnixMillis now) {
-  states_.for_each_shard([&](auto& states) {
-    std::erase_if(states, [&](const auto& entry) { return entry.second.expires_ms <= now; });
-  });
+  states_.for_each_shard(
+      [&](auto& states) { std::erase_if(states, [&](const auto& entry) { return entry.second.expires_ms <= now; }); });
 }
 
-std::size_t RequestStates::size() const { return states_.size(); }
+std::size_t RequestStates::size() const {
+  return states_.size();
+}
 
 }  // namespace flashsale::memory

@@ -11,7 +11,9 @@ namespace flashsale::memory {
 
 namespace {
 
-AdmitResult refused(Code code, std::string message) { return AdmitResult{Status(code, std::move(message)), {}, false}; }
+AdmitResult refused(Code code, std::string message) {
+  return AdmitResult{Status(code, std::move(message)), {}, false};
+}
 
 }  // namespace
 
@@ -71,7 +73,8 @@ AdmitResult SaleStore::admit_locked(ProductLedger& ledger, const AdmitRequest& r
   // a failed insertion undoes the earlier ones.
   ledger.user_locks.emplace(event.user_id, event.request_id);
   try {
-    if (!key.empty()) ledger.idempotency.emplace(key, IdempotencyRecord{event.user_id, event.quantity, event.request_id});
+    if (!key.empty())
+      ledger.idempotency.emplace(key, IdempotencyRecord{event.user_id, event.quantity, event.request_id});
     states_.put(RequestState{event.request_id, RequestStatus::pending, {}, 0});
     outbox_.append(event);
   } catch (...) {

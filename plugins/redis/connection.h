@@ -21,7 +21,7 @@
 namespace flashsale::redis {
 
 struct ReplyFree {
-  void operator()(redisReply *reply) const noexcept { freeReplyObject(reply); }
+  void operator()(redisReply* reply) const noexcept { freeReplyObject(reply); }
 };
 using Reply = std::unique_ptr<redisReply, ReplyFree>;
 
@@ -37,46 +37,41 @@ struct Endpoint {
 };
 
 class Connection {
-public:
+ public:
   // Connects and selects the database; nullptr with *error (unavailable) on
   // failure.
-  static std::unique_ptr<Connection> open(const Endpoint &endpoint,
-                                          Status *error);
+  static std::unique_ptr<Connection> open(const Endpoint& endpoint, Status* error);
   ~Connection();
-  Connection(const Connection &) = delete;
-  Connection &operator=(const Connection &) = delete;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
 
   // Runs one command. ok with *reply set, or the failure described above.
-  Status command(const std::vector<std::string> &argv, Reply *reply);
+  Status command(const std::vector<std::string>& argv, Reply* reply);
   // The same for a command that blocks on the server up to `wait` (XREADGROUP
   // BLOCK): the read timeout is stretched by `wait` for this one call.
-  Status blocking_command(const std::vector<std::string> &argv,
-                          std::chrono::milliseconds wait, Reply *reply);
+  Status blocking_command(const std::vector<std::string>& argv, std::chrono::milliseconds wait, Reply* reply);
 
   bool broken() const { return broken_; }
   // True when the server closed this idle connection (it restarted, or timed
   // us out): there is something to read although no command is outstanding.
   bool closed_by_server() const;
 
-private:
-  Connection(redisContext *context, const Endpoint &endpoint)
-      : context_(context), endpoint_(endpoint) {}
-  Status io_failure(const char *what);
+ private:
+  Connection(redisContext* context, const Endpoint& endpoint) : context_(context), endpoint_(endpoint) {}
+  Status io_failure(const char* what);
 
-  redisContext *context_;
+  redisContext* context_;
   const Endpoint endpoint_;
   bool broken_ = false;
 };
 
 // True when `status` carries a Redis error reply starting with `prefix`
 // (e.g. "NOSCRIPT", "NOGROUP", "BUSYGROUP").
-bool is_redis_error(const Status &status, std::string_view prefix);
+bool is_redis_error(const Status& status, std::string_view prefix);
 
-std::string
-reply_text(const redisReply *reply); // string/status/error value, "" otherwise
+std::string reply_text(const redisReply* reply);  // string/status/error value, "" otherwise
 // The value of an integer reply, or of a string reply holding an integer.
-bool reply_int(const redisReply *reply, std::int64_t *out);
-Status unexpected_reply(
-    const std::string &what); // internal: "<what>: unexpected reply"
+bool reply_int(const redisReply* reply, std::int64_t* out);
+Status unexpected_reply(const std::string& what);  // internal: "<what>: unexpected reply"
 
-} // namespace flashsale::redis
+}  // namespace flashsale::redis

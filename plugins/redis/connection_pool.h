@@ -22,24 +22,24 @@
 namespace flashsale::redis {
 
 class ConnectionPool {
-public:
+ public:
   ConnectionPool(Endpoint endpoint, std::size_t max_idle);
 
-  const Endpoint &endpoint() const { return endpoint_; }
+  const Endpoint& endpoint() const { return endpoint_; }
 
   // Runs body(Connection&) -> Status on a connection of its own.
-  template <typename Body> Status with_connection(Body &&body) {
+  template <typename Body>
+  Status with_connection(Body&& body) {
     std::unique_ptr<Connection> connection;
     Status taken = take(&connection);
-    if (!taken.is_ok())
-      return taken;
+    if (!taken.is_ok()) return taken;
     Status status = body(*connection);
     give_back(std::move(connection));
     return status;
   }
 
-private:
-  Status take(std::unique_ptr<Connection> *out);
+ private:
+  Status take(std::unique_ptr<Connection>* out);
   void give_back(std::unique_ptr<Connection> connection);
 
   const Endpoint endpoint_;
@@ -50,4 +50,4 @@ private:
   Status last_connect_error_;
 };
 
-} // namespace flashsale::redis
+}  // namespace flashsale::redis

@@ -7,30 +7,34 @@ namespace {
 std::string product_prefix(ProductId product) {
   return "fs:{p:" + std::to_string(product) + "}:";
 }
-} // namespace
+}  // namespace
 
-std::string sale(ProductId product) { return product_prefix(product) + "sale"; }
+std::string sale(ProductId product) {
+  return product_prefix(product) + "sale";
+}
 
 std::string user_lock(ProductId product, UserId user) {
   return product_prefix(product) + "lock:" + std::to_string(user);
 }
 
-std::string idempotency(ProductId product, const std::string &key) {
+std::string idempotency(ProductId product, const std::string& key) {
   return product_prefix(product) + "idem:" + key;
 }
 
-std::string compensated(ProductId product, const std::string &request_id) {
+std::string compensated(ProductId product, const std::string& request_id) {
   return product_prefix(product) + "comp:" + request_id;
 }
 
-std::string state(const std::string &request_id) {
+std::string state(const std::string& request_id) {
   return "fs:{r:" + request_id + "}:state";
 }
 
-std::string rate_window(const std::string &subject) {
+std::string rate_window(const std::string& subject) {
   return "fs:rl:{" + subject + "}";
 }
 
-std::string dead_letters(const std::string &stream) { return stream + ":dead"; }
+std::string dead_letters(const std::string& stream) {
+  return stream + ":dead";
+}
 
-} // namespace flashsale::redis::keys
+}  // namespace flashsale::redis::keys

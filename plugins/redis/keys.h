@@ -11,17 +11,14 @@
 
 namespace flashsale::redis::keys {
 
-std::string sale(ProductId product); // hash: remaining, start_ms, end_ms
-std::string user_lock(ProductId product, UserId user); // string: request_id
-std::string
-idempotency(ProductId product,
-            const std::string &key); // string: user:quantity:request_id
+std::string sale(ProductId product);                    // hash: remaining, start_ms, end_ms
+std::string user_lock(ProductId product, UserId user);  // string: request_id
+std::string idempotency(ProductId product,
+                        const std::string& key);  // string: user:quantity:request_id
 std::string compensated(ProductId product,
-                        const std::string &request_id); // string marker
-std::string
-state(const std::string &request_id); // hash: status, reason, order_id
-std::string
-rate_window(const std::string &subject); // sorted set of request times
-std::string dead_letters(const std::string &stream); // <stream>:dead
+                        const std::string& request_id);  // string marker
+std::string state(const std::string& request_id);        // hash: status, reason, order_id
+std::string rate_window(const std::string& subject);     // sorted set of request times
+std::string dead_letters(const std::string& stream);     // <stream>:dead
 
-} // namespace flashsale::redis::keys
+}  // namespace flashsale::redis::keys

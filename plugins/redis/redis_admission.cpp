@@ -22,79 +22,64 @@ AdmitResult refused(Code code, std::string message) {
 }
 
 // Maps the script's {outcome, detail} to an AdmitResult.
-AdmitResult outcome_of(const redisReply *reply, const OrderEvent &event) {
+AdmitResult outcome_of(const redisReply* reply, const OrderEvent& event) {
   if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
     return AdmitResult{unexpected_reply("admit"), {}, false};
   }
   std::string outcome = reply_text(reply->element[0]);
   std::string detail = reply_text(reply->element[1]);
-  if (outcome == "ok")
-    return AdmitResult{Status::ok(), event.request_id, false};
-  if (outcome == "replay")
-    return AdmitResult{Status::ok(), detail, true};
+  if (outcome == "ok") return AdmitResult{Status::ok(), event.request_id, false};
+  if (outcome == "replay") return AdmitResult{Status::ok(), detail, true};
   if (outcome == "idempotency_key_reused") {
-    return refused(
-        Code::idempotency_key_reused,
-        "idempotency key was used with a different user or quantity");
+    return refused(Code::idempotency_key_reused, "idempotency key was used with a different user or quantity");
   }
-  if (outcome == "not_preloaded")
-    return refused(Code::not_preloaded, "product is not preloaded");
-  if (outcome == "sale_not_active")
-    return refused(Code::sale_not_active, "sale is not active");
+  if (outcome == "not_preloaded") return refused(Code::not_preloaded, "product is not preloaded");
+  if (outcome == "sale_not_active") return refused(Code::sale_not_active, "sale is not active");
   if (outcome == "already_purchased") {
-    return refused(Code::already_purchased,
-                   "user already holds an order for this product");
+    return refused(Code::already_purchased, "user already holds an order for this product");
   }
-  if (outcome == "sold_out")
-    return refused(Code::sold_out, "sold out");
+  if (outcome == "sold_out") return refused(Code::sold_out, "sold out");
   if (outcome == "wrong_type")
-    return refused(Code::internal,
-                   "admit: key " + detail + " holds a value of another type");
+    return refused(Code::internal, "admit: key " + detail + " holds a value of another type");
   return AdmitResult{unexpected_reply("admit"), {}, false};
 }
 
 class RedisAdmission final : public Admission {
-public:
-  explicit RedisAdmission(std::shared_ptr<RedisContext> context)
-      : context_(std::move(context)) {}
+ public:
+  explicit RedisAdmission(std::shared_ptr<RedisContext> context) : context_(std::move(context)) {}
 
-  AdmitResult admit(const AdmitRequest &request) noexcept override {
+  AdmitResult admit(const AdmitRequest& request) noexcept override {
     AdmitResult result;
-    result.status = guarded("admit", [&] {
+    result.status = guarded("redis admit", [&] {
       result = admit_unguarded(request);
       return result.status;
     });
     return result;
   }
 
-  Status load_stock(const SaleStock &stock) noexcept override {
-    return guarded("load_stock", [&] {
-      if (stock.sellable < 0 || stock.ttl_seconds < 0 ||
-          stock.end_ms < stock.start_ms) {
+  Status load_stock(const SaleStock& stock) noexcept override {
+    return guarded("redis load_stock", [&] {
+      if (stock.sellable < 0 || stock.ttl_seconds < 0 || stock.end_ms < stock.start_ms) {
         return Status(Code::invalid_argument,
                       "stock needs sellable >= 0, ttl_seconds >= 0 and "
                       "start_ms <= end_ms");
       }
       Reply reply;
-      return context_->run(
-          Script::load_stock, {keys::sale(stock.product_id)},
-          {std::to_string(stock.sellable), std::to_string(stock.start_ms),
-           std::to_string(stock.end_ms), std::to_string(stock.ttl_seconds)},
-          &reply);
+      return context_->run(Script::load_stock, {keys::sale(stock.product_id)},
+                           {std::to_string(stock.sellable), std::to_string(stock.start_ms),
+                            std::to_string(stock.end_ms), std::to_string(stock.ttl_seconds)},
+                           &reply);
     });
   }
 
-  Status stock(ProductId product_id, StockLevel *level) noexcept override {
-    return guarded("stock", [&] {
+  Status stock(ProductId product_id, StockLevel* level) noexcept override {
+    return guarded("redis stock", [&] {
       Reply reply;
-      Status status = context_->command(
-          {"HGET", keys::sale(product_id), "remaining"}, &reply);
-      if (!status.is_ok())
-        return status;
+      Status status = context_->command({"HGET", keys::sale(product_id), "remaining"}, &reply);
+      if (!status.is_ok()) return status;
       StockLevel found;
       if (reply->type != REDIS_REPLY_NIL) {
-        if (!reply_int(reply.get(), &found.remaining))
-          return unexpected_reply("stock");
+        if (!reply_int(reply.get(), &found.remaining)) return unexpected_reply("stock");
         found.preloaded = true;
       }
       *level = found;
@@ -102,54 +87,43 @@ public:
     });
   }
 
-private:
-  AdmitResult admit_unguarded(const AdmitRequest &request) {
-    const OrderEvent &event = request.event;
+ private:
+  AdmitResult admit_unguarded(const AdmitRequest& request) {
+    const OrderEvent& event = request.event;
     if (event.request_id.empty() || event.quantity <= 0) {
-      return refused(Code::invalid_argument,
-                     "admit needs a request_id and a positive quantity");
+      return refused(Code::invalid_argument, "admit needs a request_id and a positive quantity");
     }
-    Status pending = write_state(
-        *context_,
-        RequestState{event.request_id, RequestStatus::pending, {}, 0});
-    if (!pending.is_ok())
-      return AdmitResult{pending, {}, false};
+    Status pending = write_state(*context_, RequestState{event.request_id, RequestStatus::pending, {}, 0});
+    if (!pending.is_ok()) return AdmitResult{pending, {}, false};
 
     bool has_key = !request.idempotency_key.empty();
     Reply reply;
-    Status ran = context_->run(
-        Script::admit,
-        {keys::sale(event.product_id),
-         keys::user_lock(event.product_id, event.user_id),
-         keys::idempotency(event.product_id,
-                           has_key ? request.idempotency_key : std::string()),
-         context_->options.stream},
-        {event.request_id, std::to_string(event.user_id),
-         std::to_string(event.product_id), std::to_string(event.quantity),
-         std::to_string(event.unit_price), std::to_string(event.accepted_ms),
-         has_key ? "1" : "0"},
-        &reply);
+    Status ran = context_->run(Script::admit,
+                               {keys::sale(event.product_id), keys::user_lock(event.product_id, event.user_id),
+                                keys::idempotency(event.product_id, has_key ? request.idempotency_key : std::string()),
+                                context_->options.stream},
+                               {event.request_id, std::to_string(event.user_id), std::to_string(event.product_id),
+                                std::to_string(event.quantity), std::to_string(event.unit_price),
+                                std::to_string(event.accepted_ms), has_key ? "1" : "0"},
+                               &reply);
     // unavailable: the script may have run, so the pending state stays. An
     // error reply means the script stopped, and it writes nothing before its
     // checks pass.
-    if (!ran.is_ok() && ran.code() == Code::unavailable)
-      return AdmitResult{ran, {}, false};
-    AdmitResult result = ran.is_ok() ? outcome_of(reply.get(), event)
-                                     : AdmitResult{ran, {}, false};
+    if (!ran.is_ok() && ran.code() == Code::unavailable) return AdmitResult{ran, {}, false};
+    AdmitResult result = ran.is_ok() ? outcome_of(reply.get(), event) : AdmitResult{ran, {}, false};
     bool accepted = result.status.is_ok() && !result.replayed;
-    if (!accepted)
-      drop_state(*context_,
-                 event.request_id); // best effort; see the file comment
+    if (!accepted) drop_state(*context_,
+                              event.request_id);  // best effort; see the file comment
     return result;
   }
 
   std::shared_ptr<RedisContext> context_;
 };
 
-} // namespace
+}  // namespace
 
-Admission *new_admission(std::shared_ptr<RedisContext> context) {
+Admission* new_admission(std::shared_ptr<RedisContext> context) {
   return new RedisAdmission(std::move(context));
 }
 
-} // namespace flashsale::redis
+}  // namespace flashsale::redis

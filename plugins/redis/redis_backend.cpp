@@ -13,59 +13,41 @@ namespace flashsale::redis {
 namespace {
 
 // Runs a stage factory, turning an exception into nullptr and a message.
-template <typename Make>
-auto make_or_report(std::string *error, Make make) noexcept
-    -> decltype(make()) {
-  try {
-    return make();
-  } catch (const std::exception &e) {
-    if (error != nullptr)
-      *error = std::string("cannot make the stage: ") + e.what();
-  } catch (...) {
-    if (error != nullptr)
-      *error = "cannot make the stage";
-  }
-  return nullptr;
-}
 
 class RedisBackend final : public Backend {
-public:
-  explicit RedisBackend(std::shared_ptr<RedisContext> context)
-      : context_(std::move(context)) {}
+ public:
+  explicit RedisBackend(std::shared_ptr<RedisContext> context) : context_(std::move(context)) {}
 
-  RateLimiter *make_ratelimit(std::string *error) noexcept override {
+  RateLimiter* make_ratelimit(std::string* error) noexcept override {
     return make_or_report(error, [&] { return new_ratelimit(context_); });
   }
-  Admission *make_admission(std::string *error) noexcept override {
+  Admission* make_admission(std::string* error) noexcept override {
     return make_or_report(error, [&] { return new_admission(context_); });
   }
-  Outbox *make_outbox(std::string *error) noexcept override {
-    return make_or_report(error, [&]() -> Outbox * {
+  Outbox* make_outbox(std::string* error) noexcept override {
+    return make_or_report(error, [&]() -> Outbox* {
       Status status;
-      Outbox *outbox = new_outbox(context_, &status);
-      if (outbox == nullptr && error != nullptr)
-        *error = "cannot create the outbox group: " + status.message();
+      Outbox* outbox = new_outbox(context_, &status);
+      if (outbox == nullptr && error != nullptr) *error = "cannot create the outbox group: " + status.message();
       return outbox;
     });
   }
-  Notifier *make_notifier(std::string *error) noexcept override {
+  Notifier* make_notifier(std::string* error) noexcept override {
     return make_or_report(error, [&] { return new_notifier(context_); });
   }
 
-private:
+ private:
   std::shared_ptr<RedisContext> context_;
 };
 
-} // namespace
+}  // namespace
 
-Backend *make_backend(const Settings &settings, std::string *error) noexcept {
+Backend* make_backend(const Settings& settings, std::string* error) noexcept {
   std::string ignored;
-  if (error == nullptr)
-    error = &ignored;
-  return make_or_report(error, [&]() -> Backend * {
+  if (error == nullptr) error = &ignored;
+  return make_or_report(error, [&]() -> Backend* {
     Options options;
-    if (!read_options(settings, &options, error))
-      return nullptr;
+    if (!read_options(settings, &options, error)) return nullptr;
     auto context = std::make_shared<RedisContext>(options);
     Status checked = check_and_load(*context);
     if (!checked.is_ok()) {
@@ -76,4 +58,4 @@ Backend *make_backend(const Settings &settings, std::string *error) noexcept {
   });
 }
 
-} // namespace flashsale::redis
+}  // namespace flashsale::redis

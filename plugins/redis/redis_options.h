@@ -12,12 +12,11 @@
 namespace flashsale::redis {
 
 struct Options {
-  Endpoint endpoint;              // redis.addr, redis.db, redis.*.timeout.ms
-  std::size_t pool_size = 8;      // redis.pool.size: idle connections kept open
-  std::int64_t rate_limit = 1000; // buy.rate.limit
+  Endpoint endpoint;               // redis.addr, redis.db, redis.*.timeout.ms
+  std::size_t pool_size = 8;       // redis.pool.size: idle connections kept open
+  std::int64_t rate_limit = 1000;  // buy.rate.limit
   std::int64_t rate_window_ms = 1000;
-  bool stock_expires =
-      true; // stock.cache.ttl.hour > 0 (judged by the eviction check)
+  bool stock_expires = true;  // stock.cache.ttl.hour > 0 (judged by the eviction check)
   std::int64_t state_ttl_sec = 86400;
   std::int64_t claim_idle_ms = 30000;
   std::int64_t max_deliveries = 16;
@@ -27,7 +26,6 @@ struct Options {
 };
 
 // False with a one-line *error naming the key when a value is unusable.
-bool read_options(const Settings &settings, Options *options,
-                  std::string *error);
+bool read_options(const Settings& settings, Options* options, std::string* error);
 
-} // namespace flashsale::redis
+}  // namespace flashsale::redis

@@ -23,66 +23,50 @@ namespace flashsale::redis {
 
 namespace {
 
-bool valid_stream_id(const std::string &id) {
+bool valid_stream_id(const std::string& id) {
   auto dash = id.find('-');
-  if (dash == 0 || dash == std::string::npos || dash + 1 == id.size())
-    return false;
+  if (dash == 0 || dash == std::string::npos || dash + 1 == id.size()) return false;
   for (std::size_t i = 0; i < id.size(); ++i) {
-    if (i != dash && (id[i] < '0' || id[i] > '9'))
-      return false;
+    if (i != dash && (id[i] < '0' || id[i] > '9')) return false;
   }
   return id.size() <= 41;
 }
 
 class RedisOutbox final : public Outbox {
-public:
+ public:
   explicit RedisOutbox(std::shared_ptr<RedisContext> context)
-      : context_(std::move(context)), stream_(context_->options.stream),
-        dead_(keys::dead_letters(stream_)) {}
+      : context_(std::move(context)), stream_(context_->options.stream), dead_(keys::dead_letters(stream_)) {}
 
   Status create_group() {
-    const Options &options = context_->options;
+    const Options& options = context_->options;
     Reply reply;
-    Status status = context_->command(
-        {"XGROUP", "CREATE", stream_, options.group, "0", "MKSTREAM"}, &reply);
-    if (is_redis_error(status, "BUSYGROUP"))
-      return Status::ok();
+    Status status = context_->command({"XGROUP", "CREATE", stream_, options.group, "0", "MKSTREAM"}, &reply);
+    if (is_redis_error(status, "BUSYGROUP")) return Status::ok();
     return status;
   }
 
-  Status read(std::size_t max, std::chrono::milliseconds wait,
-              std::vector<OutboxEntry> *out) noexcept override {
-    return guarded("outbox read", [&] {
-      if (max == 0)
-        return Status::ok();
+  Status read(std::size_t max, std::chrono::milliseconds wait, std::vector<OutboxEntry>* out) noexcept override {
+    return guarded("redis outbox read", [&] {
+      if (max == 0) return Status::ok();
       std::size_t before = out->size();
       Status claimed = with_group([&] { return claim(max, out); });
-      if (!claimed.is_ok())
-        return claimed;
+      if (!claimed.is_ok()) return claimed;
       std::size_t taken = out->size() - before;
-      if (taken >= max)
-        return Status::ok();
-      return with_group([&] {
-        return read_new(max - taken,
-                        taken == 0 ? wait : std::chrono::milliseconds(0), out);
-      });
+      if (taken >= max) return Status::ok();
+      return with_group([&] { return read_new(max - taken, taken == 0 ? wait : std::chrono::milliseconds(0), out); });
     });
   }
 
-  Status ack(const std::vector<std::string> &ids) noexcept override {
-    return guarded("outbox ack", [&] {
-      constexpr std::size_t kChunk =
-          512; // stays well below Lua's unpack/argument limits
+  Status ack(const std::vector<std::string>& ids) noexcept override {
+    return guarded("redis outbox ack", [&] {
+      constexpr std::size_t kChunk = 512;  // stays well below Lua's unpack/argument limits
       std::vector<std::string> args{context_->options.group};
       for (std::size_t i = 0; i < ids.size(); ++i) {
-        if (valid_stream_id(ids[i]))
-          args.push_back(ids[i]); // anything else is unknown: ignored
+        if (valid_stream_id(ids[i])) args.push_back(ids[i]);  // anything else is unknown: ignored
         if (args.size() > kChunk || (i + 1 == ids.size() && args.size() > 1)) {
           Reply reply;
-          Status status =
-              context_->run(Script::outbox_ack, {stream_}, args, &reply);
-          if (!status.is_ok())
-            return status;
+          Status status = context_->run(Script::outbox_ack, {stream_}, args, &reply);
+          if (!status.is_ok()) return status;
           args.resize(1);
         }
       }
@@ -90,129 +74,107 @@ public:
     });
   }
 
-  Status stats(OutboxStats *stats) noexcept override {
-    return guarded("outbox stats", [&] {
+  Status stats(OutboxStats* stats) noexcept override {
+    return guarded("redis outbox stats", [&] {
       OutboxStats found;
       Reply reply;
-      Status status = context_->command(
-          {"XPENDING", stream_, context_->options.group}, &reply);
+      Status status = context_->command({"XPENDING", stream_, context_->options.group}, &reply);
       std::int64_t count = 0;
       if (status.is_ok()) {
-        if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
-            !reply_int(reply->element[0], &count)) {
+        if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 || !reply_int(reply->element[0], &count)) {
           return unexpected_reply("XPENDING");
         }
       } else if (!is_redis_error(status, "NOGROUP")) {
-        return status; // NOGROUP: nothing delivered yet
+        return status;  // NOGROUP: nothing delivered yet
       }
       found.pending = static_cast<std::uint64_t>(count);
       status = context_->command({"XLEN", dead_}, &reply);
-      if (!status.is_ok())
-        return status;
-      if (!reply_int(reply.get(), &count))
-        return unexpected_reply("XLEN");
+      if (!status.is_ok()) return status;
+      if (!reply_int(reply.get(), &count)) return unexpected_reply("XLEN");
       found.dead_lettered = static_cast<std::uint64_t>(count);
       *stats = found;
       return Status::ok();
     });
   }
 
-private:
+ private:
   // Runs step(); if Redis lost the group (NOGROUP), recreates it and runs it
   // once more.
-  template <typename Step> Status with_group(Step &&step) {
+  template <typename Step>
+  Status with_group(Step&& step) {
     Status status = step();
-    if (!is_redis_error(status, "NOGROUP"))
-      return status;
+    if (!is_redis_error(status, "NOGROUP")) return status;
     Status created = create_group();
-    if (!created.is_ok())
-      return created;
+    if (!created.is_ok()) return created;
     return step();
   }
 
-  Status claim(std::size_t max, std::vector<OutboxEntry> *out) {
-    const Options &options = context_->options;
+  Status claim(std::size_t max, std::vector<OutboxEntry>* out) {
+    const Options& options = context_->options;
     std::string cursor;
     {
       std::lock_guard lock(cursor_mutex_);
       cursor = cursor_;
     }
     Reply reply;
-    Status status = context_->run(
-        Script::outbox_claim, {stream_, dead_},
-        {options.group, options.consumer, std::to_string(options.claim_idle_ms),
-         cursor, std::to_string(max), std::to_string(options.max_deliveries)},
-        &reply);
-    if (!status.is_ok())
-      return status;
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
-        reply->element[1]->type != REDIS_REPLY_ARRAY) {
+    Status status = context_->run(Script::outbox_claim, {stream_, dead_},
+                                  {options.group, options.consumer, std::to_string(options.claim_idle_ms), cursor,
+                                   std::to_string(max), std::to_string(options.max_deliveries)},
+                                  &reply);
+    if (!status.is_ok()) return status;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 || reply->element[1]->type != REDIS_REPLY_ARRAY) {
       return unexpected_reply("outbox claim");
     }
     {
       std::lock_guard lock(cursor_mutex_);
-      cursor_ = reply_text(reply->element[0]); // "0-0" once the scan wrapped
-      if (cursor_.empty())
-        cursor_ = "0-0";
+      cursor_ = reply_text(reply->element[0]);  // "0-0" once the scan wrapped
+      if (cursor_.empty()) cursor_ = "0-0";
     }
-    const redisReply *entries = reply->element[1];
+    const redisReply* entries = reply->element[1];
     for (std::size_t i = 0; i < entries->elements; ++i) {
-      const redisReply *entry = entries->element[i];
+      const redisReply* entry = entries->element[i];
       std::int64_t deliveries = 0;
-      if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 3 ||
-          !reply_int(entry->element[2], &deliveries)) {
+      if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 3 || !reply_int(entry->element[2], &deliveries)) {
         return unexpected_reply("outbox claim");
       }
-      Status taken = take(reply_text(entry->element[0]), entry->element[1],
-                          static_cast<std::uint32_t>(deliveries), out);
-      if (!taken.is_ok())
-        return taken;
+      Status taken =
+          take(reply_text(entry->element[0]), entry->element[1], static_cast<std::uint32_t>(deliveries), out);
+      if (!taken.is_ok()) return taken;
     }
     return Status::ok();
   }
 
-  Status read_new(std::size_t max, std::chrono::milliseconds wait,
-                  std::vector<OutboxEntry> *out) {
-    const Options &options = context_->options;
-    std::vector<std::string> argv{"XREADGROUP",  "GROUP",
-                                  options.group, options.consumer,
-                                  "COUNT",       std::to_string(max)};
+  Status read_new(std::size_t max, std::chrono::milliseconds wait, std::vector<OutboxEntry>* out) {
+    const Options& options = context_->options;
+    std::vector<std::string> argv{"XREADGROUP", "GROUP", options.group, options.consumer, "COUNT", std::to_string(max)};
     if (wait.count() > 0) {
       argv.push_back("BLOCK");
       argv.push_back(std::to_string(wait.count()));
     }
     argv.insert(argv.end(), {"STREAMS", stream_, ">"});
     Reply reply;
-    Status status = context_->pool.with_connection([&](Connection &connection) {
-      return connection.blocking_command(argv, wait, &reply);
-    });
-    if (!status.is_ok())
-      return status;
-    if (reply->type == REDIS_REPLY_NIL)
-      return Status::ok(); // nothing new within `wait`
+    Status status = context_->pool.with_connection(
+        [&](Connection& connection) { return connection.blocking_command(argv, wait, &reply); });
+    if (!status.is_ok()) return status;
+    if (reply->type == REDIS_REPLY_NIL) return Status::ok();  // nothing new within `wait`
     // [[stream, [[id, [field, value, ...]], ...]]]
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 1 ||
-        reply->element[0]->type != REDIS_REPLY_ARRAY ||
-        reply->element[0]->elements != 2 ||
-        reply->element[0]->element[1]->type != REDIS_REPLY_ARRAY) {
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 1 || reply->element[0]->type != REDIS_REPLY_ARRAY ||
+        reply->element[0]->elements != 2 || reply->element[0]->element[1]->type != REDIS_REPLY_ARRAY) {
       return unexpected_reply("XREADGROUP");
     }
-    const redisReply *entries = reply->element[0]->element[1];
+    const redisReply* entries = reply->element[0]->element[1];
     for (std::size_t i = 0; i < entries->elements; ++i) {
-      const redisReply *entry = entries->element[i];
-      if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2)
-        return unexpected_reply("XREADGROUP");
-      Status taken =
-          take(reply_text(entry->element[0]), entry->element[1], 1, out);
-      if (!taken.is_ok())
-        return taken;
+      const redisReply* entry = entries->element[i];
+      if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2) return unexpected_reply("XREADGROUP");
+      Status taken = take(reply_text(entry->element[0]), entry->element[1], 1, out);
+      if (!taken.is_ok()) return taken;
     }
     return Status::ok();
   }
 
   // Appends a decoded entry to *out, or moves an undecodable one aside.
-  Status take(const std::string &id, const redisReply *fields,
-              std::uint32_t deliveries, std::vector<OutboxEntry> *out) {
+  Status take(const std::string& id, const redisReply* fields, std::uint32_t deliveries,
+              std::vector<OutboxEntry>* out) {
     OutboxEntry entry;
     std::string why;
     if (decode_event(fields, &entry.event, &why)) {
@@ -223,24 +185,22 @@ private:
     }
     Reply reply;
     return context_->run(Script::outbox_dead_letter, {stream_, dead_},
-                         {context_->options.group, id, "undecodable: " + why},
-                         &reply);
+                         {context_->options.group, id, "undecodable: " + why}, &reply);
   }
 
   std::shared_ptr<RedisContext> context_;
   const std::string stream_;
   const std::string dead_;
   std::mutex cursor_mutex_;
-  std::string cursor_ =
-      "0-0"; // where the next XAUTOCLAIM scan of the pending list starts
+  std::string cursor_ = "0-0";  // where the next XAUTOCLAIM scan of the pending list starts
 };
 
-} // namespace
+}  // namespace
 
-Outbox *new_outbox(std::shared_ptr<RedisContext> context, Status *error) {
+Outbox* new_outbox(std::shared_ptr<RedisContext> context, Status* error) {
   auto outbox = std::make_unique<RedisOutbox>(std::move(context));
   *error = outbox->create_group();
   return error->is_ok() ? outbox.release() : nullptr;
 }
 
-} // namespace flashsale::redis
+}  // namespace flashsale::redis

@@ -7,7 +7,7 @@
 namespace flashsale::redis {
 namespace {
 const PluginDescriptor descriptor{kPluginAbiVersion, "redis", &make_backend};
-} // namespace
-} // namespace flashsale::redis
+}  // namespace
+}  // namespace flashsale::redis
 
 FLASHSALE_PLUGIN(flashsale::redis::descriptor)

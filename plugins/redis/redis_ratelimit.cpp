@@ -9,37 +9,32 @@ namespace flashsale::redis {
 namespace {
 
 class RedisRateLimiter final : public RateLimiter {
-public:
-  explicit RedisRateLimiter(std::shared_ptr<RedisContext> context)
-      : context_(std::move(context)) {}
+ public:
+  explicit RedisRateLimiter(std::shared_ptr<RedisContext> context) : context_(std::move(context)) {}
 
-  Status allow(const std::string &subject, bool *allowed) noexcept override {
-    return guarded("ratelimit", [&] {
-      const Options &options = context_->options;
+  Status allow(const std::string& subject, bool* allowed) noexcept override {
+    return guarded("redis ratelimit", [&] {
+      const Options& options = context_->options;
       Reply reply;
       Status status =
           context_->run(Script::ratelimit, {keys::rate_window(subject)},
-                        {std::to_string(options.rate_limit),
-                         std::to_string(options.rate_window_ms)},
-                        &reply);
-      if (!status.is_ok())
-        return status;
+                        {std::to_string(options.rate_limit), std::to_string(options.rate_window_ms)}, &reply);
+      if (!status.is_ok()) return status;
       std::int64_t verdict = 0;
-      if (!reply_int(reply.get(), &verdict))
-        return unexpected_reply("ratelimit");
+      if (!reply_int(reply.get(), &verdict)) return unexpected_reply("ratelimit");
       *allowed = verdict == 1;
       return Status::ok();
     });
   }
 
-private:
+ private:
   std::shared_ptr<RedisContext> context_;
 };
 
-} // namespace
+}  // namespace
 
-RateLimiter *new_ratelimit(std::shared_ptr<RedisContext> context) {
+RateLimiter* new_ratelimit(std::shared_ptr<RedisContext> context) {
   return new RedisRateLimiter(std::move(context));
 }
 
-} // namespace flashsale::redis
+}  // namespace flashsale::redis

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "flashsale/admission.h"
+#include "flashsale/boundary.h"
 #include "flashsale/notifier.h"
 #include "flashsale/outbox.h"
 #include "flashsale/ratelimit.h"
@@ -21,21 +22,16 @@
 namespace flashsale::redis {
 
 struct RedisContext {
-  explicit RedisContext(const Options &opts)
-      : options(opts), pool(opts.endpoint, opts.pool_size) {}
+  explicit RedisContext(const Options& opts) : options(opts), pool(opts.endpoint, opts.pool_size) {}
 
   // Runs a script on a pooled connection.
-  Status run(Script script, const std::vector<std::string> &keys,
-             const std::vector<std::string> &args, Reply *reply) {
-    return pool.with_connection([&](Connection &connection) {
-      return scripts.eval(connection, script, keys, args, reply);
-    });
+  Status run(Script script, const std::vector<std::string>& keys, const std::vector<std::string>& args, Reply* reply) {
+    return pool.with_connection(
+        [&](Connection& connection) { return scripts.eval(connection, script, keys, args, reply); });
   }
   // Runs one command on a pooled connection.
-  Status command(const std::vector<std::string> &argv, Reply *reply) {
-    return pool.with_connection([&](Connection &connection) {
-      return connection.command(argv, reply);
-    });
+  Status command(const std::vector<std::string>& argv, Reply* reply) {
+    return pool.with_connection([&](Connection& connection) { return connection.command(argv, reply); });
   }
 
   const Options options;
@@ -45,34 +41,14 @@ struct RedisContext {
 
 // Each throws only on allocation failure; the outbox one also reports (as a
 // Status) a consumer group it cannot create.
-RateLimiter *new_ratelimit(std::shared_ptr<RedisContext> context);
-Admission *new_admission(std::shared_ptr<RedisContext> context);
-Outbox *new_outbox(std::shared_ptr<RedisContext> context, Status *error);
-Notifier *new_notifier(std::shared_ptr<RedisContext> context);
+RateLimiter* new_ratelimit(std::shared_ptr<RedisContext> context);
+Admission* new_admission(std::shared_ptr<RedisContext> context);
+Outbox* new_outbox(std::shared_ptr<RedisContext> context, Status* error);
+Notifier* new_notifier(std::shared_ptr<RedisContext> context);
 
 // Connects, refuses an eviction policy that could drop stock, locks or
 // idempotency keys, and loads the scripts. Not ok: a one-line message naming
 // redis.addr.
-Status check_and_load(RedisContext &context);
+Status check_and_load(RedisContext& context);
 
-inline Status internal_error(const char *what, const char *why) noexcept {
-  try {
-    return Status(Code::internal, std::string("redis ") + what + ": " + why);
-  } catch (...) {
-    return Status(Code::internal, std::string());
-  }
-}
-
-// Runs body() (which returns a Status) and catches whatever it throws.
-template <typename Body>
-Status guarded(const char *what, Body &&body) noexcept {
-  try {
-    return body();
-  } catch (const std::exception &e) {
-    return internal_error(what, e.what());
-  } catch (...) {
-    return internal_error(what, "unknown exception");
-  }
-}
-
-} // namespace flashsale::redis
+}  // namespace flashsale::redis

@@ -5,27 +5,20 @@
 
 namespace flashsale::redis {
 
-Status write_state(RedisContext &context, const RequestState &state) {
+Status write_state(RedisContext& context, const RequestState& state) {
   Reply reply;
   return context.run(Script::set_state, {keys::state(state.request_id)},
-                     {status_name(state.status), state.reason,
-                      std::to_string(state.order_id),
+                     {status_name(state.status), state.reason, std::to_string(state.order_id),
                       std::to_string(context.options.state_ttl_sec)},
                      &reply);
 }
 
-Status read_state(RedisContext &context, const std::string &request_id,
-                  RequestState *out) {
+Status read_state(RedisContext& context, const std::string& request_id, RequestState* out) {
   Reply reply;
-  Status status = context.command(
-      {"HMGET", keys::state(request_id), "status", "reason", "order_id"},
-      &reply);
-  if (!status.is_ok())
-    return status;
-  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
-    return unexpected_reply("lookup");
-  if (reply->element[0]->type == REDIS_REPLY_NIL)
-    return Status(Code::not_found, "no state for request " + request_id);
+  Status status = context.command({"HMGET", keys::state(request_id), "status", "reason", "order_id"}, &reply);
+  if (!status.is_ok()) return status;
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) return unexpected_reply("lookup");
+  if (reply->element[0]->type == REDIS_REPLY_NIL) return Status(Code::not_found, "no state for request " + request_id);
   std::string name = reply_text(reply->element[0]);
   RequestState state;
   state.request_id = request_id;
@@ -36,18 +29,16 @@ Status read_state(RedisContext &context, const std::string &request_id,
   else if (name == "failed")
     state.status = RequestStatus::failed;
   else
-    return Status(Code::internal, "lookup: request " + request_id +
-                                      " has an unknown status '" + name + "'");
+    return Status(Code::internal, "lookup: request " + request_id + " has an unknown status '" + name + "'");
   state.reason = reply_text(reply->element[1]);
-  if (!reply_int(reply->element[2], &state.order_id))
-    state.order_id = 0;
+  if (!reply_int(reply->element[2], &state.order_id)) state.order_id = 0;
   *out = std::move(state);
   return Status::ok();
 }
 
-Status drop_state(RedisContext &context, const std::string &request_id) {
+Status drop_state(RedisContext& context, const std::string& request_id) {
   Reply reply;
   return context.command({"DEL", keys::state(request_id)}, &reply);
 }
 
-} // namespace flashsale::redis
+}  // namespace flashsale::redis

@@ -12,9 +12,9 @@
 
 namespace flashsale::redis {
 
-Status write_state(RedisContext &context, const RequestState &state);
-Status read_state(RedisContext &context, const std::string &request_id,
-                  RequestState *out); // not_found
-Status drop_state(RedisContext &context, const std::string &request_id);
+Status write_state(RedisContext& context, const RequestState& state);
+Status read_state(RedisContext& context, const std::string& request_id,
+                  RequestState* out);  // not_found
+Status drop_state(RedisContext& context, const std::string& request_id);
 
-} // namespace flashsale::redis
+}  // namespace flashsale::redis

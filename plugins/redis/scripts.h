@@ -27,33 +27,31 @@ enum class Script {
 inline constexpr std::size_t kScriptCount = 9;
 
 struct LuaSource {
-  const char *name; // the file name without .lua
-  const char *text;
+  const char* name;  // the file name without .lua
+  const char* text;
 };
-extern const LuaSource kLuaSources[]; // ends with {nullptr, nullptr}
+extern const LuaSource kLuaSources[];  // ends with {nullptr, nullptr}
 
-const char *script_name(Script script);
+const char* script_name(Script script);
 
 class Scripts {
-public:
+ public:
   // Finds every script's text; throws std::logic_error if one was not compiled
   // in.
   Scripts();
 
   // SCRIPT LOADs every script on `connection` and remembers the SHA1s.
-  Status load_all(Connection &connection);
+  Status load_all(Connection& connection);
 
   // EVALSHA script with keys and args (NOSCRIPT: load, retry once).
-  Status eval(Connection &connection, Script script,
-              const std::vector<std::string> &keys,
-              const std::vector<std::string> &args, Reply *reply) const;
+  Status eval(Connection& connection, Script script, const std::vector<std::string>& keys,
+              const std::vector<std::string>& args, Reply* reply) const;
 
-private:
-  Status load(Connection &connection, Script script, std::string *sha) const;
+ private:
+  Status load(Connection& connection, Script script, std::string* sha) const;
 
-  std::array<const char *, kScriptCount> text_{};
-  std::array<std::string, kScriptCount>
-      sha_{}; // written by load_all before any eval
+  std::array<const char*, kScriptCount> text_{};
+  std::array<std::string, kScriptCount> sha_{};  // written by load_all before any eval
 };
 
-} // namespace flashsale::redis
+}  // namespace flashsale::redis

@@ -16,42 +16,32 @@ namespace flashsale::redis {
 
 namespace {
 
-Status judge_policy(const std::string &policy, const Options &options) {
-  const std::string &name = options.endpoint.name;
-  if (policy == "noeviction")
-    return Status::ok();
+Status judge_policy(const std::string& policy, const Options& options) {
+  const std::string& name = options.endpoint.name;
+  if (policy == "noeviction") return Status::ok();
   bool is_volatile = policy.rfind("volatile-", 0) == 0;
-  if (is_volatile && !options.stock_expires)
-    return Status::ok();
+  if (is_volatile && !options.stock_expires) return Status::ok();
   std::string message = name + ": maxmemory-policy is " + policy +
                         ", which could evict stock, user locks or idempotency "
                         "keys; set it to noeviction";
-  if (is_volatile)
-    message += " (or keep " + policy + " and set stock.cache.ttl.hour = 0)";
+  if (is_volatile) message += " (or keep " + policy + " and set stock.cache.ttl.hour = 0)";
   return Status(Code::unavailable, message);
 }
 
-} // namespace
+}  // namespace
 
-Status check_and_load(RedisContext &context) {
-  return context.pool.with_connection([&](Connection &connection) {
+Status check_and_load(RedisContext& context) {
+  return context.pool.with_connection([&](Connection& connection) {
     Reply reply;
-    Status status =
-        connection.command({"CONFIG", "GET", "maxmemory-policy"}, &reply);
-    if (!status.is_ok())
-      return Status(status.code(),
-                    "cannot read maxmemory-policy: " + status.message());
+    Status status = connection.command({"CONFIG", "GET", "maxmemory-policy"}, &reply);
+    if (!status.is_ok()) return Status(status.code(), "cannot read maxmemory-policy: " + status.message());
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
-      return Status(Code::internal,
-                    context.options.endpoint.name +
-                        ": CONFIG GET maxmemory-policy: unexpected reply");
+      return Status(Code::internal, context.options.endpoint.name + ": CONFIG GET maxmemory-policy: unexpected reply");
     }
-    Status judged =
-        judge_policy(reply_text(reply->element[1]), context.options);
-    if (!judged.is_ok())
-      return judged;
+    Status judged = judge_policy(reply_text(reply->element[1]), context.options);
+    if (!judged.is_ok()) return judged;
     return context.scripts.load_all(connection);
   });
 }
 
-} // namespace flashsale::redis
+}  // namespace flashsale::redis

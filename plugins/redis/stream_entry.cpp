@@ -8,9 +8,8 @@
 
 namespace flashsale::redis {
 
-bool decode_event(const redisReply *fields, OrderEvent *out, std::string *why) {
-  if (fields == nullptr || fields->type != REDIS_REPLY_ARRAY ||
-      fields->elements % 2 != 0) {
+bool decode_event(const redisReply* fields, OrderEvent* out, std::string* why) {
+  if (fields == nullptr || fields->type != REDIS_REPLY_ARRAY || fields->elements % 2 != 0) {
     *why = "entry has no field list";
     return false;
   }
@@ -19,8 +18,8 @@ bool decode_event(const redisReply *fields, OrderEvent *out, std::string *why) {
   unsigned seen = 0;
   for (std::size_t i = 0; i < fields->elements; i += 2) {
     std::string name = reply_text(fields->element[i]);
-    const redisReply *value = fields->element[i + 1];
-    std::int64_t *number = nullptr;
+    const redisReply* value = fields->element[i + 1];
+    std::int64_t* number = nullptr;
     unsigned bit = 0;
     if (name == "request_id") {
       event.request_id = reply_text(value);
@@ -38,7 +37,7 @@ bool decode_event(const redisReply *fields, OrderEvent *out, std::string *why) {
     else if (name == "accepted_ms")
       number = &event.accepted_ms, bit = 32;
     else
-      continue; // unknown fields are tolerated
+      continue;  // unknown fields are tolerated
     if (!reply_int(value, number)) {
       *why = "field " + name + " is not an integer";
       return false;
@@ -46,8 +45,9 @@ bool decode_event(const redisReply *fields, OrderEvent *out, std::string *why) {
     seen |= bit;
   }
   if (seen != 63 || event.request_id.empty()) {
-    *why = "entry lacks one of request_id, user_id, product_id, quantity, "
-           "unit_price, accepted_ms";
+    *why =
+        "entry lacks one of request_id, user_id, product_id, quantity, "
+        "unit_price, accepted_ms";
     return false;
   }
   if (quantity <= 0 || quantity > std::numeric_limits<std::int32_t>::max()) {
@@ -59,4 +59,4 @@ bool decode_event(const redisReply *fields, OrderEvent *out, std::string *why) {
   return true;
 }
 
-} // namespace flashsale::redis
+}  // namespace flashsale::redis

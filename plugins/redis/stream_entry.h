@@ -13,6 +13,6 @@ namespace flashsale::redis {
 
 // Decodes the [field, value, ...] array of one entry. False with *why when a
 // field is missing or not a number (the entry is then dead-lettered).
-bool decode_event(const redisReply *fields, OrderEvent *out, std::string *why);
+bool decode_event(const redisReply* fields, OrderEvent* out, std::string* why);
 
-} // namespace flashsale::redis
+}  // namespace flashsale::redis

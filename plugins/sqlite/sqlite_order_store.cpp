@@ -32,7 +32,9 @@ constexpr const char* kRecordOutcome =
     "INSERT INTO order_requests (request_id, user_id, product_id, quantity, status, reason, order_id, updated_ms)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 
-sqlite3* handle(Poco::Data::Session& session) { return Poco::Data::SQLite::Utility::dbHandle(session); }
+sqlite3* handle(Poco::Data::Session& session) {
+  return Poco::Data::SQLite::Utility::dbHandle(session);
+}
 
 Poco::Data::Session open_with_schema(const std::string& path) {
   Poco::Data::Session session = open_connection(path);
@@ -65,8 +67,7 @@ SqliteOrderStore::SqliteOrderStore(const std::string& path)
       record_outcome_(handle(writer_), kRecordOutcome),
       reader_(open_connection(path)) {}
 
-Status SqliteOrderStore::persist(const std::vector<OrderEvent>& events,
-                                 std::vector<PersistResult>* results) noexcept {
+Status SqliteOrderStore::persist(const std::vector<OrderEvent>& events, std::vector<PersistResult>* results) noexcept {
   return guarded("persist", [&] {
     std::vector<PersistResult> outcomes;
     outcomes.reserve(events.size());

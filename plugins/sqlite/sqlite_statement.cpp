@@ -24,9 +24,13 @@ PreparedStatement::PreparedStatement(sqlite3* db, const char* sql) : db_(db) {
   if (rc != SQLITE_OK) throw_sqlite_error(db, rc);
 }
 
-PreparedStatement::~PreparedStatement() { sqlite3_finalize(statement_); }
+PreparedStatement::~PreparedStatement() {
+  sqlite3_finalize(statement_);
+}
 
-StatementRun PreparedStatement::run() noexcept { return StatementRun(*this); }
+StatementRun PreparedStatement::run() noexcept {
+  return StatementRun(*this);
+}
 
 StatementRun::~StatementRun() {
   sqlite3_reset(statement_.statement_);
@@ -66,7 +70,9 @@ std::string StatementRun::text_column(int column) const {
                      static_cast<std::size_t>(sqlite3_column_bytes(statement_.statement_, column)));
 }
 
-WriteTransaction::WriteTransaction(sqlite3* db) : db_(db) { execute(db_, "BEGIN IMMEDIATE"); }
+WriteTransaction::WriteTransaction(sqlite3* db) : db_(db) {
+  execute(db_, "BEGIN IMMEDIATE");
+}
 
 WriteTransaction::~WriteTransaction() {
   // SQLite may already have rolled back on its own (after SQLITE_FULL, say).

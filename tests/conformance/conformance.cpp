@@ -58,7 +58,9 @@ Backends::Backends(const Overrides& overrides) {
 
 // Stages first (their deleters hold the families), then the host, then the
 // config it refers to, then the temp dir the store file lives in.
-Backends::~Backends() { stages_ = Stages{}; }
+Backends::~Backends() {
+  stages_ = Stages{};
+}
 
 std::int64_t random_id() {
   return (std::int64_t{1} << 40) + static_cast<std::int64_t>(random_engine()() & ((std::uint64_t{1} << 40) - 1));
@@ -118,8 +120,12 @@ using Steady = std::chrono::steady_clock;
 constexpr std::size_t kBatch = 256;
 constexpr std::chrono::milliseconds kWait{100};
 
-const std::string& request_id_of(const OutboxEntry& entry) { return entry.event.request_id; }
-const std::string& request_id_of(const OrderEvent& event) { return event.request_id; }
+const std::string& request_id_of(const OutboxEntry& entry) {
+  return entry.event.request_id;
+}
+const std::string& request_id_of(const OrderEvent& event) {
+  return event.request_id;
+}
 
 // Fetches batches until `until` (or, with stop_when_all_seen, until every
 // request id was seen) and keeps the items of these request ids.
@@ -145,7 +151,8 @@ std::vector<Item> collect(const std::set<std::string>& request_ids, std::chrono:
 
 std::vector<OutboxEntry> read_entries(Outbox& outbox, const std::set<std::string>& request_ids,
                                       std::chrono::milliseconds timeout) {
-  return collect<OutboxEntry>(request_ids, timeout, true, [&](auto* batch) { return outbox.read(kBatch, kWait, batch); });
+  return collect<OutboxEntry>(request_ids, timeout, true,
+                              [&](auto* batch) { return outbox.read(kBatch, kWait, batch); });
 }
 
 std::vector<OutboxEntry> read_entries_for(Outbox& outbox, const std::set<std::string>& request_ids,
@@ -161,7 +168,8 @@ std::vector<OrderEvent> poll_events(Relay& relay, const std::set<std::string>& r
 
 std::vector<OrderEvent> poll_events_for(Relay& relay, const std::set<std::string>& request_ids,
                                         std::chrono::milliseconds duration) {
-  return collect<OrderEvent>(request_ids, duration, false, [&](auto* batch) { return relay.poll(kBatch, kWait, batch); });
+  return collect<OrderEvent>(request_ids, duration, false,
+                             [&](auto* batch) { return relay.poll(kBatch, kWait, batch); });
 }
 
 std::string describe(const Status& status) {

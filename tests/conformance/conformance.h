@@ -123,18 +123,17 @@ std::string describe(const Status& status);
 }  // namespace flashsale::conformance
 
 // REQUIRE that a Status-returning expression is ok, showing code and message.
-#define REQUIRE_OK(expr)                                                 \
-  do {                                                                   \
-    ::flashsale::Status conformance_status_ = (expr);                    \
+#define REQUIRE_OK(expr)                                                              \
+  do {                                                                                \
+    ::flashsale::Status conformance_status_ = (expr);                                 \
     INFO(#expr << " -> " << ::flashsale::conformance::describe(conformance_status_)); \
-    REQUIRE(conformance_status_.is_ok());                                \
+    REQUIRE(conformance_status_.is_ok());                                             \
   } while (false)
 
 // REQUIRE that a Status (or anything with .code()) carries `expected`.
-#define REQUIRE_CODE(status, expected)                                      \
-  do {                                                                      \
-    const ::flashsale::Status& conformance_status_ = (status);              \
-    INFO(#status << " -> " << ::flashsale::conformance::describe(conformance_status_)); \
-    REQUIRE(::flashsale::code_name(conformance_status_.code()) ==           \
-            std::string(::flashsale::code_name(expected)));                 \
+#define REQUIRE_CODE(status, expected)                                                                            \
+  do {                                                                                                            \
+    const ::flashsale::Status& conformance_status_ = (status);                                                    \
+    INFO(#status << " -> " << ::flashsale::conformance::describe(conformance_status_));                           \
+    REQUIRE(::flashsale::code_name(conformance_status_.code()) == std::string(::flashsale::code_name(expected))); \
   } while (false)

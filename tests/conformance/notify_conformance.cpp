@@ -21,7 +21,9 @@ RequestState lookup(Backends& backends, const std::string& request_id) {
   return state;
 }
 
-PersistResult failure(const std::string& reason) { return PersistResult{RequestStatus::failed, reason, 0}; }
+PersistResult failure(const std::string& reason) {
+  return PersistResult{RequestStatus::failed, reason, 0};
+}
 
 }  // namespace
 
@@ -42,8 +44,7 @@ TEST_CASE("notify: a successful finish is looked up with its order id", "[notify
   CHECK(state.order_id == 4242);
   // Success keeps the stock taken and the user locked.
   CHECK(remaining(backends.admission(), sale.product) == 4);
-  REQUIRE_CODE(admit(backends.admission(), make_event(sale.product, sale.user)).status,
-               Code::already_purchased);
+  REQUIRE_CODE(admit(backends.admission(), make_event(sale.product, sale.user)).status, Code::already_purchased);
 }
 
 TEST_CASE("notify: a failed finish restores the stock once and frees the user", "[notify]") {
@@ -72,8 +73,7 @@ TEST_CASE("notify: a failed finish of another request leaves the user's lock alo
   admitted(backends, sale);
   OrderEvent foreign = make_event(sale.product, sale.user);  // same user, another request_id
   REQUIRE_OK(backends.notifier().finish(foreign, failure("already_purchased")));
-  REQUIRE_CODE(admit(backends.admission(), make_event(sale.product, sale.user)).status,
-               Code::already_purchased);
+  REQUIRE_CODE(admit(backends.admission(), make_event(sale.product, sale.user)).status, Code::already_purchased);
 }
 
 TEST_CASE("notify: a backfilled state is looked up", "[notify]") {

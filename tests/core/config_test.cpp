@@ -72,17 +72,16 @@ TEST_CASE("an invalid value stops start-up naming the key", "[config]") {
   struct Case {
     std::string var, key;
   };
-  for (const Case& c : {Case{"HTTP_ADDR=nonsense", "http.addr (HTTP_ADDR)"},
-                        Case{"HTTP_ADDR=:99999", "http.addr (HTTP_ADDR)"},
-                        Case{"BUY_RATE_LIMIT=lots", "buy.rate.limit (BUY_RATE_LIMIT)"},
-                        Case{"BUY_RATE_LIMIT=0", "buy.rate.limit (BUY_RATE_LIMIT)"},
-                        Case{"BUY_RATE_WINDOW_SEC=-1", "buy.rate.window.sec (BUY_RATE_WINDOW_SEC)"},
-                        Case{"STOCK_CACHE_TTL_HOUR=1h", "stock.cache.ttl.hour (STOCK_CACHE_TTL_HOUR)"},
-                        Case{"REDIS_DB=x", "redis.db (REDIS_DB)"},
-                        Case{"PRELOAD_ADMIN_TOKEN=", "preload.admin.token (PRELOAD_ADMIN_TOKEN)"},
-                        Case{"DB_PATH=", "db.path (DB_PATH)"},
-                        Case{"ROLES=api,cook", "roles (ROLES)"},
-                        Case{"STAGE_PERSIST=", "stage.persist (STAGE_PERSIST)"}}) {
+  for (const Case& c :
+       {Case{"HTTP_ADDR=nonsense", "http.addr (HTTP_ADDR)"}, Case{"HTTP_ADDR=:99999", "http.addr (HTTP_ADDR)"},
+        Case{"BUY_RATE_LIMIT=lots", "buy.rate.limit (BUY_RATE_LIMIT)"},
+        Case{"BUY_RATE_LIMIT=0", "buy.rate.limit (BUY_RATE_LIMIT)"},
+        Case{"BUY_RATE_WINDOW_SEC=-1", "buy.rate.window.sec (BUY_RATE_WINDOW_SEC)"},
+        Case{"STOCK_CACHE_TTL_HOUR=1h", "stock.cache.ttl.hour (STOCK_CACHE_TTL_HOUR)"},
+        Case{"REDIS_DB=x", "redis.db (REDIS_DB)"},
+        Case{"PRELOAD_ADMIN_TOKEN=", "preload.admin.token (PRELOAD_ADMIN_TOKEN)"},
+        Case{"DB_PATH=", "db.path (DB_PATH)"}, Case{"ROLES=api,cook", "roles (ROLES)"},
+        Case{"STAGE_PERSIST=", "stage.persist (STAGE_PERSIST)"}}) {
     INFO(c.var);
     Env env{c.var};
     try {

@@ -32,18 +32,24 @@ TEST_CASE("the HTTP API answers bad input with clear errors", "[e2e][api]") {
     check_error(client.get("/api/products/999999"), 404, "not_found");
     check_error(client.get("/api/products/abc"), 404, "not_found");
     check_error(client.post("/api/products", R"({"name":"x"})", kAdmin), 400, "invalid_request");
-    check_error(client.post("/api/products",
-                            R"({"name":"x","stock":1,"sale_price":1,"start_time":"yesterday","end_time":"2030-01-01T00:00:00Z"})",
-                            kAdmin),
-                400, "invalid_request");
-    check_error(client.post("/api/products",
-                            R"({"name":"x","stock":-1,"sale_price":1,"start_time":"2026-01-01T00:00:00Z","end_time":"2030-01-01T00:00:00Z"})",
-                            kAdmin),
-                400, "invalid_request");
-    check_error(client.post("/api/products",
-                            R"({"name":"x","stock":1,"sale_price":1,"start_time":"2030-01-01T00:00:00Z","end_time":"2026-01-01T00:00:00Z"})",
-                            kAdmin),
-                400, "invalid_request");
+    check_error(
+        client.post(
+            "/api/products",
+            R"({"name":"x","stock":1,"sale_price":1,"start_time":"yesterday","end_time":"2030-01-01T00:00:00Z"})",
+            kAdmin),
+        400, "invalid_request");
+    check_error(
+        client.post(
+            "/api/products",
+            R"({"name":"x","stock":-1,"sale_price":1,"start_time":"2026-01-01T00:00:00Z","end_time":"2030-01-01T00:00:00Z"})",
+            kAdmin),
+        400, "invalid_request");
+    check_error(
+        client.post(
+            "/api/products",
+            R"({"name":"x","stock":1,"sale_price":1,"start_time":"2030-01-01T00:00:00Z","end_time":"2026-01-01T00:00:00Z"})",
+            kAdmin),
+        400, "invalid_request");
     CHECK(flashsale::test::sqlite_scalar(server.db_path(), "SELECT COUNT(*) FROM products") == 1);
   }
 
@@ -108,8 +114,8 @@ TEST_CASE("the rate limit answers 429 per user", "[e2e][api]") {
 
 TEST_CASE("a bad config stops start-up with one line naming the key", "[e2e][startup]") {
   int code = 0;
-  std::string err = failed_start_output(embedded_config(), {{"BUY_RATE_LIMIT", "many"}, {"PLUGIN_DIR", plugin_dir()}},
-                                        &code);
+  std::string err =
+      failed_start_output(embedded_config(), {{"BUY_RATE_LIMIT", "many"}, {"PLUGIN_DIR", plugin_dir()}}, &code);
   CHECK(code == 2);
   CHECK_THAT(err, Catch::StartsWith("flashsale-server: buy.rate.limit (BUY_RATE_LIMIT)"));
   CHECK(std::count(err.begin(), err.end(), '\n') == 1);

@@ -9,7 +9,9 @@
 
 namespace flashsale::test {
 
-std::string embedded_config() { return source_dir() + "/etc/embedded.properties"; }
+std::string embedded_config() {
+  return source_dir() + "/etc/embedded.properties";
+}
 
 EmbeddedServer::EmbeddedServer(std::map<std::string, std::string> env, const TempDir* dir) {
   if (dir == nullptr) {
@@ -25,8 +27,8 @@ EmbeddedServer::EmbeddedServer(std::map<std::string, std::string> env, const Tem
 long long create_product(HttpClient& client, long long stock, const std::string& name) {
   UnixMillis now = now_ms();
   std::string body = R"({"name":")" + name + R"(","stock":)" + std::to_string(stock) +
-                     R"(,"sale_price":399900,"start_time":")" + format_rfc3339(now - 3600000) +
-                     R"(","end_time":")" + format_rfc3339(now + 86400000) + R"("})";
+                     R"(,"sale_price":399900,"start_time":")" + format_rfc3339(now - 3600000) + R"(","end_time":")" +
+                     format_rfc3339(now + 86400000) + R"("})";
   HttpReply reply = client.post("/api/products", body, kAdmin);
   INFO(reply.body);
   REQUIRE(reply.status == 201);
@@ -53,8 +55,10 @@ std::map<std::string, HttpReply> poll_final(HttpClient& client, const std::vecto
     std::vector<std::string> still_open;
     for (const std::string& id : open) {
       HttpReply reply = client.get("/api/flash_sale/result/" + id);
-      if (reply.status == 200 && reply.str("status") != "pending") final_replies[id] = reply;
-      else still_open.push_back(id);
+      if (reply.status == 200 && reply.str("status") != "pending")
+        final_replies[id] = reply;
+      else
+        still_open.push_back(id);
     }
     open = std::move(still_open);
     if (!open.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -31,8 +31,10 @@ TEST_CASE("2,000 concurrent buyers on stock 100: exactly 100 orders, no oversell
       for (int user = next_user++; user < kUsers; user = next_user++) {
         HttpReply reply = client.post("/api/flash_sale/buy", buy_body(product, 100000 + user));
         std::lock_guard lock(mutex);
-        if (reply.status == 202) accepted.push_back(reply.str("request_id"));
-        else rejected[std::to_string(reply.status) + " " + reply.error_code()]++;
+        if (reply.status == 202)
+          accepted.push_back(reply.str("request_id"));
+        else
+          rejected[std::to_string(reply.status) + " " + reply.error_code()]++;
       }
     });
   }
@@ -60,12 +62,13 @@ TEST_CASE("2,000 concurrent buyers on stock 100: exactly 100 orders, no oversell
 
   std::string db = server.db_path();
   CHECK(sqlite_scalar(db, "SELECT COUNT(*) FROM orders WHERE product_id = " + std::to_string(product)) == kStock);
-  CHECK(sqlite_scalar(db, "SELECT COUNT(*) FROM (SELECT user_id FROM orders GROUP BY user_id, product_id "
-                          "HAVING COUNT(*) > 1)") == 0);
+  CHECK(sqlite_scalar(db,
+                      "SELECT COUNT(*) FROM (SELECT user_id FROM orders GROUP BY user_id, product_id "
+                      "HAVING COUNT(*) > 1)") == 0);
   HttpReply state = admin.get("/api/products/" + std::to_string(product));
   REQUIRE(state.status == 200);
-  CHECK(state.num("remaining") + sqlite_scalar(db, "SELECT SUM(quantity) FROM orders WHERE product_id = " +
-                                                       std::to_string(product)) ==
+  CHECK(state.num("remaining") +
+            sqlite_scalar(db, "SELECT SUM(quantity) FROM orders WHERE product_id = " + std::to_string(product)) ==
         kStock);
   HttpReply reconcile = admin.get("/api/admin/reconcile/" + std::to_string(product), kAdmin);
   INFO(reconcile.body);

@@ -15,25 +15,24 @@ namespace flashsale::test {
 
 struct RedisServerOptions {
   bool appendonly = false;
-  std::vector<std::string>
-      extra_args; // e.g. {"--maxmemory-policy", "allkeys-lru"}
+  std::vector<std::string> extra_args;  // e.g. {"--maxmemory-policy", "allkeys-lru"}
 };
 
 class RedisServer {
-public:
+ public:
   explicit RedisServer(RedisServerOptions options = {});
   ~RedisServer();
-  RedisServer(const RedisServer &) = delete;
-  RedisServer &operator=(const RedisServer &) = delete;
+  RedisServer(const RedisServer&) = delete;
+  RedisServer& operator=(const RedisServer&) = delete;
 
   int port() const { return port_; }
   std::string addr() const { return "127.0.0.1:" + std::to_string(port_); }
 
-  void kill();  // SIGKILL and reap: a crash, nothing saved beyond the AOF
-  void start(); // (again) on the same port and dir; waits for PING
+  void kill();   // SIGKILL and reap: a crash, nothing saved beyond the AOF
+  void start();  // (again) on the same port and dir; waits for PING
   bool running() const { return pid_ > 0; }
 
-private:
+ private:
   RedisServerOptions options_;
   TempDir dir_;
   int port_ = 0;
@@ -46,4 +45,4 @@ int free_loopback_port();
 // True when something on 127.0.0.1:port answers PING with +PONG.
 bool redis_answers_ping(int port);
 
-} // namespace flashsale::test
+}  // namespace flashsale::test

@@ -34,8 +34,7 @@ std::vector<std::string> merged_env(const std::map<std::string, std::string>& ex
 }
 
 // Starts the server with stdout (and optionally stderr) into pipes.
-pid_t spawn(const std::string& config_file, const std::map<std::string, std::string>& env, int* out_fd,
-            int* err_fd) {
+pid_t spawn(const std::string& config_file, const std::map<std::string, std::string>& env, int* out_fd, int* err_fd) {
   int out[2], err[2];
   if (pipe(out) != 0 || pipe(err) != 0) throw std::runtime_error("pipe failed");
   std::string binary = build_dir() + "/bin/flashsale-server";
@@ -62,8 +61,10 @@ pid_t spawn(const std::string& config_file, const std::map<std::string, std::str
   close(out[1]);
   close(err[1]);
   *out_fd = out[0];
-  if (err_fd != nullptr) *err_fd = err[0];
-  else close(err[0]);
+  if (err_fd != nullptr)
+    *err_fd = err[0];
+  else
+    close(err[0]);
   return pid;
 }
 

@@ -24,8 +24,14 @@ std::string env_or(const char* name, const char* fallback) {
 }
 }  // namespace
 
-std::string build_dir() { return env_or("FLASHSALE_BUILD_DIR", FLASHSALE_DEFAULT_BUILD_DIR); }
-std::string source_dir() { return env_or("FLASHSALE_SOURCE_DIR", FLASHSALE_DEFAULT_SOURCE_DIR); }
-std::string plugin_dir() { return build_dir() + "/plugins"; }
+std::string build_dir() {
+  return env_or("FLASHSALE_BUILD_DIR", FLASHSALE_DEFAULT_BUILD_DIR);
+}
+std::string source_dir() {
+  return env_or("FLASHSALE_SOURCE_DIR", FLASHSALE_DEFAULT_SOURCE_DIR);
+}
+std::string plugin_dir() {
+  return build_dir() + "/plugins";
+}
 
 }  // namespace flashsale::test

@@ -36,8 +36,7 @@ class OrderStore {
   // first time (success with the same order_id, or the same failure). An event
   // whose (user, product) already has an order fails with reason
   // "already_purchased". A non-ok Status means nothing of the batch was written.
-  virtual Status persist(const std::vector<OrderEvent>& events,
-                         std::vector<PersistResult>* results) noexcept = 0;
+  virtual Status persist(const std::vector<OrderEvent>& events, std::vector<PersistResult>* results) noexcept = 0;
 
   // The final state of a persisted request; not_found if it was never persisted.
   virtual Status find_request(const std::string& request_id, RequestState* out) noexcept = 0;

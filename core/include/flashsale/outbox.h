@@ -35,8 +35,7 @@ class Outbox {
 
   // Appends up to `max` entries to *out: entries idle past the claim time
   // first, then new ones. Waits up to `wait` when there is nothing to deliver.
-  virtual Status read(std::size_t max, std::chrono::milliseconds wait,
-                      std::vector<OutboxEntry>* out) noexcept = 0;
+  virtual Status read(std::size_t max, std::chrono::milliseconds wait, std::vector<OutboxEntry>* out) noexcept = 0;
 
   // Marks entries as relayed; they are never delivered again. Unknown ids are
   // ignored, so a late ack after a reclaim is harmless.

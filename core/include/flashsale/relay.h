@@ -21,13 +21,11 @@ class Relay {
   // Publishes events and waits (bounded) for each outcome. Sets
   // (*delivered)[i] to true only when events[i] is known to be durably written;
   // an unknown outcome counts as not delivered, so the caller retries it.
-  virtual Status publish(const std::vector<OrderEvent>& events,
-                         std::vector<bool>* delivered) noexcept = 0;
+  virtual Status publish(const std::vector<OrderEvent>& events, std::vector<bool>* delivered) noexcept = 0;
 
   // Appends up to `max` events to *out, waiting up to `wait` for the first.
   // Undecodable messages are logged, counted and skipped by the backend.
-  virtual Status poll(std::size_t max, std::chrono::milliseconds wait,
-                      std::vector<OrderEvent>* out) noexcept = 0;
+  virtual Status poll(std::size_t max, std::chrono::milliseconds wait, std::vector<OrderEvent>* out) noexcept = 0;
 
   // Commits every event returned by poll so far: they are not delivered again.
   virtual Status commit() noexcept = 0;

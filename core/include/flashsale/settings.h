@@ -22,8 +22,8 @@ class Settings {
 
   // Integer value of key, or fallback when absent. Sets *error to a one-line
   // message naming the key when the value is not an integer in [min, max].
-  std::int64_t get_int(const std::string& key, std::int64_t fallback, std::string* error,
-                       std::int64_t min = INT64_MIN, std::int64_t max = INT64_MAX) const;
+  std::int64_t get_int(const std::string& key, std::int64_t fallback, std::string* error, std::int64_t min = INT64_MIN,
+                       std::int64_t max = INT64_MAX) const;
 
   const std::map<std::string, std::string>& values() const { return values_; }
 

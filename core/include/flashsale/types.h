@@ -51,7 +51,7 @@ const char* status_name(RequestStatus status) noexcept;
 struct RequestState {
   std::string request_id;
   RequestStatus status = RequestStatus::pending;
-  std::string reason;   // set when failed
+  std::string reason;    // set when failed
   OrderId order_id = 0;  // set when success
 };
 

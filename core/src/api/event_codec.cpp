@@ -28,8 +28,8 @@ class Reader {
   explicit Reader(std::string_view text) : text_(text) {}
 
   void skip_space() {
-    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\n' || text_[pos_] == '\t' ||
-                                   text_[pos_] == '\r')) {
+    while (pos_ < text_.size() &&
+           (text_[pos_] == ' ' || text_[pos_] == '\n' || text_[pos_] == '\t' || text_[pos_] == '\r')) {
       ++pos_;
     }
   }
@@ -95,13 +95,27 @@ bool decode_event(std::string_view text, OrderEvent* event, std::string* error) 
     seen |= 1u << index;
     bool ok = false;
     switch (index) {
-      case 0: ok = in.integer(&version); break;
-      case 1: ok = in.string(&e.request_id) && !e.request_id.empty(); break;
-      case 2: ok = in.integer(&e.user_id); break;
-      case 3: ok = in.integer(&e.product_id); break;
-      case 4: ok = in.integer(&quantity) && quantity > 0 && quantity <= INT32_MAX; break;
-      case 5: ok = in.integer(&e.unit_price); break;
-      case 6: ok = in.integer(&e.accepted_ms); break;
+      case 0:
+        ok = in.integer(&version);
+        break;
+      case 1:
+        ok = in.string(&e.request_id) && !e.request_id.empty();
+        break;
+      case 2:
+        ok = in.integer(&e.user_id);
+        break;
+      case 3:
+        ok = in.integer(&e.product_id);
+        break;
+      case 4:
+        ok = in.integer(&quantity) && quantity > 0 && quantity <= INT32_MAX;
+        break;
+      case 5:
+        ok = in.integer(&e.unit_price);
+        break;
+      case 6:
+        ok = in.integer(&e.accepted_ms);
+        break;
     }
     if (!ok) return *error = "bad value of " + key, false;
   }

@@ -7,25 +7,38 @@ namespace flashsale {
 
 const char* code_name(Code code) noexcept {
   switch (code) {
-    case Code::ok: return "ok";
-    case Code::invalid_argument: return "invalid_argument";
-    case Code::not_found: return "not_found";
-    case Code::sold_out: return "sold_out";
-    case Code::already_purchased: return "already_purchased";
-    case Code::not_preloaded: return "not_preloaded";
-    case Code::sale_not_active: return "sale_not_active";
-    case Code::idempotency_key_reused: return "idempotency_key_reused";
-    case Code::unavailable: return "unavailable";
-    case Code::internal: return "internal";
+    case Code::ok:
+      return "ok";
+    case Code::invalid_argument:
+      return "invalid_argument";
+    case Code::not_found:
+      return "not_found";
+    case Code::sold_out:
+      return "sold_out";
+    case Code::already_purchased:
+      return "already_purchased";
+    case Code::not_preloaded:
+      return "not_preloaded";
+    case Code::sale_not_active:
+      return "sale_not_active";
+    case Code::idempotency_key_reused:
+      return "idempotency_key_reused";
+    case Code::unavailable:
+      return "unavailable";
+    case Code::internal:
+      return "internal";
   }
   return "internal";
 }
 
 const char* status_name(RequestStatus status) noexcept {
   switch (status) {
-    case RequestStatus::pending: return "pending";
-    case RequestStatus::success: return "success";
-    case RequestStatus::failed: return "failed";
+    case RequestStatus::pending:
+      return "pending";
+    case RequestStatus::success:
+      return "success";
+    case RequestStatus::failed:
+      return "failed";
   }
   return "failed";
 }

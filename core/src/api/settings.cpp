@@ -10,8 +10,8 @@ std::string Settings::get(const std::string& key, const std::string& fallback) c
   return it == values_.end() ? fallback : it->second;
 }
 
-std::int64_t Settings::get_int(const std::string& key, std::int64_t fallback, std::string* error,
-                               std::int64_t min, std::int64_t max) const {
+std::int64_t Settings::get_int(const std::string& key, std::int64_t fallback, std::string* error, std::int64_t min,
+                               std::int64_t max) const {
   auto it = values_.find(key);
   if (it == values_.end()) return fallback;
   const std::string& text = it->second;

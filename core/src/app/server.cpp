@@ -53,7 +53,9 @@ struct Server::Parts {
 
 Server::Server(Config config) : parts_(std::make_unique<Parts>(std::move(config))) {}
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 void Server::start() {
   Parts& p = *parts_;
@@ -86,8 +88,7 @@ void Server::start() {
     params->setMaxKeepAliveRequests(0);  // unlimited: load generators reuse connections
     params->setKeepAliveTimeout(Poco::Timespan(10, 0));
     p.http_threads = std::make_unique<Poco::ThreadPool>(2, p.config.http_threads);
-    p.http = std::make_unique<Poco::Net::HTTPServer>(make_api_handler_factory(&p.api), *p.http_threads, socket,
-                                                     params);
+    p.http = std::make_unique<Poco::Net::HTTPServer>(make_api_handler_factory(&p.api), *p.http_threads, socket, params);
     p.http->start();
   }
 }

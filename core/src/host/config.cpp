@@ -12,12 +12,18 @@ namespace flashsale {
 
 const char* stage_name(StageKind stage) noexcept {
   switch (stage) {
-    case StageKind::ratelimit: return "ratelimit";
-    case StageKind::admit: return "admit";
-    case StageKind::outbox: return "outbox";
-    case StageKind::relay: return "relay";
-    case StageKind::persist: return "persist";
-    case StageKind::notify: return "notify";
+    case StageKind::ratelimit:
+      return "ratelimit";
+    case StageKind::admit:
+      return "admit";
+    case StageKind::outbox:
+      return "outbox";
+    case StageKind::relay:
+      return "relay";
+    case StageKind::persist:
+      return "persist";
+    case StageKind::notify:
+      return "notify";
   }
   return "?";
 }
@@ -94,7 +100,9 @@ std::map<std::string, std::string> environment(char** env) {
   return vars;
 }
 
-std::string where(const std::string& key) { return key + " (" + Settings::env_name(key) + ")"; }
+std::string where(const std::string& key) {
+  return key + " (" + Settings::env_name(key) + ")";
+}
 
 std::int64_t require_int(const Settings& settings, const std::string& key, std::int64_t min, std::int64_t max) {
   std::string error;
@@ -123,10 +131,14 @@ void parse_roles(const Settings& settings, Config* config) {
   std::string role;
   while (std::getline(list, role, ',')) {
     role = trim(role);
-    if (role == "api") config->role_api = true;
-    else if (role == "relay") config->role_relay = true;
-    else if (role == "consumer") config->role_consumer = true;
-    else throw StartupError(where("roles") + ": unknown role '" + role + "' (expected api, relay, consumer)");
+    if (role == "api")
+      config->role_api = true;
+    else if (role == "relay")
+      config->role_relay = true;
+    else if (role == "consumer")
+      config->role_consumer = true;
+    else
+      throw StartupError(where("roles") + ": unknown role '" + role + "' (expected api, relay, consumer)");
   }
   if (!config->role_api && !config->role_relay && !config->role_consumer) {
     throw StartupError(where("roles") + ": names no role");

@@ -43,7 +43,6 @@ struct Config {
 // `file` may be empty (defaults and environment only). `env` is the process
 // environment (environ). `exe_dir` anchors the default plugin directory.
 // Unknown keys in the file are reported through `warnings`.
-Config load_config(const std::string& file, char** env, const std::string& exe_dir,
-                   std::vector<std::string>* warnings);
+Config load_config(const std::string& file, char** env, const std::string& exe_dir, std::vector<std::string>* warnings);
 
 }  // namespace flashsale

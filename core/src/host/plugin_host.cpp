@@ -82,10 +82,10 @@ std::shared_ptr<T> make_stage(const std::shared_ptr<PluginHost::Family>& family,
 Stages PluginHost::make_stages() {
   auto same_family = [&](StageKind a, StageKind b) {
     if (config_.backend(a) != config_.backend(b)) {
-      throw StartupError(std::string("stage.") + stage_name(b) + " (" + Settings::env_name(std::string("stage.") + stage_name(b)) +
-                         "): must be the same backend family as stage." + stage_name(a) + " ('" +
-                         config_.backend(a) + "'), got '" + config_.backend(b) +
-                         "': admission, its outbox and its compensation are atomic only within one family");
+      throw StartupError(
+          std::string("stage.") + stage_name(b) + " (" + Settings::env_name(std::string("stage.") + stage_name(b)) +
+          "): must be the same backend family as stage." + stage_name(a) + " ('" + config_.backend(a) + "'), got '" +
+          config_.backend(b) + "': admission, its outbox and its compensation are atomic only within one family");
     }
   };
   same_family(StageKind::admit, StageKind::outbox);

@@ -64,8 +64,10 @@ std::string product_json(const Product& product, const StockLevel* level) {
       .field("end_time", format_rfc3339(product.end_ms));
   if (level != nullptr) {
     json.field("preloaded", level->preloaded);
-    if (level->preloaded) json.field("remaining", level->remaining);
-    else json.raw("remaining", "null");
+    if (level->preloaded)
+      json.field("remaining", level->remaining);
+    else
+      json.raw("remaining", "null");
   }
   return json.done();
 }
@@ -161,8 +163,10 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
     if (JsonObject::parse(body, &json, &error)) {
       auto user = json.integer("user_id", &error);
       buy.has_user = user.has_value() && *user > 0;
-      if (buy.has_user) buy.user_id = *user;
-      else if (user) error = "user_id must be positive";
+      if (buy.has_user)
+        buy.user_id = *user;
+      else if (user)
+        error = "user_id must be positive";
       auto product = json.integer("product_id", &error);
       if (product && *product <= 0) error = "product_id must be positive";
       auto quantity = json.integer("quantity", &error);

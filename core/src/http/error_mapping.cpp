@@ -6,16 +6,26 @@ namespace flashsale {
 
 HttpError http_error_for(Code code) noexcept {
   switch (code) {
-    case Code::ok: return {200, "ok"};
-    case Code::invalid_argument: return {400, "invalid_request"};
-    case Code::not_found: return {404, "not_found"};
-    case Code::sold_out: return {409, "sold_out"};
-    case Code::already_purchased: return {409, "already_purchased"};
-    case Code::not_preloaded: return {409, "not_preloaded"};
-    case Code::sale_not_active: return {409, "sale_not_active"};
-    case Code::idempotency_key_reused: return {422, "idempotency_key_reused"};
-    case Code::unavailable: return {503, "backend_unavailable"};
-    case Code::internal: return {500, "internal"};
+    case Code::ok:
+      return {200, "ok"};
+    case Code::invalid_argument:
+      return {400, "invalid_request"};
+    case Code::not_found:
+      return {404, "not_found"};
+    case Code::sold_out:
+      return {409, "sold_out"};
+    case Code::already_purchased:
+      return {409, "already_purchased"};
+    case Code::not_preloaded:
+      return {409, "not_preloaded"};
+    case Code::sale_not_active:
+      return {409, "sale_not_active"};
+    case Code::idempotency_key_reused:
+      return {422, "idempotency_key_reused"};
+    case Code::unavailable:
+      return {503, "backend_unavailable"};
+    case Code::internal:
+      return {500, "internal"};
   }
   return {500, "internal"};
 }

@@ -5,8 +5,8 @@
 
 namespace flashsale {
 
-BuyService::BuyService(std::shared_ptr<RateLimiter> ratelimit, std::shared_ptr<Admission> admission,
-                       Catalog* catalog, Counters* counters)
+BuyService::BuyService(std::shared_ptr<RateLimiter> ratelimit, std::shared_ptr<Admission> admission, Catalog* catalog,
+                       Counters* counters)
     : ratelimit_(std::move(ratelimit)), admission_(std::move(admission)), catalog_(catalog), counters_(counters) {}
 
 BuyOutcome BuyService::buy(const BuyRequest& request) {

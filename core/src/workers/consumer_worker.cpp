@@ -13,7 +13,9 @@ ConsumerWorker::ConsumerWorker(std::shared_ptr<Relay> relay, std::shared_ptr<Ord
       batch_size_(batch_size),
       counters_(counters) {}
 
-ConsumerWorker::~ConsumerWorker() { drain_and_stop(std::chrono::milliseconds(0)); }
+ConsumerWorker::~ConsumerWorker() {
+  drain_and_stop(std::chrono::milliseconds(0));
+}
 
 Worker::Step ConsumerWorker::step() {
   using namespace std::chrono_literals;

@@ -12,7 +12,9 @@ RelayWorker::RelayWorker(std::shared_ptr<Outbox> outbox, std::shared_ptr<Relay> 
       batch_size_(batch_size),
       counters_(counters) {}
 
-RelayWorker::~RelayWorker() { drain_and_stop(std::chrono::milliseconds(0)); }
+RelayWorker::~RelayWorker() {
+  drain_and_stop(std::chrono::milliseconds(0));
+}
 
 Worker::Step RelayWorker::step() {
   using namespace std::chrono_literals;
@@ -36,8 +38,10 @@ Worker::Step RelayWorker::step() {
   std::vector<std::string> acked;
   std::vector<OutboxEntry> retry;
   for (std::size_t i = 0; i < unpublished_.size(); ++i) {
-    if (delivered[i]) acked.push_back(unpublished_[i].id);
-    else retry.push_back(std::move(unpublished_[i]));
+    if (delivered[i])
+      acked.push_back(unpublished_[i].id);
+    else
+      retry.push_back(std::move(unpublished_[i]));
   }
   unpublished_ = std::move(retry);
   if (!acked.empty()) {

@@ -20,7 +20,9 @@ Worker::~Worker() {
   if (thread_.joinable()) std::terminate();
 }
 
-void Worker::start() { thread_ = std::thread([this] { run(); }); }
+void Worker::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void Worker::drain_and_stop(std::chrono::milliseconds timeout) {
   if (!thread_.joinable()) return;

@@ -23,8 +23,9 @@ TEST_CASE("memory persist: an event for an unknown product fails, the batch stil
   Product product;
   REQUIRE(store->create_product(NewProduct{"p", 10, 100, 0, 1}, &product).is_ok());
   std::vector<PersistResult> results;
-  REQUIRE(store->persist({OrderEvent{"a", 1, product.id + 1, 1, 100, 0}, OrderEvent{"b", 1, product.id, 1, 100, 0}},
-                         &results)
+  REQUIRE(store
+              ->persist({OrderEvent{"a", 1, product.id + 1, 1, 100, 0}, OrderEvent{"b", 1, product.id, 1, 100, 0}},
+                        &results)
               .is_ok());
   REQUIRE(results.size() == 2);
   CHECK(results[0].status == RequestStatus::failed);

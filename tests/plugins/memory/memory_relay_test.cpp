@@ -22,9 +22,11 @@ std::vector<OrderEvent> poll(Relay& relay, std::size_t max, std::chrono::millise
 TEST_CASE("memory relay: polled events are handed out once, in publish order", "[memory][relay]") {
   std::unique_ptr<Relay> relay(new_relay());
   std::vector<bool> delivered;
-  REQUIRE(relay->publish({OrderEvent{"a", 1, 1, 1, 1, 0}, OrderEvent{"b", 2, 1, 1, 1, 0}, OrderEvent{"c", 3, 1, 1, 1, 0}},
-                         &delivered)
-              .is_ok());
+  REQUIRE(
+      relay
+          ->publish({OrderEvent{"a", 1, 1, 1, 1, 0}, OrderEvent{"b", 2, 1, 1, 1, 0}, OrderEvent{"c", 3, 1, 1, 1, 0}},
+                    &delivered)
+          .is_ok());
   CHECK(delivered == std::vector<bool>{true, true, true});
 
   std::vector<OrderEvent> first = poll(*relay, 2, 0ms);

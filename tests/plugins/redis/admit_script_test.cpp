@@ -13,25 +13,22 @@
 
 namespace flashsale::redis::test {
 
-TEST_CASE("64 threads admitting the same user at once: exactly one is accepted",
-          "[redis][admit]") {
+TEST_CASE("64 threads admitting the same user at once: exactly one is accepted", "[redis][admit]") {
   SaleFixture sale(100);
-  auto &[server, stages, client, product] = sale;
+  auto& [server, stages, client, product] = sale;
 
   std::atomic<int> accepted{0}, already{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < 64; ++i) {
     threads.emplace_back([&] {
-      AdmitResult result =
-          stages.admission().admit(AdmitRequest{make_event(product, 7), ""});
+      AdmitResult result = stages.admission().admit(AdmitRequest{make_event(product, 7), ""});
       if (result.status.is_ok())
         ++accepted;
       else if (result.status.code() == Code::already_purchased)
         ++already;
     });
   }
-  for (std::thread &thread : threads)
-    thread.join();
+  for (std::thread& thread : threads) thread.join();
   CHECK(accepted == 1);
   CHECK(already == 63);
   StockLevel level;
@@ -41,15 +38,14 @@ TEST_CASE("64 threads admitting the same user at once: exactly one is accepted",
 
 TEST_CASE("500 users on stock 50: exactly 50 are accepted", "[redis][admit]") {
   SaleFixture sale(50);
-  auto &[server, stages, client, product] = sale;
+  auto& [server, stages, client, product] = sale;
 
   std::atomic<int> accepted{0}, sold_out{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 20; ++t) {
     threads.emplace_back([&, t] {
       for (int u = 0; u < 25; ++u) {
-        AdmitResult result = stages.admission().admit(
-            AdmitRequest{make_event(product, t * 25 + u), ""});
+        AdmitResult result = stages.admission().admit(AdmitRequest{make_event(product, t * 25 + u), ""});
         if (result.status.is_ok())
           ++accepted;
         else if (result.status.code() == Code::sold_out)
@@ -57,8 +53,7 @@ TEST_CASE("500 users on stock 50: exactly 50 are accepted", "[redis][admit]") {
       }
     });
   }
-  for (std::thread &thread : threads)
-    thread.join();
+  for (std::thread& thread : threads) thread.join();
   CHECK(accepted == 50);
   CHECK(sold_out == 450);
   StockLevel level;
@@ -67,11 +62,12 @@ TEST_CASE("500 users on stock 50: exactly 50 are accepted", "[redis][admit]") {
   CHECK(client.integer({"XLEN", "flash_sale:order_events"}) == 50);
 }
 
-TEST_CASE("an accepted admission leaves stock, lock, pending state and the "
-          "outbox entry",
-          "[redis][admit]") {
+TEST_CASE(
+    "an accepted admission leaves stock, lock, pending state and the "
+    "outbox entry",
+    "[redis][admit]") {
   SaleFixture sale(5);
-  auto &[server, stages, client, product] = sale;
+  auto& [server, stages, client, product] = sale;
   OrderEvent event = make_event(product, 42, 2);
 
   AdmitResult result = stages.admission().admit(AdmitRequest{event, "key-1"});
@@ -80,15 +76,13 @@ TEST_CASE("an accepted admission leaves stock, lock, pending state and the "
   CHECK_FALSE(result.replayed);
   CHECK(client.integer({"HGET", keys::sale(product), "remaining"}) == 3);
   CHECK(client.text({"GET", keys::user_lock(product, 42)}) == event.request_id);
-  CHECK(client.integer({"PTTL", keys::user_lock(product, 42)}) >
-        0); // lives as long as the stock
+  CHECK(client.integer({"PTTL", keys::user_lock(product, 42)}) > 0);  // lives as long as the stock
   RequestState state;
   REQUIRE(stages.notifier().lookup(event.request_id, &state).is_ok());
   CHECK(state.status == RequestStatus::pending);
 
   std::vector<OutboxEntry> entries;
-  REQUIRE(
-      stages.outbox().read(10, std::chrono::milliseconds(0), &entries).is_ok());
+  REQUIRE(stages.outbox().read(10, std::chrono::milliseconds(0), &entries).is_ok());
   REQUIRE(entries.size() == 1);
   CHECK(entries[0].deliveries == 1);
   CHECK(entries[0].event.request_id == event.request_id);
@@ -99,11 +93,12 @@ TEST_CASE("an accepted admission leaves stock, lock, pending state and the "
   CHECK(entries[0].event.accepted_ms == event.accepted_ms);
 }
 
-TEST_CASE("an idempotency key replays the earlier request_id and refuses "
-          "another body",
-          "[redis][admit]") {
+TEST_CASE(
+    "an idempotency key replays the earlier request_id and refuses "
+    "another body",
+    "[redis][admit]") {
   SaleFixture sale(5);
-  auto &[server, stages, client, product] = sale;
+  auto& [server, stages, client, product] = sale;
   OrderEvent first = make_event(product, 1);
   REQUIRE(stages.admission().admit(AdmitRequest{first, "k"}).status.is_ok());
 
@@ -113,15 +108,12 @@ TEST_CASE("an idempotency key replays the earlier request_id and refuses "
   CHECK(replay.replayed);
   CHECK(replay.request_id == first.request_id);
   RequestState state;
-  CHECK(stages.notifier().lookup(again.request_id, &state).code() ==
-        Code::not_found);
+  CHECK(stages.notifier().lookup(again.request_id, &state).code() == Code::not_found);
 
-  CHECK(stages.admission()
-            .admit(AdmitRequest{make_event(product, 2), "k"})
-            .status.code() == Code::idempotency_key_reused);
-  CHECK(stages.admission()
-            .admit(AdmitRequest{make_event(product, 1, 2), "k"})
-            .status.code() == Code::idempotency_key_reused);
+  CHECK(stages.admission().admit(AdmitRequest{make_event(product, 2), "k"}).status.code() ==
+        Code::idempotency_key_reused);
+  CHECK(stages.admission().admit(AdmitRequest{make_event(product, 1, 2), "k"}).status.code() ==
+        Code::idempotency_key_reused);
   StockLevel level;
   REQUIRE(stages.admission().stock(product, &level).is_ok());
   CHECK(level.remaining == 4);
@@ -134,31 +126,24 @@ TEST_CASE("refused admissions change nothing", "[redis][admit]") {
   ProductId product = fresh_product();
 
   OrderEvent unknown = make_event(product, 1);
-  CHECK(stages.admission().admit(AdmitRequest{unknown, ""}).status.code() ==
-        Code::not_preloaded);
+  CHECK(stages.admission().admit(AdmitRequest{unknown, ""}).status.code() == Code::not_preloaded);
   RequestState state;
-  CHECK(stages.notifier().lookup(unknown.request_id, &state).code() ==
-        Code::not_found);
+  CHECK(stages.notifier().lookup(unknown.request_id, &state).code() == Code::not_found);
 
   SaleStock later = open_sale(product, 1);
   later.start_ms = now_ms() + 60000;
   REQUIRE(stages.admission().load_stock(later).is_ok());
-  CHECK(stages.admission()
-            .admit(AdmitRequest{make_event(product, 1), ""})
-            .status.code() == Code::sale_not_active);
+  CHECK(stages.admission().admit(AdmitRequest{make_event(product, 1), ""}).status.code() == Code::sale_not_active);
 
   ProductId other = fresh_product();
   REQUIRE(stages.admission().load_stock(open_sale(other, 1)).is_ok());
-  CHECK(stages.admission()
-            .admit(AdmitRequest{make_event(other, 1, 2), ""})
-            .status.code() == Code::sold_out);
+  CHECK(stages.admission().admit(AdmitRequest{make_event(other, 1, 2), ""}).status.code() == Code::sold_out);
   CHECK_FALSE(client.exists(keys::user_lock(other, 1)));
   CHECK(client.integer({"HGET", keys::sale(other), "remaining"}) == 1);
   CHECK(client.integer({"XLEN", "flash_sale:order_events"}) == 0);
 }
 
-TEST_CASE("load_stock keeps a live stock level and sets its TTL",
-          "[redis][admit]") {
+TEST_CASE("load_stock keeps a live stock level and sets its TTL", "[redis][admit]") {
   RedisServer server;
   Stages stages(server);
   Client client(server);
@@ -168,12 +153,8 @@ TEST_CASE("load_stock keeps a live stock level and sets its TTL",
   CHECK_FALSE(level.preloaded);
 
   REQUIRE(stages.admission().load_stock(open_sale(product, 10, 7200)).is_ok());
-  REQUIRE(stages.admission()
-              .admit(AdmitRequest{make_event(product, 1), ""})
-              .status.is_ok());
-  REQUIRE(stages.admission()
-              .load_stock(open_sale(product, 10, 7200))
-              .is_ok()); // no resale
+  REQUIRE(stages.admission().admit(AdmitRequest{make_event(product, 1), ""}).status.is_ok());
+  REQUIRE(stages.admission().load_stock(open_sale(product, 10, 7200)).is_ok());  // no resale
   REQUIRE(stages.admission().stock(product, &level).is_ok());
   CHECK(level.preloaded);
   CHECK(level.remaining == 9);
@@ -184,8 +165,7 @@ TEST_CASE("load_stock keeps a live stock level and sets its TTL",
   ProductId forever = fresh_product();
   REQUIRE(stages.admission().load_stock(open_sale(forever, 1, 0)).is_ok());
   CHECK(client.integer({"TTL", keys::sale(forever)}) == -1);
-  CHECK(stages.admission().load_stock(open_sale(forever, -1)).code() ==
-        Code::invalid_argument);
+  CHECK(stages.admission().load_stock(open_sale(forever, -1)).code() == Code::invalid_argument);
 }
 
-} // namespace flashsale::redis::test
+}  // namespace flashsale::redis::test

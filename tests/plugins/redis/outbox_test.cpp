@@ -14,21 +14,21 @@ namespace flashsale::redis::test {
 
 namespace {
 
-constexpr const char *kStream = "flash_sale:order_events";
-const std::chrono::milliseconds kPastClaimIdle{
-    300}; // the fixture's claim time is 200 ms
+constexpr const char* kStream = "flash_sale:order_events";
+const std::chrono::milliseconds kPastClaimIdle{300};  // the fixture's claim time is 200 ms
 
-std::vector<OutboxEntry> read_now(Outbox &outbox, std::size_t max = 100) {
+std::vector<OutboxEntry> read_now(Outbox& outbox, std::size_t max = 100) {
   std::vector<OutboxEntry> entries;
   REQUIRE(outbox.read(max, std::chrono::milliseconds(0), &entries).is_ok());
   return entries;
 }
 
-} // namespace
+}  // namespace
 
-TEST_CASE("entries a reader took and never acked are claimed by another reader "
-          "after the idle time",
-          "[redis][outbox]") {
+TEST_CASE(
+    "entries a reader took and never acked are claimed by another reader "
+    "after the idle time",
+    "[redis][outbox]") {
   RedisServer server;
   ProductId product = fresh_product();
   std::set<std::string> admitted;
@@ -41,16 +41,16 @@ TEST_CASE("entries a reader took and never acked are claimed by another reader "
       admitted.insert(event.request_id);
     }
     CHECK(read_now(dying.outbox()).size() == 3);
-  } // relay-a dies without acking
+  }  // relay-a dies without acking
 
   Stages survivor(server, {{"order.event.consumer", "relay-b"}});
-  CHECK(read_now(survivor.outbox()).empty()); // not idle long enough yet
+  CHECK(read_now(survivor.outbox()).empty());  // not idle long enough yet
   std::this_thread::sleep_for(kPastClaimIdle);
   std::vector<OutboxEntry> claimed = read_now(survivor.outbox());
   REQUIRE(claimed.size() == 3);
   std::set<std::string> seen;
   std::vector<std::string> ids;
-  for (const OutboxEntry &entry : claimed) {
+  for (const OutboxEntry& entry : claimed) {
     CHECK(entry.deliveries == 2);
     seen.insert(entry.event.request_id);
     ids.push_back(entry.id);
@@ -63,17 +63,17 @@ TEST_CASE("entries a reader took and never acked are claimed by another reader "
   CHECK(stats.pending == 0);
   CHECK(stats.dead_lettered == 0);
   Client client(server);
-  CHECK(client.integer({"XLEN", kStream}) ==
-        0); // acked entries are deleted, not trimmed
+  CHECK(client.integer({"XLEN", kStream}) == 0);  // acked entries are deleted, not trimmed
   std::this_thread::sleep_for(kPastClaimIdle);
   CHECK(read_now(survivor.outbox()).empty());
 }
 
-TEST_CASE("an entry that keeps failing lands in the dead-letter stream after N "
-          "deliveries",
-          "[redis][outbox]") {
+TEST_CASE(
+    "an entry that keeps failing lands in the dead-letter stream after N "
+    "deliveries",
+    "[redis][outbox]") {
   RedisServer server;
-  Stages stages(server); // outbox.max.deliveries = 3
+  Stages stages(server);  // outbox.max.deliveries = 3
   ProductId product = fresh_product();
   REQUIRE(stages.admission().load_stock(open_sale(product, 10)).is_ok());
   OrderEvent event = make_event(product, 1);
@@ -83,7 +83,7 @@ TEST_CASE("an entry that keeps failing lands in the dead-letter stream after N "
     std::vector<OutboxEntry> entries = read_now(stages.outbox());
     REQUIRE(entries.size() == 1);
     CHECK(entries[0].deliveries == delivery);
-    std::this_thread::sleep_for(kPastClaimIdle); // the relay fails: no ack
+    std::this_thread::sleep_for(kPastClaimIdle);  // the relay fails: no ack
   }
   CHECK(read_now(stages.outbox()).empty());
   OutboxStats stats;
@@ -95,17 +95,15 @@ TEST_CASE("an entry that keeps failing lands in the dead-letter stream after N "
   auto dead = client.run({"XRANGE", std::string(kStream) + ":dead", "-", "+"});
   REQUIRE(dead->elements == 1);
   std::map<std::string, std::string> fields;
-  const redisReply *list = dead->element[0]->element[1];
-  for (std::size_t i = 0; i + 1 < list->elements; i += 2)
-    fields[list->element[i]->str] = list->element[i + 1]->str;
+  const redisReply* list = dead->element[0]->element[1];
+  for (std::size_t i = 0; i + 1 < list->elements; i += 2) fields[list->element[i]->str] = list->element[i + 1]->str;
   CHECK(fields["request_id"] == event.request_id);
   CHECK(fields.count("origin_id") == 1);
   CHECK(fields["reason"].find("4 times") != std::string::npos);
   CHECK(client.integer({"XLEN", kStream}) == 0);
 }
 
-TEST_CASE("an undecodable entry is dead-lettered and counted, never dropped",
-          "[redis][outbox]") {
+TEST_CASE("an undecodable entry is dead-lettered and counted, never dropped", "[redis][outbox]") {
   RedisServer server;
   Stages stages(server);
   Client client(server);
@@ -117,15 +115,11 @@ TEST_CASE("an undecodable entry is dead-lettered and counted, never dropped",
   CHECK(stats.pending == 0);
 }
 
-TEST_CASE("ack ignores unknown ids and never removes an undelivered entry",
-          "[redis][outbox]") {
+TEST_CASE("ack ignores unknown ids and never removes an undelivered entry", "[redis][outbox]") {
   SaleFixture sale(10);
-  auto &[server, stages, client, product] = sale;
-  REQUIRE(stages.admission()
-              .admit(AdmitRequest{make_event(product, 1), ""})
-              .status.is_ok());
-  std::string undelivered =
-      client.run({"XRANGE", kStream, "-", "+"})->element[0]->element[0]->str;
+  auto& [server, stages, client, product] = sale;
+  REQUIRE(stages.admission().admit(AdmitRequest{make_event(product, 1), ""}).status.is_ok());
+  std::string undelivered = client.run({"XRANGE", kStream, "-", "+"})->element[0]->element[0]->str;
 
   REQUIRE(stages.outbox().ack({"not-an-id", "1-1", undelivered}).is_ok());
   CHECK(client.integer({"XLEN", kStream}) == 1);
@@ -135,9 +129,7 @@ TEST_CASE("ack ignores unknown ids and never removes an undelivered entry",
   REQUIRE(stages.outbox().stats(&stats).is_ok());
   CHECK(stats.pending == 1);
   REQUIRE(stages.outbox().ack({entries[0].id}).is_ok());
-  REQUIRE(stages.outbox()
-              .ack({entries[0].id})
-              .is_ok()); // a late second ack is harmless
+  REQUIRE(stages.outbox().ack({entries[0].id}).is_ok());  // a late second ack is harmless
   REQUIRE(stages.outbox().stats(&stats).is_ok());
   CHECK(stats.pending == 0);
 }
@@ -147,12 +139,9 @@ TEST_CASE("read waits up to `wait` for a new entry", "[redis][outbox]") {
   Stages stages(server);
   auto started = std::chrono::steady_clock::now();
   std::vector<OutboxEntry> entries;
-  REQUIRE(stages.outbox()
-              .read(10, std::chrono::milliseconds(200), &entries)
-              .is_ok());
+  REQUIRE(stages.outbox().read(10, std::chrono::milliseconds(200), &entries).is_ok());
   CHECK(entries.empty());
-  CHECK(std::chrono::steady_clock::now() - started >=
-        std::chrono::milliseconds(180));
+  CHECK(std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(180));
 }
 
-} // namespace flashsale::redis::test
+}  // namespace flashsale::redis::test

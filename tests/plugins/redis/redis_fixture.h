@@ -19,22 +19,20 @@ using flashsale::test::RedisServer;
 using flashsale::test::RedisServerOptions;
 
 // Settings for the family on `server`, with short claim times for the tests.
-Settings settings_for(const RedisServer &server,
-                      const std::map<std::string, std::string> &overrides = {});
+Settings settings_for(const RedisServer& server, const std::map<std::string, std::string>& overrides = {});
 
 // The family's Backend and its four stages; throws with the start-up message
 // when the backend refuses to start.
 class Stages {
-public:
-  explicit Stages(const RedisServer &server,
-                  const std::map<std::string, std::string> &overrides = {});
+ public:
+  explicit Stages(const RedisServer& server, const std::map<std::string, std::string>& overrides = {});
 
-  RateLimiter &ratelimit() { return *ratelimit_; }
-  Admission &admission() { return *admission_; }
-  Outbox &outbox() { return *outbox_; }
-  Notifier &notifier() { return *notifier_; }
+  RateLimiter& ratelimit() { return *ratelimit_; }
+  Admission& admission() { return *admission_; }
+  Outbox& outbox() { return *outbox_; }
+  Notifier& notifier() { return *notifier_; }
 
-private:
+ private:
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<RateLimiter> ratelimit_;
   std::unique_ptr<Admission> admission_;
@@ -44,40 +42,35 @@ private:
 
 // Makes the backend expecting a refusal; returns its message ("" if it
 // started).
-std::string start_error(const Settings &settings);
+std::string start_error(const Settings& settings);
 
 // A direct connection for inspecting keys.
 class Client {
-public:
-  explicit Client(const RedisServer &server);
+ public:
+  explicit Client(const RedisServer& server);
   ~Client();
-  Client(const Client &) = delete;
-  Client &operator=(const Client &) = delete;
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
 
   // Runs a command; throws on I/O failure. Error replies come back as replies.
-  std::unique_ptr<redisReply, void (*)(void *)>
-  run(const std::vector<std::string> &argv);
-  std::string
-  text(const std::vector<std::string> &argv); // string/status/error reply
-  long long integer(const std::vector<std::string>
-                        &argv); // integer reply (or integer string)
-  bool exists(const std::string &key);
+  std::unique_ptr<redisReply, void (*)(void*)> run(const std::vector<std::string>& argv);
+  std::string text(const std::vector<std::string>& argv);   // string/status/error reply
+  long long integer(const std::vector<std::string>& argv);  // integer reply (or integer string)
+  bool exists(const std::string& key);
   // EVAL of lua/<name>.lua as the plugin ships it.
-  std::unique_ptr<redisReply, void (*)(void *)>
-  eval_script(const std::string &name, const std::vector<std::string> &keys,
-              const std::vector<std::string> &args);
+  std::unique_ptr<redisReply, void (*)(void*)> eval_script(const std::string& name,
+                                                           const std::vector<std::string>& keys,
+                                                           const std::vector<std::string>& args);
 
-private:
-  redisContext *context_;
+ private:
+  redisContext* context_;
 };
 
 // The usual start of a test: a server, the stages (with `overrides`), a
 // client, and one product preloaded with `stock` units on an open sale.
 struct SaleFixture {
-  explicit SaleFixture(
-      std::int64_t stock,
-      const std::map<std::string, std::string> &overrides = {});
-  std::int64_t remaining(); // the sale hash's remaining, read directly
+  explicit SaleFixture(std::int64_t stock, const std::map<std::string, std::string>& overrides = {});
+  std::int64_t remaining();  // the sale hash's remaining, read directly
 
   RedisServer server;
   Stages stages;
@@ -88,9 +81,7 @@ struct SaleFixture {
 // Test data: random ids so test cases never meet, a sale open now.
 ProductId fresh_product();
 std::string fresh_request_id();
-OrderEvent make_event(ProductId product, UserId user,
-                      std::int32_t quantity = 1);
-SaleStock open_sale(ProductId product, std::int64_t sellable,
-                    std::int64_t ttl_seconds = 3600);
+OrderEvent make_event(ProductId product, UserId user, std::int32_t quantity = 1);
+SaleStock open_sale(ProductId product, std::int64_t sellable, std::int64_t ttl_seconds = 3600);
 
-} // namespace flashsale::redis::test
+}  // namespace flashsale::redis::test

@@ -40,7 +40,9 @@ SideConnection::SideConnection(const std::string& path) {
   sqlite3_busy_timeout(db_, 5000);
 }
 
-SideConnection::~SideConnection() { sqlite3_close(db_); }
+SideConnection::~SideConnection() {
+  sqlite3_close(db_);
+}
 
 void SideConnection::exec(const std::string& sql) {
   char* message = nullptr;
@@ -64,6 +66,8 @@ std::string SideConnection::text(const std::string& sql) {
   return value;
 }
 
-std::int64_t SideConnection::number(const std::string& sql) { return std::stoll(text(sql)); }
+std::int64_t SideConnection::number(const std::string& sql) {
+  return std::stoll(text(sql));
+}
 
 }  // namespace flashsale::test
