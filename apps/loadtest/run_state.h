@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,7 @@ struct RunState {
   std::vector<double> latency_ms;
   std::map<std::int64_t, UserRecord> users;
   std::vector<Accepted> accepted;  // every distinct accepted request_id, in order
+  std::set<std::string> accepted_ids;
 
   // Filled by the pollers.
   std::map<std::string, std::string> final_status;  // request_id → success|failed

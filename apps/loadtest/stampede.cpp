@@ -43,13 +43,9 @@ HttpReply click(HttpClient& client, std::int64_t product, std::int64_t user, con
   state->by_status[reply.status]++;
   if (reply.status != 202 && reply.status != 0) state->by_error[reply.error_code()]++;
   state->latency_ms.push_back(latency);
-  if (reply.status == 202) {
-    bool seen = false;
-    for (auto it = state->accepted.rbegin(); it != state->accepted.rend() && !seen; ++it) {
-      seen = it->request_id == reply.str("request_id") && it->user == user;
-      if (it->user != user) break;  // a user's clicks are sent back to back
-    }
-    if (!seen) state->accepted.push_back({reply.str("request_id"), user, Clock::now()});
+  // An idempotent replay returns an id already seen: it is one request.
+  if (reply.status == 202 && state->accepted_ids.insert(reply.str("request_id")).second) {
+    state->accepted.push_back({reply.str("request_id"), user, Clock::now()});
   }
   return reply;
 }

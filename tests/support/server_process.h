@@ -7,6 +7,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 namespace flashsale::test {
 
@@ -32,5 +33,9 @@ class ServerProcess {
 // Runs the server expecting it to fail at start; returns its stderr.
 std::string failed_start_output(const std::string& config_file, const std::map<std::string, std::string>& env,
                                 int* exit_code);
+
+// Runs `argv` (argv[0] a path) to completion with stdout+stderr into *output;
+// returns its exit code (-1 if it ran past timeout_ms and was killed).
+int run_command(const std::vector<std::string>& argv, std::string* output, int timeout_ms);
 
 }  // namespace flashsale::test

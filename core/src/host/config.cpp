@@ -31,7 +31,7 @@ const char* stage_name(StageKind stage) noexcept {
 const std::vector<KnownKey>& known_keys() {
   static const std::vector<KnownKey> keys = {
       {"http.addr", ":8080", "listen address, host:port (host empty = all interfaces, port 0 = any free port)"},
-      {"http.threads", "32", "HTTP worker threads"},
+      {"http.threads", "128", "HTTP worker threads; each keep-alive connection holds one while open"},
       {"http.max.body.bytes", "16384", "largest request body accepted; larger gets 413"},
       {"preload.admin.token", "dev-admin-token", "token admin endpoints expect in X-Admin-Token"},
       {"roles", "api,relay,consumer", "what this process runs: any of api, relay, consumer"},
