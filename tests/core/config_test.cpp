@@ -127,3 +127,10 @@ TEST_CASE("PLUGIN_<FAMILY>_PATH names an out-of-tree plugin", "[config]") {
   CHECK(config.settings.get("plugin.mine.path") == "/opt/mine/flashsale-mine.so");
   CHECK(config.backend(StageKind::relay) == "mine");
 }
+
+TEST_CASE("KAFKA_CONSUMER_* and KAFKA_PRODUCER_* pass librdkafka properties through", "[config]") {
+  Env env{"KAFKA_CONSUMER_SESSION_TIMEOUT_MS=6000", "KAFKA_PRODUCER_LINGER_MS=1"};
+  Config config = load_config("", env.get(), ".", nullptr);
+  CHECK(config.settings.get("kafka.consumer.session.timeout.ms") == "6000");
+  CHECK(config.settings.get("kafka.producer.linger.ms") == "1");
+}

@@ -167,7 +167,18 @@ Config load_config(const std::string& file, char** env, const std::string& exe_d
     auto it = vars.find(Settings::env_name(key));
     if (it != vars.end()) value = it->second;
   }
-  // PLUGIN_<FAMILY>_PATH names an out-of-tree plugin without any config file.
+  // PLUGIN_<FAMILY>_PATH names an out-of-tree plugin without any config file;
+  // KAFKA_PRODUCER_<PROPERTY> / KAFKA_CONSUMER_<PROPERTY> pass librdkafka
+  // properties (whose names have dots only) through to the kafka family.
+  auto lower_dotted = [](std::string name) {
+    for (char& c : name) c = c == '_' ? '.' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return name;
+  };
+  for (const auto& [name, value] : vars) {
+    if (name.rfind("KAFKA_PRODUCER_", 0) == 0 || name.rfind("KAFKA_CONSUMER_", 0) == 0) {
+      values[lower_dotted(name)] = value;
+    }
+  }
   for (const auto& [name, value] : vars) {
     const std::string prefix = "PLUGIN_", suffix = "_PATH";
     if (name.size() > prefix.size() + suffix.size() && name.rfind(prefix, 0) == 0 &&
