@@ -15,12 +15,11 @@ using namespace flashsale::test;
 namespace {
 
 std::unique_ptr<ServerProcess> redis_profile_server(const RedisServer& redis, const TempDir& dir) {
-  return std::make_unique<ServerProcess>(
-      source_dir() + "/etc/redis.properties",
-      std::map<std::string, std::string>{{"REDIS_ADDR", redis.addr()},
-                                         {"DB_PATH", dir.file("flash_sale.db")},
-                                         {"PLUGIN_DIR", plugin_dir()},
-                                         {"OUTBOX_CLAIM_IDLE_MS", "2000"}});
+  return std::make_unique<ServerProcess>(source_dir() + "/etc/redis.properties",
+                                         std::map<std::string, std::string>{{"REDIS_ADDR", redis.addr()},
+                                                                            {"DB_PATH", dir.file("flash_sale.db")},
+                                                                            {"PLUGIN_DIR", plugin_dir()},
+                                                                            {"OUTBOX_CLAIM_IDLE_MS", "2000"}});
 }
 
 }  // namespace
@@ -44,8 +43,10 @@ TEST_CASE("redis profile: 2,000 concurrent buyers on stock 100 make exactly 100 
       for (int user = next++; user < 2000; user = next++) {
         HttpReply reply = client.post("/api/flash_sale/buy", buy_body(product, 500000 + user));
         std::lock_guard lock(mutex);
-        if (reply.status == 202) accepted.push_back(reply.str("request_id"));
-        else rejected[std::to_string(reply.status) + " " + reply.error_code()]++;
+        if (reply.status == 202)
+          accepted.push_back(reply.str("request_id"));
+        else
+          rejected[std::to_string(reply.status) + " " + reply.error_code()]++;
       }
     });
   }
@@ -58,8 +59,9 @@ TEST_CASE("redis profile: 2,000 concurrent buyers on stock 100 make exactly 100 
   for (const auto& [id, reply] : finals) CHECK(reply.str("status") == "success");
   std::string db = dir.file("flash_sale.db");
   CHECK(sqlite_scalar(db, "SELECT COUNT(*) FROM orders") == 100);
-  CHECK(sqlite_scalar(db, "SELECT COUNT(*) FROM (SELECT 1 FROM orders GROUP BY user_id, product_id "
-                          "HAVING COUNT(*) > 1)") == 0);
+  CHECK(sqlite_scalar(db,
+                      "SELECT COUNT(*) FROM (SELECT 1 FROM orders GROUP BY user_id, product_id "
+                      "HAVING COUNT(*) > 1)") == 0);
   HttpReply reconcile = admin.get("/api/admin/reconcile/" + std::to_string(product), kAdmin);
   INFO(reconcile.body);
   CHECK(reconcile.num("admit_remaining") == 0);
@@ -109,7 +111,7 @@ TEST_CASE("redis profile: Redis killed mid-run answers 503, recovers alone, lose
   for (auto& t : buyers) t.join();
 
   CHECK(statuses[Phase::before][202] > 0);
-  CHECK(statuses[Phase::down][503] > 0);  // backend_unavailable while Redis is gone
+  CHECK(statuses[Phase::down][503] > 0);   // backend_unavailable while Redis is gone
   CHECK(statuses[Phase::after][202] > 0);  // recovered without a restart
   CHECK(statuses[Phase::after][503] == 0);
   for (const auto& [phase_seen, by_status] : statuses) {

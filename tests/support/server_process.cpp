@@ -103,6 +103,7 @@ ServerProcess::ServerProcess(const std::string& config_file, const std::map<std:
   pid_ = spawn(config_file, env, &out_fd, nullptr);
   std::string line = read_line(out_fd, 30000);
   close(out_fd);
+  if (line.rfind("flashsale running", 0) == 0) return;  // no api role: no port
   auto colon = line.rfind(':');
   if (line.rfind("flashsale listening on", 0) != 0 || colon == std::string::npos) {
     kill();
@@ -119,6 +120,13 @@ int ServerProcess::stop() {
   if (pid_ <= 0) return -1;
   ::kill(pid_, SIGTERM);
   int code = wait_exit(pid_, 60000);
+  pid_ = -1;
+  return code;
+}
+
+int ServerProcess::stop_when_exited(int timeout_ms) {
+  if (pid_ <= 0) return -1;
+  int code = wait_exit(pid_, timeout_ms);
   pid_ = -1;
   return code;
 }

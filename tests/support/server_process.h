@@ -19,9 +19,11 @@ class ServerProcess {
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
 
-  int port() const { return port_; }
+  int port() const { return port_; }  // 0 when the process has no api role
   // SIGTERM and wait; returns the exit status (or -1 when killed after a timeout).
   int stop();
+  // Waits for the process to exit by itself; its exit status, or -1 (then killed).
+  int stop_when_exited(int timeout_ms);
   // SIGKILL: a crash, nothing drained.
   void kill();
 

@@ -62,7 +62,8 @@ void Server::start() {
   auto batch = static_cast<std::size_t>(p.config.settings.get_int("worker.batch.size", 256, nullptr));
   if (p.config.role_consumer) {
     p.consumer_worker =
-        std::make_unique<ConsumerWorker>(p.stages.relay, p.stages.store, p.stages.notifier, batch, &p.counters);
+        std::make_unique<ConsumerWorker>(p.stages.relay, p.stages.store, p.stages.notifier, batch, &p.counters,
+                                         p.config.settings.get_int("fault.crash.before.commit", 0, nullptr));
     p.consumer_worker->start();
   }
   if (p.config.role_relay) {

@@ -49,6 +49,8 @@ const std::vector<KnownKey>& known_keys() {
       {"outbox.claim.idle.ms", "30000", "redeliver an outbox entry unacked for this long, ms"},
       {"outbox.max.deliveries", "16", "deliveries before an outbox entry is dead-lettered"},
       {"worker.batch.size", "256", "events per relay/consumer batch"},
+      {"fault.crash.before.commit", "0",
+       "failpoint for tests: the consumer exits abruptly before its Nth relay commit (0 = off)"},
       {"db.path", "flash_sale.db", "SQLite database file (persist stage)"},
       {"redis.addr", "localhost:6379", "Redis host:port"},
       {"redis.db", "0", "Redis database number"},
@@ -212,6 +214,7 @@ Config load_config(const std::string& file, char** env, const std::string& exe_d
   require_int(s, "outbox.claim.idle.ms", 1, 86400000);
   require_int(s, "outbox.max.deliveries", 1, 1000000);
   require_int(s, "worker.batch.size", 1, 100000);
+  require_int(s, "fault.crash.before.commit", 0, INT32_MAX);
   require_int(s, "redis.db", 0, 1024);
   if (s.get("db.path").empty()) throw StartupError(where("db.path") + ": must not be empty");
   return config;

@@ -1,17 +1,20 @@
 #include "workers/consumer_worker.h"
 
+#include <cstdlib>
 #include <iostream>
 
 namespace flashsale {
 
 ConsumerWorker::ConsumerWorker(std::shared_ptr<Relay> relay, std::shared_ptr<OrderStore> store,
-                               std::shared_ptr<Notifier> notifier, std::size_t batch_size, Counters* counters)
+                               std::shared_ptr<Notifier> notifier, std::size_t batch_size, Counters* counters,
+                               std::int64_t crash_before_commit)
     : Worker("consumer-worker"),
       relay_(std::move(relay)),
       store_(std::move(store)),
       notifier_(std::move(notifier)),
       batch_size_(batch_size),
-      counters_(counters) {}
+      counters_(counters),
+      crash_before_commit_(crash_before_commit) {}
 
 ConsumerWorker::~ConsumerWorker() {
   drain_and_stop(std::chrono::milliseconds(0));
@@ -53,6 +56,10 @@ Worker::Step ConsumerWorker::step() {
                                                               : counters_->finished_failed);
   }
 
+  if (crash_before_commit_ > 0 && ++commits_ == crash_before_commit_) {
+    std::cerr << name() << ": failpoint fault.crash.before.commit: exiting before commit" << std::endl;
+    std::_Exit(86);
+  }
   Status committed = relay_->commit();
   batch_.clear();
   results_.clear();

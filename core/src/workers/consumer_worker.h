@@ -18,7 +18,7 @@ namespace flashsale {
 class ConsumerWorker : public Worker {
  public:
   ConsumerWorker(std::shared_ptr<Relay> relay, std::shared_ptr<OrderStore> store, std::shared_ptr<Notifier> notifier,
-                 std::size_t batch_size, Counters* counters);
+                 std::size_t batch_size, Counters* counters, std::int64_t crash_before_commit = 0);
   ~ConsumerWorker() override;
 
  protected:
@@ -35,6 +35,11 @@ class ConsumerWorker : public Worker {
   std::vector<OrderEvent> batch_;
   std::vector<PersistResult> results_;  // empty until the batch is persisted
   std::size_t finished_ = 0;            // events whose final state is recorded
+
+  // Failpoint (fault.crash.before.commit): exit abruptly before this commit,
+  // after the batch is persisted and notified, to prove redelivery harmless.
+  std::int64_t crash_before_commit_;
+  std::int64_t commits_ = 0;
 };
 
 }  // namespace flashsale
