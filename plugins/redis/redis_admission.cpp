@@ -4,11 +4,11 @@
 //
 // The request's `pending` state lives under the request's own hash tag (so
 // /result finds it by request_id alone), hence outside the script's slot. It
-// is written *before* the script runs: an accepted admission therefore always
-// has its pending state. A definite refusal deletes it again; an unknown
-// outcome (connection lost mid-call) keeps it, because the script may have
-// run. A pending state left for a refused request is invisible: its
-// request_id was never given to anyone.
+// is written right *after* an accepting script, only if no state exists yet:
+// the consumer may already have recorded the final state, which must win.
+// A refusal (the hot path of a sold-out sale) thus costs one round trip.
+// If that write fails, the admission stands and is reported accepted; /result
+// answers not_found until the final state arrives (the order is not lost).
 #include "redis/keys.h"
 #include "redis/redis_stages.h"
 #include "redis/request_states.h"
@@ -93,9 +93,6 @@ class RedisAdmission final : public Admission {
     if (event.request_id.empty() || event.quantity <= 0) {
       return refused(Code::invalid_argument, "admit needs a request_id and a positive quantity");
     }
-    Status pending = write_state(*context_, RequestState{event.request_id, RequestStatus::pending, {}, 0});
-    if (!pending.is_ok()) return AdmitResult{pending, {}, false};
-
     bool has_key = !request.idempotency_key.empty();
     Reply reply;
     Status ran = context_->run(Script::admit,
@@ -106,14 +103,14 @@ class RedisAdmission final : public Admission {
                                 std::to_string(event.quantity), std::to_string(event.unit_price),
                                 std::to_string(event.accepted_ms), has_key ? "1" : "0"},
                                &reply);
-    // unavailable: the script may have run, so the pending state stays. An
-    // error reply means the script stopped, and it writes nothing before its
-    // checks pass.
-    if (!ran.is_ok() && ran.code() == Code::unavailable) return AdmitResult{ran, {}, false};
-    AdmitResult result = ran.is_ok() ? outcome_of(reply.get(), event) : AdmitResult{ran, {}, false};
-    bool accepted = result.status.is_ok() && !result.replayed;
-    if (!accepted) drop_state(*context_,
-                              event.request_id);  // best effort; see the file comment
+    // unavailable: the script may have run (an unknown outcome, reported as
+    // such; a resend with the same idempotency key learns the answer).
+    if (!ran.is_ok()) return AdmitResult{ran, {}, false};
+    AdmitResult result = outcome_of(reply.get(), event);
+    if (result.status.is_ok() && !result.replayed) {
+      write_state(*context_, RequestState{event.request_id, RequestStatus::pending, {}, 0},
+                  /*only_if_absent=*/true);  // best effort; see the file comment
+    }
     return result;
   }
 

@@ -5,11 +5,11 @@
 
 namespace flashsale::redis {
 
-Status write_state(RedisContext& context, const RequestState& state) {
+Status write_state(RedisContext& context, const RequestState& state, bool only_if_absent) {
   Reply reply;
   return context.run(Script::set_state, {keys::state(state.request_id)},
                      {status_name(state.status), state.reason, std::to_string(state.order_id),
-                      std::to_string(context.options.state_ttl_sec)},
+                      std::to_string(context.options.state_ttl_sec), only_if_absent ? "1" : "0"},
                      &reply);
 }
 
@@ -34,11 +34,6 @@ Status read_state(RedisContext& context, const std::string& request_id, RequestS
   if (!reply_int(reply->element[2], &state.order_id)) state.order_id = 0;
   *out = std::move(state);
   return Status::ok();
-}
-
-Status drop_state(RedisContext& context, const std::string& request_id) {
-  Reply reply;
-  return context.command({"DEL", keys::state(request_id)}, &reply);
 }
 
 }  // namespace flashsale::redis

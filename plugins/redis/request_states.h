@@ -12,9 +12,9 @@
 
 namespace flashsale::redis {
 
-Status write_state(RedisContext& context, const RequestState& state);
+// only_if_absent: leave an existing state alone (admission's late `pending`).
+Status write_state(RedisContext& context, const RequestState& state, bool only_if_absent = false);
 Status read_state(RedisContext& context, const std::string& request_id,
                   RequestState* out);  // not_found
-Status drop_state(RedisContext& context, const std::string& request_id);
 
 }  // namespace flashsale::redis
