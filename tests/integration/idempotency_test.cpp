@@ -22,7 +22,10 @@ TEST_CASE("the same idempotency key returns the same request_id and makes one or
   REQUIRE(finals.size() == 1);
   CHECK(finals.begin()->second.str("status") == "success");
   HttpReply late = client.post("/api/flash_sale/buy", buy_body(product, 10001), key);
+  CHECK(late.status == 202);
   CHECK(late.str("request_id") == first.str("request_id"));
+  CHECK(late.str("status") == "success");  // a replay tells where the first request stands
+  CHECK(late.json->getValue<bool>("replayed"));
 
   SECTION("the same key with a different body is refused") {
     HttpReply other = client.post("/api/flash_sale/buy", buy_body(product, 10002), key);

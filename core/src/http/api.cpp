@@ -181,8 +181,14 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
     } else if (!outcome.status.is_ok()) {
       send_status(response, outcome.status);
     } else {
+      // A replay reports where the first request stands now, which may be final.
+      RequestState state;
+      state.status = RequestStatus::pending;
+      if (outcome.replayed && !context_.results->lookup(outcome.request_id, &state).is_ok()) {
+        state.status = RequestStatus::pending;
+      }
       JsonWriter json_out;
-      json_out.field("request_id", outcome.request_id).field("status", "pending");
+      json_out.field("request_id", outcome.request_id).field("status", status_name(state.status));
       if (outcome.replayed) json_out.field("replayed", true);
       send(response, 202, json_out.done());
     }
