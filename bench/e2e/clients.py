@@ -1,0 +1,111 @@
+"""The load generators and probes of an end-to-end run, each returning plain
+numbers: wrk with buy.lua, redis-benchmark, flashsale-loadtest, the
+micro-benchmark binary, the admin API, and a /healthz sampler."""
+
+import datetime
+import json
+import os
+import subprocess
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ADMIN = {"X-Admin-Token": "dev-admin-token", "Content-Type": "application/json"}
+
+
+def http(addr, method, path, body=None, headers=None):
+    req = urllib.request.Request(f"http://{addr}{path}", method=method, headers=headers or {},
+                                 data=body.encode() if body is not None else None)
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read() or b"{}")
+
+
+def create_product(addr, stock):
+    """Creates and preloads a product on sale now; returns its id."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    body = json.dumps({"name": "bench", "stock": stock, "sale_price": 100,
+                       "start_time": (now - datetime.timedelta(hours=1)).strftime(fmt),
+                       "end_time": (now + datetime.timedelta(days=1)).strftime(fmt)})
+    product = http(addr, "POST", "/api/products", body, ADMIN)["id"]
+    http(addr, "POST", f"/api/flash_sale/preload/{product}", "", ADMIN)
+    return product
+
+
+def wrk(addr, seconds, connections, threads=2, product=1, user_base=1):
+    """Runs wrk with buy.lua; returns (the parsed WRK_JSON dict, the command)."""
+    cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency",
+           "-s", os.path.join(HERE, "buy.lua"), f"http://{addr}"]
+    env = dict(os.environ, PRODUCT_ID=str(product), USER_BASE=str(user_base))
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
+    line = next(l for l in out.splitlines() if l.startswith("WRK_JSON "))
+    return json.loads(line[len("WRK_JSON "):]), " ".join(cmd[:-3] + ["bench/e2e/buy.lua", "URL"])
+
+
+def wrk_slices(addr, count, connections, product, user_base):
+    """`count` back-to-back 1-second wrk runs: per-second throughput and p99."""
+    rows = []
+    for i in range(count):
+        r, _ = wrk(addr, 1, connections, product=product, user_base=user_base + i * 10**11)
+        rows.append((i + 1, r["rps"], r["p99_ms"]))
+    return rows
+
+
+def redis_benchmark(addr, args, requests, connections):
+    """redis-benchmark of one command; returns (requests/s, p50 ms, p99 ms, the command)."""
+    host, port = addr.split(":")
+    cmd = ["redis-benchmark", "-h", host, "-p", port, "-c", str(connections), "-n", str(requests),
+           "-r", "100000000", "--csv"] + args
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rows = [l for l in out.splitlines() if l.startswith('"') and not l.startswith('"test"')]
+    fields = [f.strip('"') for f in rows[-1].split(",")]
+    # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max"
+    shown = " ".join(["redis-benchmark", "-p", "PORT"] + cmd[5:])
+    return float(fields[1]), float(fields[4]), float(fields[6]), shown
+
+
+def loadtest(build, addr, users, connections, duration, json_path, stock=10_000_000, wait=60):
+    """flashsale-loadtest with -json; returns (the report dict, exit code, command)."""
+    cmd = [os.path.join(build, "bin/flashsale-loadtest"), "-addr", addr, "-create-stock", str(stock),
+           "-users", str(users), "-c", str(connections), "-duration", str(duration), "-wait", str(wait),
+           "-json", json_path]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    with open(json_path) as f:
+        report = json.load(f)
+    shown = " ".join(["flashsale-loadtest", "-addr", "ADDR"] + cmd[3:-1] + ["FILE"])
+    return report, proc.returncode, shown
+
+
+def microbench(build, json_path):
+    """Runs every micro-benchmark; returns {name: items_per_second} and the command."""
+    cmd = [os.path.join(build, "bin/flashsale-microbench"), "--benchmark_out=" + json_path,
+           "--benchmark_out_format=json"]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    with open(json_path) as f:
+        data = json.load(f)
+    rates = {b["name"]: b.get("items_per_second", 0.0) for b in data["benchmarks"] if "error_occurred" not in b}
+    return rates, "flashsale-microbench --benchmark_out=FILE --benchmark_out_format=json"
+
+
+class HealthzSampler:
+    """Reads /healthz counters once a second in a thread: [(t, counters)]."""
+
+    def __init__(self, addr):
+        self.addr, self.samples, self._stop = addr, [], threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        start = time.time()
+        while not self._stop.is_set():
+            try:
+                self.samples.append((time.time() - start, http(self.addr, "GET", "/healthz")["counters"]))
+            except OSError:
+                pass
+            self._stop.wait(1.0)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+        return self.samples

@@ -1,0 +1,106 @@
+"""The processes an end-to-end run needs, each on a free loopback port and
+each stopped at the end, pass or fail: the flashsale server on a profile, the
+baseline Poco server, a scratch redis-server, the Kafka dev broker.
+Every process started here is registered in STARTED; stop_all() ends them."""
+
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+STARTED = []
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Process:
+    """A child whose stdout goes to a log file; `first_line` waits for the
+    line the program prints once it is ready."""
+
+    def __init__(self, name, argv, env=None, cwd=None):
+        self.name = name
+        self.dir = tempfile.mkdtemp(prefix="flashsale-bench-" + name + "-")
+        self.log_path = os.path.join(self.dir, "out.log")
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=dict(os.environ, **(env or {})), cwd=cwd or self.dir)
+        STARTED.append(self)
+
+    def first_line(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with open(self.log_path) as f:
+                line = f.readline()
+            if line.endswith("\n"):
+                return line.strip()
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError(f"{self.name} did not start: " + open(self.log_path).read()[-2000:])
+
+    def vm_hwm_kb(self):
+        """Peak resident set (VmHWM) of the process so far, in KiB."""
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+        return 0
+
+    def stop(self, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        if self in STARTED:
+            STARTED.remove(self)
+
+
+def stop_all():
+    for p in list(reversed(STARTED)):
+        p.stop()
+
+
+def start_server(build, env, name="server", config="etc/embedded.properties"):
+    """flashsale-server on a free port; returns (process, "127.0.0.1:PORT")."""
+    p = Process(name, [os.path.abspath(os.path.join(build, "bin/flashsale-server")), "--config",
+                       os.path.abspath(config)],
+                env=dict({"HTTP_ADDR": "127.0.0.1:0"}, **env))
+    line = p.first_line()
+    if "listening on http://" not in line:
+        raise RuntimeError(f"{name}: unexpected first line: {line}")
+    return p, line.split("http://", 1)[1]
+
+
+def start_baseline(build, threads=128):
+    p = Process("baseline", [os.path.join(build, "bin/flashsale-baseline-http"), "--addr", "127.0.0.1:0",
+                             "--threads", str(threads)])
+    return p, p.first_line().split("http://", 1)[1]
+
+
+def start_redis():
+    """A scratch redis-server; returns (process, "127.0.0.1:PORT")."""
+    port = free_port()
+    p = Process("redis", ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                          "--appendonly", "no", "--maxmemory-policy", "noeviction"])
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        if subprocess.run(["redis-cli", "-p", str(port), "PING"], capture_output=True,
+                          text=True).stdout.strip() == "PONG":
+            return p, f"127.0.0.1:{port}"
+        time.sleep(0.05)
+    raise RuntimeError("redis-server did not answer PING")
+
+
+def start_devbroker(build):
+    p = Process("devbroker", [os.path.join(build, "bin/flashsale-devbroker")])
+    return p, p.first_line()

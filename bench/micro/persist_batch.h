@@ -1,0 +1,23 @@
+// What both persist benchmarks write: the same batch size, the same number of
+// batches, and orders for distinct users with fresh UUID request ids (random
+// ids are what make the unique index on request_id expensive).
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <vector>
+
+#include "stage_loader.h"
+
+namespace flashsale::bench {
+
+inline constexpr int kPersistBatch = 256;
+inline constexpr benchmark::IterationCount kPersistBatches = 400;  // 102,400 orders
+
+inline std::vector<OrderEvent> next_persist_batch() {
+  static std::atomic<UserId> next_user{1};
+  return order_batch(7, next_user.fetch_add(kPersistBatch), kPersistBatch);
+}
+
+}  // namespace flashsale::bench
