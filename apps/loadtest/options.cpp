@@ -20,6 +20,7 @@ namespace {
                "  -retry-ratio F       fraction of users who resend with the same idempotency key (default 0)\n"
                "  -duration SEC        stop sending after SEC seconds\n"
                "  -requests N          stop sending after N requests\n"
+               "  -rate N              send at most N requests/s in all (default: as fast as possible)\n"
                "  -wait SEC            how long to wait for every accepted request to become final (default 60)\n"
                "  -admin-token TOKEN   X-Admin-Token (default dev-admin-token)\n"
                "  -json FILE           also write the report as JSON\n";
@@ -66,10 +67,10 @@ Options parse_options(int argc, char** argv) {
       o.requests = static_cast<std::int64_t>(number(flag, value, 1, 1e10));
     else if (flag == "-wait")
       o.wait_sec = number(flag, value, 0, 86400);
-    else if (flag == "-json")
-      o.json_file = value;
-    else
-      usage("unknown flag " + std::string(flag));
+    else if (flag == "-rate")
+      o.rate = number(flag, value, 0, 1e7);
+    else if (flag == "-json") o.json_file = value;
+    else usage("unknown flag " + std::string(flag));
   }
   if (o.product == 0 && o.create_stock == 0) usage("give -product or -create-stock");
   return o;

@@ -17,6 +17,7 @@ struct Options {
   double retry_ratio = 0;     // users who resend with the same idempotency key
   double duration_sec = 0;    // stop sending after this long (0 = no limit)
   std::int64_t requests = 0;  // stop after this many requests (0 = no limit)
+  double rate = 0;            // target requests/s over all connections (0 = as fast as they go)
   double wait_sec = 60;       // how long to poll for final states
   std::string json_file;
 };

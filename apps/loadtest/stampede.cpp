@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <deque>
 #include <iostream>
@@ -24,6 +26,15 @@ std::pair<std::string, int> split_addr(const std::string& addr) {
 
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// With -rate, the k-th request overall is not sent before start + k / rate.
+void pace(const Options& options, Clock::time_point start, std::atomic<std::int64_t>* tickets) {
+  if (options.rate <= 0) return;
+  std::int64_t ticket = (*tickets)++;
+  auto due = start + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(static_cast<double>(ticket) / options.rate));
+  std::this_thread::sleep_until(due);
 }
 
 // One click; records status, error code and latency. Returns the reply.
@@ -138,7 +149,10 @@ void run_stampede(const Options& options, std::int64_t product, std::int64_t use
   };
   std::atomic<std::int64_t> next_user{0};
   std::thread progress_line(progress, state);
-  std::size_t pollers = static_cast<std::size_t>(std::max(1, std::min(8, options.concurrency / 8)));
+  // Clients poll as a real one would, one GET at a time; enough pollers keep a
+  // poll round short, so accepted->final measures the pipeline, not the poller.
+  std::size_t pollers = static_cast<std::size_t>(std::clamp(options.concurrency, 4, 32));
+  std::atomic<std::int64_t> tickets{0};
   std::vector<std::thread> poll_threads;
 
   std::vector<std::thread> senders;
@@ -148,16 +162,19 @@ void run_stampede(const Options& options, std::int64_t product, std::int64_t use
       for (std::int64_t i = next_user++; i < options.users && !stop_sending(); i = next_user++) {
         std::int64_t user = user_base + i;
         std::string key = "lt-" + std::to_string(user);
+        pace(options, start, &tickets);
         HttpReply first = click(client, product, user, key, state);
         UserRecord record;
         record.first_status = first.status;
         if (first.status == 202) record.first_id = first.str("request_id");
         if (flags[static_cast<std::size_t>(i)] & 1) {
+          pace(options, start, &tickets);
           HttpReply retry = click(client, product, user, key, state);
           record.retry_status = retry.status;
           if (retry.status == 202) record.retry_id = retry.str("request_id");
         }
         if (flags[static_cast<std::size_t>(i)] & 2) {
+          pace(options, start, &tickets);
           HttpReply dup = click(client, product, user, key + "-again", state);
           record.dup_status = dup.status;
           if (dup.status == 202) record.dup_id = dup.str("request_id");

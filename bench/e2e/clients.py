@@ -65,11 +65,13 @@ def redis_benchmark(addr, args, requests, connections):
     return float(fields[1]), float(fields[4]), float(fields[6]), shown
 
 
-def loadtest(build, addr, users, connections, duration, json_path, stock=10_000_000, wait=60):
+def loadtest(build, addr, users, connections, duration, json_path, stock=10_000_000, wait=60, rate=0):
     """flashsale-loadtest with -json; returns (the report dict, exit code, command)."""
     cmd = [os.path.join(build, "bin/flashsale-loadtest"), "-addr", addr, "-create-stock", str(stock),
-           "-users", str(users), "-c", str(connections), "-duration", str(duration), "-wait", str(wait),
-           "-json", json_path]
+           "-users", str(users), "-c", str(connections), "-duration", str(duration), "-wait", str(wait)]
+    if rate > 0:
+        cmd += ["-rate", str(int(rate))]
+    cmd += ["-json", json_path]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     with open(json_path) as f:
         report = json.load(f)

@@ -25,6 +25,10 @@ class ConsumerWorker : public Worker {
   Step step() override;
 
  private:
+  static constexpr std::size_t kNotifyLanes = 4;
+  // Records every event's final state; false (to retry later) if any failed.
+  bool finish_batch();
+
   std::shared_ptr<Relay> relay_;
   std::shared_ptr<OrderStore> store_;
   std::shared_ptr<Notifier> notifier_;
@@ -34,7 +38,7 @@ class ConsumerWorker : public Worker {
   // The batch in hand survives a failed step, so it is retried, not re-polled.
   std::vector<OrderEvent> batch_;
   std::vector<PersistResult> results_;  // empty until the batch is persisted
-  std::size_t finished_ = 0;            // events whose final state is recorded
+  std::vector<char> finished_;          // per event: final state recorded
 
   // Failpoint (fault.crash.before.commit): exit abruptly before this commit,
   // after the batch is persisted and notified, to prove redelivery harmless.
