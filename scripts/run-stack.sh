@@ -14,7 +14,9 @@ mkdir -p "$stack_dir/redis"
 pids=()
 stop_all() {
   trap - INT TERM EXIT
-  # The server first: it drains its workers while Redis and the broker are up.
+  # The server first: it drains its workers while Redis and the broker are
+  # still up. (Those two run in sessions of their own, so a Ctrl-C on the
+  # terminal reaches only this script and the server.)
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
     kill -TERM "${pids[i]}" 2>/dev/null || true
     wait "${pids[i]}" 2>/dev/null || true
@@ -26,13 +28,13 @@ if redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
   echo "run-stack: something already answers on port $redis_port; set STACK_REDIS_PORT" >&2
   exit 1
 fi
-redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$stack_dir/redis" \
+setsid redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$stack_dir/redis" \
   --appendonly yes --maxmemory-policy noeviction --save '' >"$stack_dir/redis.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 redis-cli -p "$redis_port" ping >/dev/null || { echo "run-stack: redis-server did not start, see $stack_dir/redis.log" >&2; exit 1; }
 
-"$bin/flashsale-devbroker" --partitions 4 >"$stack_dir/broker.out" 2>"$stack_dir/broker.log" &
+setsid "$bin/flashsale-devbroker" --partitions 4 >"$stack_dir/broker.out" 2>"$stack_dir/broker.log" &
 pids+=($!)
 for _ in $(seq 50); do [ -s "$stack_dir/broker.out" ] && break; sleep 0.1; done
 brokers=$(head -n 1 "$stack_dir/broker.out")
@@ -42,4 +44,4 @@ echo "run-stack: redis 127.0.0.1:$redis_port (AOF in $stack_dir/redis), dev brok
 REDIS_ADDR=127.0.0.1:$redis_port KAFKA_BROKERS=$brokers DB_PATH=${DB_PATH:-$stack_dir/flash_sale.db} \
   "$bin/flashsale-server" --config etc/flashsale.properties &
 pids+=($!)
-wait "${pids[2]}"
+wait "${pids[2]}" || true
