@@ -56,7 +56,7 @@ test-tsan: deps $(TSAN_DIR)/Makefile
 # GCC 12 at -O3 reports a false -Werror=restrict in apps/loadtest.
 BENCH_DIR := build/bench
 bench: deps
-	@bash scripts/install-bench-deps.sh
+	@bash scripts/install-deps.sh wrk gnuplot-nox redis-tools procps
 	cmake -S . -B $(BENCH_DIR) -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG" \
 		-DBUILD_TESTING=OFF -DFLASHSALE_BENCH=ON
 	cmake --build $(BENCH_DIR) -j $(JOBS)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages flashsale builds and tests with.
+# Installs the Debian 12 packages flashsale builds and tests with, plus any
+# packages named as arguments (`make bench` adds its tools this way).
 # Idempotent: asks apt only for what dpkg does not already have.
 set -euo pipefail
 
-packages=(
+packages=("$@"
   build-essential cmake make ccache pkg-config
   libpoco-dev libboost-dev libhiredis-dev librdkafka-dev
   catch2 libbenchmark-dev

@@ -16,10 +16,11 @@ TEST_CASE("flashsale-loadtest finds every invariant holding on the embedded prof
   TempDir dir;
   std::string json_file = dir.file("report.json");
   std::string output;
-  int code = run_command({build_dir() + "/bin/flashsale-loadtest", "-addr",
-                          "127.0.0.1:" + std::to_string(server.port()), "-create-stock", "200", "-users", "3000", "-c",
-                          "16", "-dup-ratio", "0.1", "-retry-ratio", "0.1", "-wait", "60", "-rate", "3000", "-json", json_file},
-                         &output, 180000);
+  int code =
+      run_command({build_dir() + "/bin/flashsale-loadtest", "-addr", "127.0.0.1:" + std::to_string(server.port()),
+                   "-create-stock", "200", "-users", "3000", "-c", "16", "-dup-ratio", "0.1", "-retry-ratio", "0.1",
+                   "-wait", "60", "-rate", "3000", "-json", json_file},
+                  &output, 180000);
   INFO(output);
   REQUIRE(code == 0);
   CHECK_THAT(output, Catch::Contains("invariants: all hold"));

@@ -32,27 +32,10 @@ TEST_CASE("redis profile: 2,000 concurrent buyers on stock 100 make exactly 100 
   long long product = create_product(admin, 100);
   preload(admin, product);
 
-  std::mutex mutex;
-  std::vector<std::string> accepted;
-  std::map<std::string, int> rejected;
-  std::atomic<int> next{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 50; ++t) {
-    threads.emplace_back([&] {
-      HttpClient client(server->port());
-      for (int user = next++; user < 2000; user = next++) {
-        HttpReply reply = client.post("/api/flash_sale/buy", buy_body(product, 500000 + user));
-        std::lock_guard lock(mutex);
-        if (reply.status == 202)
-          accepted.push_back(reply.str("request_id"));
-        else
-          rejected[std::to_string(reply.status) + " " + reply.error_code()]++;
-      }
-    });
-  }
-  for (auto& thread : threads) thread.join();
+  StampedeResult run = stampede(server->port(), product, 2000, 50, 500000);
+  const std::vector<std::string>& accepted = run.accepted;
   REQUIRE(accepted.size() == 100);
-  CHECK(rejected == std::map<std::string, int>{{"409 sold_out", 1900}});
+  CHECK(run.rejected == std::map<std::string, int>{{"409 sold_out", 1900}});
 
   auto finals = poll_final(admin, accepted);
   REQUIRE(finals.size() == 100);

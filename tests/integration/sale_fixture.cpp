@@ -2,7 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
 
 #include "flashsale/clock.h"
@@ -64,6 +66,28 @@ std::map<std::string, HttpReply> poll_final(HttpClient& client, const std::vecto
     if (!open.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return final_replies;
+}
+
+StampedeResult stampede(int port, long long product, int users, int threads, long long first_user) {
+  StampedeResult result;
+  std::mutex mutex;
+  std::atomic<int> next{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      HttpClient client(port);
+      for (int i = next++; i < users; i = next++) {
+        HttpReply reply = client.post("/api/flash_sale/buy", buy_body(product, first_user + i));
+        std::lock_guard lock(mutex);
+        if (reply.status == 202)
+          result.accepted.push_back(reply.str("request_id"));
+        else
+          result.rejected[std::to_string(reply.status) + " " + reply.error_code()]++;
+      }
+    });
+  }
+  for (auto& thread : pool) thread.join();
+  return result;
 }
 
 }  // namespace flashsale::test

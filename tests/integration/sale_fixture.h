@@ -36,6 +36,14 @@ long long create_product(HttpClient& client, long long stock, const std::string&
 void preload(HttpClient& client, long long product_id);
 std::string buy_body(long long product_id, long long user_id, long long quantity = 1);
 
+struct StampedeResult {
+  std::vector<std::string> accepted;
+  std::map<std::string, int> rejected;  // "409 sold_out" → count
+};
+
+// `users` distinct buyers over `threads` keep-alive connections, users numbered from first_user.
+StampedeResult stampede(int port, long long product, int users, int threads, long long first_user = 1);
+
 // Polls each id until success/failed or the deadline; returns id → final reply.
 std::map<std::string, HttpReply> poll_final(HttpClient& client, const std::vector<std::string>& request_ids,
                                             int timeout_ms = 60000);

@@ -2,10 +2,6 @@
 
 #include <catch2/catch.hpp>
 
-#include <atomic>
-#include <mutex>
-#include <thread>
-
 #include "support/sqlite_file.h"
 
 namespace flashsale::test {
@@ -22,28 +18,6 @@ std::unique_ptr<ServerProcess> Stack::server(const std::string& roles, std::map<
   env.emplace("KAFKA_DELIVERY_TIMEOUT_MS", "5000");
   env.emplace("KAFKA_CONSUMER_SESSION_TIMEOUT_MS", "6000");
   return std::make_unique<ServerProcess>(source_dir() + "/etc/flashsale.properties", env);
-}
-
-StampedeResult stampede(int port, long long product, int users, int threads, long long first_user) {
-  StampedeResult result;
-  std::mutex mutex;
-  std::atomic<int> next{0};
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&] {
-      HttpClient client(port);
-      for (int i = next++; i < users; i = next++) {
-        HttpReply reply = client.post("/api/flash_sale/buy", buy_body(product, first_user + i));
-        std::lock_guard lock(mutex);
-        if (reply.status == 202)
-          result.accepted.push_back(reply.str("request_id"));
-        else
-          result.rejected[std::to_string(reply.status) + " " + reply.error_code()]++;
-      }
-    });
-  }
-  for (auto& thread : pool) thread.join();
-  return result;
 }
 
 void check_sale(HttpClient& admin, const std::string& db, long long product, const StampedeResult& run,

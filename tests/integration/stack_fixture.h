@@ -29,14 +29,6 @@ class Stack {
   DevBroker broker_;
 };
 
-struct StampedeResult {
-  std::vector<std::string> accepted;
-  std::map<std::string, int> rejected;  // "409 sold_out" → count
-};
-
-// `users` distinct buyers over `threads` keep-alive connections, users numbered from first_user.
-StampedeResult stampede(int port, long long product, int users, int threads, long long first_user = 1);
-
 // Every accepted request final; exactly `expected_success` successes; the
 // orders table agrees (no user twice, no request twice); stock reconciles.
 void check_sale(HttpClient& admin, const std::string& db, long long product, const StampedeResult& run,

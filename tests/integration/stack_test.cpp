@@ -76,7 +76,10 @@ struct SteadyBuyers {
 
 }  // namespace
 
-TEST_CASE("default stack: the broker down for seconds mid-run loses no accepted request", "[e2e][stack]") {
+// Buyers keep coming while `fault` runs against the broker; afterwards every
+// accepted request must be final and success, with exactly one order each.
+template <typename Fault>
+void run_through_fault(Fault fault) {
   Stack stack;
   auto server = stack.server("api,relay,consumer");
   HttpClient admin(server->port());
@@ -84,32 +87,10 @@ TEST_CASE("default stack: the broker down for seconds mid-run loses no accepted 
   preload(admin, product);
   SteadyBuyers buyers(server->port(), product);
   std::this_thread::sleep_for(1s);
-  stack.broker().set_down(1);
-  std::this_thread::sleep_for(4s);  // buying goes on: the outbox holds the events
-  stack.broker().set_up(1);
+  fault(stack.broker());
   std::this_thread::sleep_for(1s);
   StampedeResult run = buyers.finish();
-  CHECK(run.rejected.empty());  // admission never needed the broker
-  auto finals = poll_final(admin, run.accepted, 120000);
-  CHECK(finals.size() == run.accepted.size());
-  for (const auto& [id, reply] : finals) CHECK(reply.str("status") == "success");
-  CHECK(sqlite_scalar(stack.db_path(), "SELECT COUNT(*) FROM orders") == static_cast<long long>(run.accepted.size()));
-  CHECK(server->stop() == 0);
-}
-
-TEST_CASE("default stack: injected produce errors are retried with no loss and no duplicate order", "[e2e][stack]") {
-  Stack stack;
-  auto server = stack.server("api,relay,consumer");
-  HttpClient admin(server->port());
-  long long product = create_product(admin, 100000);
-  preload(admin, product);
-  SteadyBuyers buyers(server->port(), product);
-  std::this_thread::sleep_for(1s);
-  stack.broker().push_request_errors(0 /* Produce */, 20, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
-  std::this_thread::sleep_for(1s);
-  stack.broker().push_request_errors(0, 5, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
-  std::this_thread::sleep_for(1s);
-  StampedeResult run = buyers.finish();
+  CHECK(run.rejected.empty());  // admission never needs the broker
   auto finals = poll_final(admin, run.accepted, 120000);
   CHECK(finals.size() == run.accepted.size());
   for (const auto& [id, reply] : finals) CHECK(reply.str("status") == "success");
@@ -117,6 +98,22 @@ TEST_CASE("default stack: injected produce errors are retried with no loss and n
   CHECK(sqlite_scalar(db, "SELECT COUNT(*) FROM orders") == static_cast<long long>(run.accepted.size()));
   CHECK(sqlite_scalar(db, "SELECT COUNT(*) FROM order_requests") == static_cast<long long>(run.accepted.size()));
   CHECK(server->stop() == 0);
+}
+
+TEST_CASE("default stack: the broker down for seconds mid-run loses no accepted request", "[e2e][stack]") {
+  run_through_fault([](flashsale::DevBroker& broker) {
+    broker.set_down(1);
+    std::this_thread::sleep_for(4s);  // buying goes on: the outbox holds the events
+    broker.set_up(1);
+  });
+}
+
+TEST_CASE("default stack: injected produce errors are retried with no loss and no duplicate order", "[e2e][stack]") {
+  run_through_fault([](flashsale::DevBroker& broker) {
+    broker.push_request_errors(0 /* Produce */, 20, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
+    std::this_thread::sleep_for(1s);
+    broker.push_request_errors(0, 5, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
+  });
 }
 
 TEST_CASE("default stack: a consumer killed between DB commit and offset commit creates no second order",

@@ -20,29 +20,12 @@ TEST_CASE("2,000 concurrent buyers on stock 100: exactly 100 orders, no oversell
   long long product = create_product(admin, kStock);
   preload(admin, product);
 
-  std::mutex mutex;
-  std::vector<std::string> accepted;
-  std::map<std::string, int> rejected;  // error code → count
-  std::atomic<int> next_user{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&] {
-      HttpClient client(server.port());
-      for (int user = next_user++; user < kUsers; user = next_user++) {
-        HttpReply reply = client.post("/api/flash_sale/buy", buy_body(product, 100000 + user));
-        std::lock_guard lock(mutex);
-        if (reply.status == 202)
-          accepted.push_back(reply.str("request_id"));
-        else
-          rejected[std::to_string(reply.status) + " " + reply.error_code()]++;
-      }
-    });
-  }
-  for (auto& thread : threads) thread.join();
+  StampedeResult run = stampede(server.port(), product, kUsers, kThreads, 100000);
+  const std::vector<std::string>& accepted = run.accepted;
 
   INFO("accepted " << accepted.size());
   REQUIRE(accepted.size() == kStock);  // admission alone never oversells
-  for (const auto& [what, count] : rejected) {
+  for (const auto& [what, count] : run.rejected) {
     INFO(what);
     CHECK(what == "409 sold_out");
   }
