@@ -140,10 +140,16 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
     // asking Poco for one would wait for the connection to close.
     bool has_body = request.hasContentLength() || request.getChunkedTransferEncoding();
     if (!too_large && has_body) {
+      // Read what Content-Length announces (one byte more shows a lie); a
+      // chunked body in pieces, up to one byte past the limit.
       std::istream& in = request.stream();
-      body->resize(static_cast<std::size_t>(limit) + 1);
-      in.read(body->data(), limit + 1);
-      body->resize(static_cast<std::size_t>(in.gcount()));
+      std::int64_t want = request.hasContentLength() ? request.getContentLength64() + 1 : limit + 1;
+      char chunk[4096];
+      while (want > 0 && in.read(chunk, std::min<std::int64_t>(want, sizeof chunk)), in.gcount() > 0) {
+        body->append(chunk, static_cast<std::size_t>(in.gcount()));
+        want -= in.gcount();
+        if (static_cast<std::int64_t>(body->size()) > limit) break;
+      }
       too_large = static_cast<std::int64_t>(body->size()) > limit;
     }
     if (too_large) {
