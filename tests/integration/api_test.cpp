@@ -1,6 +1,11 @@
 // Every bad input gets a 4xx with a JSON error body and changes nothing.
 #include <catch2/catch.hpp>
 
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
+
 #include "flashsale/clock.h"
 #include "integration/sale_fixture.h"
 #include "support/sqlite_file.h"
@@ -124,4 +129,26 @@ TEST_CASE("a bad config stops start-up with one line naming the key", "[e2e][sta
   err = failed_start_output(embedded_config(), {{"STAGE_OUTBOX", "sqlite"}, {"PLUGIN_DIR", plugin_dir()}}, &code);
   CHECK(code == 2);
   CHECK_THAT(err, Catch::Contains("stage.outbox (STAGE_OUTBOX): must be the same backend family"));
+}
+
+TEST_CASE("chunked bodies are read, and limited like any other", "[e2e][api]") {
+  EmbeddedServer server;
+  auto post_chunked = [&](const std::string& path, const std::string& body) {
+    Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(server.port()));
+    Poco::Net::HTTPRequest request("POST", path, Poco::Net::HTTPMessage::HTTP_1_1);
+    request.setChunkedTransferEncoding(true);
+    request.set("X-Admin-Token", "dev-admin-token");
+    session.sendRequest(request) << body;
+    Poco::Net::HTTPResponse response;
+    std::string text;
+    Poco::StreamCopier::copyToString(session.receiveResponse(response), text);
+    return std::make_pair(static_cast<int>(response.getStatus()), text);
+  };
+  auto created =
+      post_chunked("/api/products", R"({"name":"chunked","stock":1,"sale_price":1,)"
+                                    R"("start_time":"2026-01-01T00:00:00Z","end_time":"2099-01-01T00:00:00Z"})");
+  CHECK(created.first == 201);
+  auto big = post_chunked("/api/flash_sale/buy", std::string(20000, ' '));
+  CHECK(big.first == 413);
+  CHECK_THAT(big.second, Catch::Contains("payload_too_large"));
 }
