@@ -76,6 +76,60 @@ TEST_CASE("notify: a failed finish of another request leaves the user's lock alo
   REQUIRE_CODE(admit(backends.admission(), make_event(sale.product, sale.user)).status, Code::already_purchased);
 }
 
+TEST_CASE("notify: finish_all records a mixed batch, and a redelivered batch changes nothing", "[notify]") {
+  Backends backends;
+  OpenSale sale = preload(backends.admission(), 10);
+  std::vector<OrderEvent> events;
+  for (UserId user = sale.user; user < sale.user + 6; ++user) {
+    events.push_back(make_event(sale.product, user));
+    REQUIRE_OK(admit(backends.admission(), events.back()).status);
+  }
+  std::vector<PersistResult> results;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    results.push_back(i % 3 == 2 ? failure("already_purchased")
+                                 : PersistResult{RequestStatus::success, {}, static_cast<OrderId>(100 + i)});
+  }
+  CHECK(remaining(backends.admission(), sale.product) == 4);
+
+  std::vector<bool> finished(events.size(), false);
+  REQUIRE_OK(backends.notifier().finish_all(events, results, &finished));
+  CHECK(finished == std::vector<bool>(events.size(), true));
+  CHECK(remaining(backends.admission(), sale.product) == 6);  // the two failures gave their stock back
+
+  std::vector<bool> again(events.size(), false);
+  REQUIRE_OK(backends.notifier().finish_all(events, results, &again));  // redelivered
+  CHECK(remaining(backends.admission(), sale.product) == 6);
+
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    RequestState state = lookup(backends, events[i].request_id);
+    CHECK(state.status == results[i].status);
+    CHECK(state.order_id == results[i].order_id);
+    CHECK(state.reason == results[i].reason);
+  }
+  // A failed user may buy again; a successful one still holds the product.
+  REQUIRE_OK(admit(backends.admission(), make_event(sale.product, events[2].user_id)).status);
+  REQUIRE_CODE(admit(backends.admission(), make_event(sale.product, events[0].user_id)).status,
+               Code::already_purchased);
+}
+
+TEST_CASE("notify: finish_all skips what is already finished and refuses mismatched results", "[notify]") {
+  Backends backends;
+  OpenSale sale = preload(backends.admission(), 5);
+  std::vector<OrderEvent> events{admitted(backends, sale), make_event(sale.product, sale.user + 1)};
+  REQUIRE_OK(admit(backends.admission(), events[1]).status);
+  std::vector<PersistResult> results{failure("already_purchased"), failure("already_purchased")};
+
+  std::vector<bool> finished{true, false};  // the first was recorded by an earlier, interrupted try
+  REQUIRE_OK(backends.notifier().finish_all(events, results, &finished));
+  CHECK(finished == std::vector<bool>{true, true});
+  CHECK(lookup(backends, events[0].request_id).status == RequestStatus::pending);  // skipped
+  CHECK(lookup(backends, events[1].request_id).status == RequestStatus::failed);
+  CHECK(remaining(backends.admission(), sale.product) == 4);
+
+  std::vector<bool> none;
+  REQUIRE_CODE(backends.notifier().finish_all(events, {results[0]}, &none), Code::invalid_argument);
+}
+
 TEST_CASE("notify: a backfilled state is looked up", "[notify]") {
   Backends backends;
   RequestState success{random_request_id(), RequestStatus::success, {}, 777};

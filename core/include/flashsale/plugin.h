@@ -33,7 +33,8 @@
 
 namespace flashsale {
 
-inline constexpr std::uint32_t kPluginAbiVersion = 1;
+// 2: Notifier::finish_all.
+inline constexpr std::uint32_t kPluginAbiVersion = 2;
 
 // One per family per process. Stages made by the same Backend may share state
 // (memory admit, outbox and notify share one store; redis ones one server).

@@ -60,14 +60,15 @@ Server::~Server() {
 void Server::start() {
   Parts& p = *parts_;
   auto batch = static_cast<std::size_t>(p.config.settings.get_int("worker.batch.size", 256, nullptr));
+  std::chrono::milliseconds linger(p.config.settings.get_int("worker.linger.ms", 2, nullptr));
   if (p.config.role_consumer) {
     p.consumer_worker =
-        std::make_unique<ConsumerWorker>(p.stages.relay, p.stages.store, p.stages.notifier, batch, &p.counters,
+        std::make_unique<ConsumerWorker>(p.stages.relay, p.stages.store, p.stages.notifier, batch, linger, &p.counters,
                                          p.config.settings.get_int("fault.crash.before.commit", 0, nullptr));
     p.consumer_worker->start();
   }
   if (p.config.role_relay) {
-    p.relay_worker = std::make_unique<RelayWorker>(p.stages.outbox, p.stages.relay, batch, &p.counters);
+    p.relay_worker = std::make_unique<RelayWorker>(p.stages.outbox, p.stages.relay, batch, linger, &p.counters);
     p.relay_worker->start();
   }
   if (p.config.role_api) {

@@ -49,6 +49,7 @@ const std::vector<KnownKey>& known_keys() {
       {"outbox.claim.idle.ms", "30000", "redeliver an outbox entry unacked for this long, ms"},
       {"outbox.max.deliveries", "16", "deliveries before an outbox entry is dead-lettered"},
       {"worker.batch.size", "256", "events per relay/consumer batch"},
+      {"worker.linger.ms", "2", "wait for a partial batch to fill once"},
       {"fault.crash.before.commit", "0",
        "failpoint for tests: the consumer exits abruptly before its Nth relay commit (0 = off)"},
       {"db.path", "flash_sale.db", "SQLite database file (persist stage)"},
@@ -61,6 +62,7 @@ const std::vector<KnownKey>& known_keys() {
       {"order.event.group", "flash-sale-relay-group", "consumer group on the outbox stream"},
       {"order.event.consumer", "flash-sale-relay-1", "this relay's consumer name in that group"},
       {"redis.pool.size", "8", "idle Redis connections kept open (more are opened on demand)"},
+      {"redis.pipeline.connections", "2", "Redis connections (each with an I/O thread) the buy path pipelines over"},
       {"redis.connect.timeout.ms", "1000", "Redis connect timeout, ms"},
       {"redis.command.timeout.ms", "1000", "Redis command timeout, ms (a blocking outbox read adds its wait)"},
   };
@@ -214,6 +216,7 @@ Config load_config(const std::string& file, char** env, const std::string& exe_d
   require_int(s, "outbox.claim.idle.ms", 1, 86400000);
   require_int(s, "outbox.max.deliveries", 1, 1000000);
   require_int(s, "worker.batch.size", 1, 100000);
+  require_int(s, "worker.linger.ms", 0, 1000);
   require_int(s, "fault.crash.before.commit", 0, INT32_MAX);
   require_int(s, "redis.db", 0, 1024);
   if (s.get("db.path").empty()) throw StartupError(where("db.path") + ": must not be empty");

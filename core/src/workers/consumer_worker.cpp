@@ -1,7 +1,6 @@
 #include "workers/consumer_worker.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cstdlib>
 #include <iostream>
 #include <thread>
@@ -9,9 +8,9 @@
 namespace flashsale {
 
 ConsumerWorker::ConsumerWorker(std::shared_ptr<Relay> relay, std::shared_ptr<OrderStore> store,
-                               std::shared_ptr<Notifier> notifier, std::size_t batch_size, Counters* counters,
-                               std::int64_t crash_before_commit)
-    : Worker("consumer-worker"),
+                               std::shared_ptr<Notifier> notifier, std::size_t batch_size,
+                               std::chrono::milliseconds linger, Counters* counters, std::int64_t crash_before_commit)
+    : Worker("consumer-worker", linger),
       relay_(std::move(relay)),
       store_(std::move(store)),
       notifier_(std::move(notifier)),
@@ -33,8 +32,13 @@ Worker::Step ConsumerWorker::step() {
       return batch_.empty() ? Step::failed : Step::worked;
     }
     if (batch_.empty()) return Step::idle;
+    if (linger_for_more(batch_.size(), batch_size_)) {
+      // Failing to top up is not a failure: the batch in hand goes on.
+      Status more = relay_->poll(batch_size_ - batch_.size(), 0ms, &batch_);
+      if (!more.is_ok()) std::cerr << name() << ": relay poll: " << more.message() << "\n";
+    }
     results_.clear();
-    finished_.assign(batch_.size(), 0);
+    finished_.assign(batch_.size(), false);
   }
 
   if (results_.empty()) {
@@ -66,35 +70,55 @@ Worker::Step ConsumerWorker::step() {
 }
 
 bool ConsumerWorker::finish_batch() {
-  // Each notify is a round trip to its backend; a few run side by side so the
-  // async path drains at least as fast as admission accepts. Events of one
-  // batch are distinct requests (a redelivered duplicate is harmless: finish
-  // is idempotent and compensates at most once).
-  std::size_t open = 0;
-  for (char done : finished_) open += done ? 0 : 1;
-  std::size_t lanes = std::min<std::size_t>(kNotifyLanes, (open + 31) / 32);
-  std::atomic<std::size_t> next{0};
-  std::atomic<bool> failed{false};
-  auto lane = [&] {
-    for (std::size_t i = next++; i < batch_.size() && !failed; i = next++) {
-      if (finished_[i]) continue;
-      Status finished = notifier_->finish(batch_[i], results_[i]);
-      if (!finished.is_ok()) {
-        if (!failed.exchange(true)) {
-          bump(counters_->worker_errors);
-          std::cerr << name() << ": notify: " << finished.message() << "\n";
-        }
-        return;
-      }
-      finished_[i] = 1;
-      bump(results_[i].status == RequestStatus::success ? counters_->finished_success : counters_->finished_failed);
-    }
+  // A lane hands its share of the batch to Notifier::finish_all, which a
+  // networked backend records in one round trip; a backend left with the
+  // default (finish() per event) still gets up to kNotifyLanes calls side by
+  // side. Events of one batch are distinct requests, and finish is idempotent
+  // and compensates at most once, so a redelivered duplicate is harmless.
+  std::vector<std::size_t> open;
+  for (std::size_t i = 0; i < batch_.size(); ++i)
+    if (!finished_[i]) open.push_back(i);
+  std::size_t lanes = std::clamp<std::size_t>((open.size() + kEventsPerLane - 1) / kEventsPerLane, 1, kNotifyLanes);
+  std::size_t share = (open.size() + lanes - 1) / lanes;
+
+  struct Lane {
+    std::vector<std::size_t> indexes;
+    std::vector<OrderEvent> events;
+    std::vector<PersistResult> results;
+    std::vector<bool> finished;
+    Status status;
+  };
+  std::vector<Lane> work(lanes);
+  for (std::size_t k = 0; k < open.size(); ++k) {
+    Lane& lane = work[k / share];
+    lane.indexes.push_back(open[k]);
+    lane.events.push_back(batch_[open[k]]);
+    lane.results.push_back(results_[open[k]]);
+  }
+  auto run = [this](Lane* lane) {
+    lane->finished.assign(lane->events.size(), false);
+    lane->status = notifier_->finish_all(lane->events, lane->results, &lane->finished);
   };
   std::vector<std::thread> helpers;
-  for (std::size_t l = 1; l < lanes; ++l) helpers.emplace_back(lane);
-  lane();
+  for (std::size_t l = 1; l < lanes; ++l) helpers.emplace_back(run, &work[l]);
+  run(&work[0]);
   for (auto& helper : helpers) helper.join();
-  return !failed;
+
+  bool all = true;
+  for (const Lane& lane : work) {
+    for (std::size_t k = 0; k < lane.indexes.size(); ++k) {
+      if (!lane.finished[k]) continue;
+      std::size_t i = lane.indexes[k];
+      finished_[i] = true;
+      bump(results_[i].status == RequestStatus::success ? counters_->finished_success : counters_->finished_failed);
+    }
+    if (!lane.status.is_ok() && all) {
+      bump(counters_->worker_errors);
+      std::cerr << name() << ": notify: " << lane.status.message() << "\n";
+    }
+    all = all && lane.status.is_ok();
+  }
+  return all;
 }
 
 }  // namespace flashsale

@@ -18,7 +18,8 @@ namespace flashsale {
 class ConsumerWorker : public Worker {
  public:
   ConsumerWorker(std::shared_ptr<Relay> relay, std::shared_ptr<OrderStore> store, std::shared_ptr<Notifier> notifier,
-                 std::size_t batch_size, Counters* counters, std::int64_t crash_before_commit = 0);
+                 std::size_t batch_size, std::chrono::milliseconds linger, Counters* counters,
+                 std::int64_t crash_before_commit = 0);
   ~ConsumerWorker() override;
 
  protected:
@@ -26,6 +27,7 @@ class ConsumerWorker : public Worker {
 
  private:
   static constexpr std::size_t kNotifyLanes = 4;
+  static constexpr std::size_t kEventsPerLane = 64;  // below this, one lane
   // Records every event's final state; false (to retry later) if any failed.
   bool finish_batch();
 
@@ -38,7 +40,7 @@ class ConsumerWorker : public Worker {
   // The batch in hand survives a failed step, so it is retried, not re-polled.
   std::vector<OrderEvent> batch_;
   std::vector<PersistResult> results_;  // empty until the batch is persisted
-  std::vector<char> finished_;          // per event: final state recorded
+  std::vector<bool> finished_;          // per event: final state recorded
 
   // Failpoint (fault.crash.before.commit): exit abruptly before this commit,
   // after the batch is persisted and notified, to prove redelivery harmless.

@@ -5,8 +5,8 @@
 namespace flashsale {
 
 RelayWorker::RelayWorker(std::shared_ptr<Outbox> outbox, std::shared_ptr<Relay> relay, std::size_t batch_size,
-                         Counters* counters)
-    : Worker("relay-worker"),
+                         std::chrono::milliseconds linger, Counters* counters)
+    : Worker("relay-worker", linger),
       outbox_(std::move(outbox)),
       relay_(std::move(relay)),
       batch_size_(batch_size),
@@ -26,6 +26,11 @@ Worker::Step RelayWorker::step() {
       return Step::failed;
     }
     if (unpublished_.empty()) return Step::idle;
+    if (linger_for_more(unpublished_.size(), batch_size_)) {
+      // Failing to top up is not a failure: the batch in hand goes on.
+      Status more = outbox_->read(batch_size_ - unpublished_.size(), 0ms, &unpublished_);
+      if (!more.is_ok()) std::cerr << name() << ": outbox read: " << more.message() << "\n";
+    }
   }
 
   std::vector<OrderEvent> events;

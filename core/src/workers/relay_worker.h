@@ -15,7 +15,8 @@ namespace flashsale {
 
 class RelayWorker : public Worker {
  public:
-  RelayWorker(std::shared_ptr<Outbox> outbox, std::shared_ptr<Relay> relay, std::size_t batch_size, Counters* counters);
+  RelayWorker(std::shared_ptr<Outbox> outbox, std::shared_ptr<Relay> relay, std::size_t batch_size,
+              std::chrono::milliseconds linger, Counters* counters);
   ~RelayWorker() override;
 
  protected:

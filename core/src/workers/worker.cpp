@@ -12,7 +12,7 @@ std::int64_t steady_ns() {
 }
 }  // namespace
 
-Worker::Worker(std::string name) : name_(std::move(name)) {}
+Worker::Worker(std::string name, std::chrono::milliseconds linger) : name_(std::move(name)), linger_(linger) {}
 
 Worker::~Worker() {
   // Subclasses must call drain_and_stop() in their destructor: step() is
@@ -29,6 +29,12 @@ void Worker::drain_and_stop(std::chrono::milliseconds timeout) {
   deadline_ns_ = steady_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count();
   draining_ = true;
   thread_.join();
+}
+
+bool Worker::linger_for_more(std::size_t have, std::size_t max) const {
+  if (linger_.count() <= 0 || have == 0 || have >= max || draining_) return false;
+  std::this_thread::sleep_for(linger_);
+  return true;
 }
 
 void Worker::run() {

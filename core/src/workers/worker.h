@@ -13,7 +13,8 @@ namespace flashsale {
 
 class Worker {
  public:
-  explicit Worker(std::string name);
+  // `linger`: see linger_for_more().
+  Worker(std::string name, std::chrono::milliseconds linger);
   virtual ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -30,10 +31,18 @@ class Worker {
   virtual Step step() = 0;
   const std::string& name() const { return name_; }
 
+  // After a read that returned a partial batch (0 < have < max), waits the
+  // linger once and returns true: the caller then reads the rest without
+  // waiting. Under load a batch, and so a round trip, a publication or a
+  // transaction, carries many events instead of one or two, and the reader
+  // is not woken once per event; when idle, an event waits `linger` longer.
+  bool linger_for_more(std::size_t have, std::size_t max) const;
+
  private:
   void run();
 
   std::string name_;
+  const std::chrono::milliseconds linger_;
   std::thread thread_;
   std::atomic<bool> draining_{false};
   std::atomic<std::int64_t> deadline_ns_{0};
