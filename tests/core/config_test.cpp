@@ -48,6 +48,8 @@ TEST_CASE("defaults match the documented contract", "[config]") {
   CHECK(config.settings.get("buy.rate.limit") == "1000");
   CHECK(config.settings.get("buy.rate.window.sec") == "1");
   CHECK(config.settings.get("stock.cache.ttl.hour") == "24");
+  CHECK(config.settings.get("worker.batch.size") == "256");
+  CHECK(config.settings.get("worker.linger.ms") == "2");
   CHECK(config.admin_token == "dev-admin-token");
   CHECK(config.plugin_dir == "/opt/fs/bin/../plugins");
   CHECK(config.backend(StageKind::admit) == "redis");
@@ -78,7 +80,8 @@ TEST_CASE("an invalid value stops start-up naming the key", "[config]") {
         Case{"BUY_RATE_LIMIT=0", "buy.rate.limit (BUY_RATE_LIMIT)"},
         Case{"BUY_RATE_WINDOW_SEC=-1", "buy.rate.window.sec (BUY_RATE_WINDOW_SEC)"},
         Case{"STOCK_CACHE_TTL_HOUR=1h", "stock.cache.ttl.hour (STOCK_CACHE_TTL_HOUR)"},
-        Case{"REDIS_DB=x", "redis.db (REDIS_DB)"},
+        Case{"REDIS_DB=x", "redis.db (REDIS_DB)"}, Case{"WORKER_LINGER_MS=-1", "worker.linger.ms (WORKER_LINGER_MS)"},
+        Case{"WORKER_LINGER_MS=5000", "worker.linger.ms (WORKER_LINGER_MS)"},
         Case{"PRELOAD_ADMIN_TOKEN=", "preload.admin.token (PRELOAD_ADMIN_TOKEN)"},
         Case{"DB_PATH=", "db.path (DB_PATH)"}, Case{"ROLES=api,cook", "roles (ROLES)"},
         Case{"STAGE_PERSIST=", "stage.persist (STAGE_PERSIST)"}}) {
