@@ -1,6 +1,7 @@
 // What both persist benchmarks write: the same batch size, the same number of
-// batches, and orders for distinct users with fresh UUID request ids (random
-// ids are what make the unique index on request_id expensive).
+// batches, and orders for distinct users with request ids made by
+// new_request_id(), the server's own (time-ordered UUIDv7), so the unique
+// index on request_id grows the way it does behind a real server.
 #pragma once
 
 #include <benchmark/benchmark.h>

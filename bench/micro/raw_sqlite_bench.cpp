@@ -1,12 +1,16 @@
 // The baseline of persist/sqlite_plugin: what SQLite itself does for the same
 // work with nothing around it. The sqlite plugin creates the file (so the
 // schema and its unique indexes are exactly the plugin's), then this writes
-// each batch as BEGIN; two plain INSERTs per order (orders, order_requests);
-// COMMIT, through prepared statements on one connection with the plugin's
-// PRAGMAs. No lookup of an earlier outcome, no conflict handling.
+// each batch as BEGIN; one plain INSERT into orders per order, its request id
+// as the 16 bytes of the UUID (as the plugin keeps it); one upsert of the
+// batch's totals into product_sales; COMMIT, through prepared statements on
+// one connection with the plugin's PRAGMAs. The rows are the ones the plugin
+// writes for the same batch of new orders, minus everything around them: no
+// conflict handling, no lookup of an earlier outcome, no plugin boundary.
 #include <benchmark/benchmark.h>
 #include <sqlite3.h>
 
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 
@@ -17,6 +21,22 @@
 namespace flashsale::bench {
 
 namespace {
+
+// The 16 bytes of a canonical UUID text, as the plugin stores a request id.
+void uuid_bytes(const std::string& id, unsigned char out[16]) {
+  if (id.size() != 36) throw std::runtime_error("not a UUID: " + id);
+  auto nibble = [&](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    throw std::runtime_error("not a UUID: " + id);
+  };
+  std::size_t at = 0;
+  for (int i = 0; i < 16; ++i) {
+    if (at == 8 || at == 13 || at == 18 || at == 23) ++at;
+    out[i] = static_cast<unsigned char>(nibble(id[at]) << 4 | nibble(id[at + 1]));
+    at += 2;
+  }
+}
 
 class RawOrderWriter {
  public:
@@ -31,23 +51,28 @@ class RawOrderWriter {
                              " accepted_ms, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?4 * ?5, ?6, ?7)",
                              -1, &insert_order_, nullptr),
           "prepare orders");
-    check(sqlite3_prepare_v2(db_,
-                             "INSERT INTO order_requests (request_id, user_id, product_id, quantity, status, reason,"
-                             " order_id, updated_ms) VALUES (?1, ?2, ?3, ?4, 'success', NULL, ?5, ?6)",
-                             -1, &insert_request_, nullptr),
-          "prepare order_requests");
+    check(
+        sqlite3_prepare_v2(db_,
+                           "INSERT INTO product_sales (product_id, orders, quantity_sold, failed_requests)"
+                           " VALUES (?1, ?2, ?3, 0) ON CONFLICT (product_id) DO UPDATE SET"
+                           " orders = orders + excluded.orders, quantity_sold = quantity_sold + excluded.quantity_sold",
+                           -1, &add_sales_, nullptr),
+        "prepare product_sales");
   }
   ~RawOrderWriter() {
     sqlite3_finalize(insert_order_);
-    sqlite3_finalize(insert_request_);
+    sqlite3_finalize(add_sales_);
     sqlite3_close(db_);
   }
 
   void write(const std::vector<OrderEvent>& batch) {
     check(sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "begin");
     UnixMillis now = now_ms();
+    std::int64_t quantity = 0;
     for (const OrderEvent& e : batch) {
-      sqlite3_bind_text(insert_order_, 1, e.request_id.data(), static_cast<int>(e.request_id.size()), SQLITE_STATIC);
+      unsigned char key[16];
+      uuid_bytes(e.request_id, key);
+      sqlite3_bind_blob(insert_order_, 1, key, sizeof key, SQLITE_STATIC);
       sqlite3_bind_int64(insert_order_, 2, e.user_id);
       sqlite3_bind_int64(insert_order_, 3, e.product_id);
       sqlite3_bind_int64(insert_order_, 4, e.quantity);
@@ -55,14 +80,13 @@ class RawOrderWriter {
       sqlite3_bind_int64(insert_order_, 6, e.accepted_ms);
       sqlite3_bind_int64(insert_order_, 7, now);
       step(insert_order_, "insert order");
-      sqlite3_bind_text(insert_request_, 1, e.request_id.data(), static_cast<int>(e.request_id.size()), SQLITE_STATIC);
-      sqlite3_bind_int64(insert_request_, 2, e.user_id);
-      sqlite3_bind_int64(insert_request_, 3, e.product_id);
-      sqlite3_bind_int64(insert_request_, 4, e.quantity);
-      sqlite3_bind_int64(insert_request_, 5, sqlite3_last_insert_rowid(db_));
-      sqlite3_bind_int64(insert_request_, 6, now);
-      step(insert_request_, "insert order_request");
+      quantity += e.quantity;
     }
+    // Every batch of persist_batch.h is for one product.
+    sqlite3_bind_int64(add_sales_, 1, batch.front().product_id);
+    sqlite3_bind_int64(add_sales_, 2, static_cast<std::int64_t>(batch.size()));
+    sqlite3_bind_int64(add_sales_, 3, quantity);
+    step(add_sales_, "add sales");
     check(sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr), "commit");
   }
 
@@ -78,7 +102,7 @@ class RawOrderWriter {
 
   sqlite3* db_ = nullptr;
   sqlite3_stmt* insert_order_ = nullptr;
-  sqlite3_stmt* insert_request_ = nullptr;
+  sqlite3_stmt* add_sales_ = nullptr;
 };
 
 std::unique_ptr<test::TempDir> dir;

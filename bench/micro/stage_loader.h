@@ -19,7 +19,8 @@ Stages load_stages(const std::map<std::string, std::string>& overrides);
 // A stock of `sellable` for `product`, on sale from an hour ago for a day.
 SaleStock big_stock(ProductId product, std::int64_t sellable);
 
-// One admissible order event for `user` with a fresh UUID request id.
+// One admissible order event for `user` with a fresh request id from
+// new_request_id(), as the server makes them (UUIDv7, time-ordered).
 OrderEvent order_event(ProductId product, UserId user);
 
 // `count` events for distinct users starting at `first_user`.

@@ -4,6 +4,7 @@
 #include <Poco/Data/Statement.h>
 
 #include "flashsale/clock.h"
+#include "request_key.h"
 #include "sqlite_error.h"
 #include "sqlite_schema.h"
 
@@ -15,22 +16,32 @@ namespace {
 
 constexpr const char* kAlreadyPurchased = "already_purchased";
 
-// The recorded outcome of one request, as persist and find_request read it.
-constexpr const char* kSelectOutcome =
-    "SELECT status, coalesce(reason, ''), coalesce(order_id, 0) FROM order_requests WHERE request_id = ?1";
-
-// ON CONFLICT DO NOTHING covers both unique keys; the request_id one cannot
-// fire (an order and its outcome are written in the same transaction and the
-// outcome is looked up first), so no row back means the user already holds an
-// order for the product.
+// ON CONFLICT DO NOTHING covers both unique keys: no row inserted means the
+// request_id was persisted before, or the user already holds an order for the
+// product; persist_one tells which only then, off the common path. The new id
+// is read with sqlite3_last_insert_rowid: RETURNING would make SQLite buffer
+// the row in a temporary table first, a third of the cost of the insert.
 constexpr const char* kInsertOrder =
     "INSERT INTO orders (request_id, user_id, product_id, quantity, unit_price, amount, accepted_ms, created_ms)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?4 * ?5, ?6, ?7)"
-    " ON CONFLICT DO NOTHING RETURNING id";
+    " ON CONFLICT DO NOTHING";
 
-constexpr const char* kRecordOutcome =
-    "INSERT INTO order_requests (request_id, user_id, product_id, quantity, status, reason, order_id, updated_ms)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+constexpr const char* kFindOrder = "SELECT id FROM orders WHERE request_id = ?1";
+
+constexpr const char* kFindFailure = "SELECT reason FROM failed_requests WHERE request_id = ?1";
+
+constexpr const char* kRecordFailure =
+    "INSERT INTO failed_requests (request_id, user_id, product_id, quantity, reason, failed_ms)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+constexpr const char* kAddSales =
+    "INSERT INTO product_sales (product_id, orders, quantity_sold, failed_requests) VALUES (?1, ?2, ?3, ?4)"
+    " ON CONFLICT (product_id) DO UPDATE SET orders = orders + excluded.orders,"
+    " quantity_sold = quantity_sold + excluded.quantity_sold,"
+    " failed_requests = failed_requests + excluded.failed_requests";
+
+constexpr const char* kSelectSales =
+    "SELECT orders, quantity_sold, failed_requests FROM product_sales WHERE product_id = ?1";
 
 sqlite3* handle(Poco::Data::Session& session) {
   return Poco::Data::SQLite::Utility::dbHandle(session);
@@ -38,34 +49,44 @@ sqlite3* handle(Poco::Data::Session& session) {
 
 Poco::Data::Session open_with_schema(const std::string& path) {
   Poco::Data::Session session = open_connection(path);
-  create_schema(session);
+  open_schema(session);
   return session;
 }
 
-// Fills *out from the stored status text; false for text this family never writes.
-bool parse_outcome(const std::string& status, const std::string& reason, OrderId order_id, PersistResult* out) {
-  if (status == status_name(RequestStatus::success)) {
-    *out = PersistResult{RequestStatus::success, {}, order_id};
-  } else if (status == status_name(RequestStatus::failed)) {
-    *out = PersistResult{RequestStatus::failed, reason, 0};
-  } else {
-    return false;
+// The earlier outcome of key: through find_order and find_failure, statements
+// of the same connection. False when the request was never persisted.
+bool recorded_outcome(const RequestKey& key, PreparedStatement& find_order, PreparedStatement& find_failure,
+                      PersistResult* out) {
+  {
+    StatementRun order = find_order.run();
+    key.bind_to(order, 1);
+    if (order.next_row()) {
+      *out = PersistResult{RequestStatus::success, {}, order.int64_column(0)};
+      return true;
+    }
   }
-  return true;
-}
-
-Status broken_row(const std::string& request_id, const std::string& status) {
-  return Status(Code::internal, "sqlite: order_requests row " + request_id + " has unknown status '" + status + "'");
+  StatementRun failure = find_failure.run();
+  key.bind_to(failure, 1);
+  if (failure.next_row()) {
+    *out = PersistResult{RequestStatus::failed, failure.text_column(0), 0};
+    return true;
+  }
+  return false;
 }
 
 }  // namespace
 
 SqliteOrderStore::SqliteOrderStore(const std::string& path)
     : writer_(open_with_schema(path)),
-      find_outcome_(handle(writer_), kSelectOutcome),
       insert_order_(handle(writer_), kInsertOrder),
-      record_outcome_(handle(writer_), kRecordOutcome),
-      reader_(open_connection(path)) {}
+      find_order_(handle(writer_), kFindOrder),
+      find_failure_(handle(writer_), kFindFailure),
+      record_failure_(handle(writer_), kRecordFailure),
+      add_sales_(handle(writer_), kAddSales),
+      reader_(open_connection(path)),
+      read_order_(handle(reader_), kFindOrder),
+      read_failure_(handle(reader_), kFindFailure),
+      read_sales_(handle(reader_), kSelectSales) {}
 
 Status SqliteOrderStore::persist(const std::vector<OrderEvent>& events, std::vector<PersistResult>* results) noexcept {
   return guarded("persist", [&] {
@@ -75,7 +96,17 @@ Status SqliteOrderStore::persist(const std::vector<OrderEvent>& events, std::vec
       std::lock_guard<std::mutex> lock(writer_mutex_);
       WriteTransaction transaction(handle(writer_));
       UnixMillis now = now_ms();
-      for (const OrderEvent& event : events) outcomes.push_back(persist_one(event, now));
+      // A batch is nearly always one product: a short list beats a map.
+      std::vector<std::pair<ProductId, ProductSales>> added;
+      for (const OrderEvent& event : events) outcomes.push_back(persist_one(event, now, &added));
+      for (const auto& [product, sales] : added) {
+        StatementRun add = add_sales_.run();
+        add.bind(1, product);
+        add.bind(2, sales.orders);
+        add.bind(3, sales.quantity_sold);
+        add.bind(4, sales.failed_requests);
+        add.next_row();
+      }
       transaction.commit();
     }
     *results = std::move(outcomes);
@@ -83,66 +114,64 @@ Status SqliteOrderStore::persist(const std::vector<OrderEvent>& events, std::vec
   });
 }
 
-PersistResult SqliteOrderStore::persist_one(const OrderEvent& event, UnixMillis now) {
-  PersistResult result;
-  {
-    StatementRun found = find_outcome_.run();
-    found.bind(1, event.request_id);
-    if (found.next_row()) {
-      std::string status = found.text_column(0);
-      if (!parse_outcome(status, found.text_column(1), found.int64_column(2), &result)) {
-        throw Poco::Data::DataException(broken_row(event.request_id, status).message());
-      }
-      return result;  // persisted before: the same answer, nothing written
+PersistResult SqliteOrderStore::persist_one(const OrderEvent& event, UnixMillis now,
+                                            std::vector<std::pair<ProductId, ProductSales>>* added) {
+  auto sales_of = [&]() -> ProductSales& {
+    for (auto& [product, sales] : *added) {
+      if (product == event.product_id) return sales;
     }
-  }
+    return added->emplace_back(event.product_id, ProductSales{}).second;
+  };
+  RequestKey key(event.request_id);
   {
     StatementRun insert = insert_order_.run();
-    insert.bind(1, event.request_id);
+    key.bind_to(insert, 1);
     insert.bind(2, event.user_id);
     insert.bind(3, event.product_id);
     insert.bind(4, std::int64_t{event.quantity});
     insert.bind(5, event.unit_price);
     insert.bind(6, event.accepted_ms);
     insert.bind(7, now);
-    if (insert.next_row()) {
-      result = PersistResult{RequestStatus::success, {}, insert.int64_column(0)};
-    } else {
-      result = PersistResult{RequestStatus::failed, kAlreadyPurchased, 0};
+    insert.next_row();
+    if (insert.changes() == 1) {
+      ProductSales& sales = sales_of();
+      sales.orders += 1;
+      sales.quantity_sold += event.quantity;
+      return PersistResult{RequestStatus::success, {}, insert.last_insert_rowid()};
     }
   }
-  StatementRun record = record_outcome_.run();
-  record.bind(1, event.request_id);
+  // Persisted before (an earlier batch or earlier in this one): the same
+  // answer, nothing written. A failed request cannot have become an order
+  // since: the order that made it fail is never deleted, so its insert above
+  // conflicted again.
+  PersistResult result;
+  if (recorded_outcome(key, find_order_, find_failure_, &result)) return result;
+
+  result = PersistResult{RequestStatus::failed, kAlreadyPurchased, 0};
+  StatementRun record = record_failure_.run();
+  key.bind_to(record, 1);
   record.bind(2, event.user_id);
   record.bind(3, event.product_id);
   record.bind(4, std::int64_t{event.quantity});
-  record.bind(5, status_name(result.status));
-  if (result.status == RequestStatus::success) {
-    record.bind_null(6);
-    record.bind(7, result.order_id);
-  } else {
-    record.bind(6, result.reason);
-    record.bind_null(7);
-  }
-  record.bind(8, now);
+  record.bind(5, result.reason);
+  record.bind(6, now);
   record.next_row();
+  sales_of().failed_requests += 1;
   return result;
 }
 
 Status SqliteOrderStore::find_request(const std::string& request_id, RequestState* out) noexcept {
   return guarded("find_request", [&] {
-    std::string status, reason;
-    OrderId order_id = 0;
-    std::size_t rows = 0;
-    {
-      std::lock_guard<std::mutex> lock(reader_mutex_);
-      Poco::Data::Statement select(reader_);
-      select << kSelectOutcome, bind(request_id), into(status), into(reason), into(order_id);
-      rows = select.execute();
-    }
-    if (rows == 0) return Status(Code::not_found, "request " + request_id + " was never persisted");
     PersistResult outcome;
-    if (!parse_outcome(status, reason, order_id, &outcome)) return broken_row(request_id, status);
+    bool found = false;
+    {
+      // Two reads, no snapshot needed: a request enters one of the tables
+      // once and never moves, so a batch committed in between at worst makes
+      // this answer not_found, as it would have a moment earlier.
+      std::lock_guard<std::mutex> lock(reader_mutex_);
+      found = recorded_outcome(RequestKey(request_id), read_order_, read_failure_, &outcome);
+    }
+    if (!found) return Status(Code::not_found, "request " + request_id + " was never persisted");
     *out = RequestState{request_id, outcome.status, outcome.reason, outcome.order_id};
     return Status::ok();
   });
@@ -187,15 +216,17 @@ Status SqliteOrderStore::find_product(ProductId id, Product* out) noexcept {
 
 Status SqliteOrderStore::sales(ProductId id, ProductSales* out) noexcept {
   return guarded("sales", [&] {
-    // Every order has a 'success' outcome row with its quantity, so one range
-    // of the (product_id, status, quantity) index answers all three numbers.
-    ProductSales totals;
-    std::lock_guard<std::mutex> lock(reader_mutex_);
-    reader_ << "SELECT coalesce(sum(status = 'success'), 0),"
-               " coalesce(sum(CASE WHEN status = 'success' THEN quantity END), 0),"
-               " coalesce(sum(status = 'failed'), 0)"
-               " FROM order_requests WHERE product_id = ?",
-        bind(id), into(totals.orders), into(totals.quantity_sold), into(totals.failed_requests), now;
+    ProductSales totals;  // no row: nothing persisted for the product yet
+    {
+      std::lock_guard<std::mutex> lock(reader_mutex_);
+      StatementRun select = read_sales_.run();
+      select.bind(1, id);
+      if (select.next_row()) {
+        totals.orders = select.int64_column(0);
+        totals.quantity_sold = select.int64_column(1);
+        totals.failed_requests = select.int64_column(2);
+      }
+    }
     *out = totals;
     return Status::ok();
   });

@@ -2,9 +2,15 @@
 
 #include <sqlite3.h>
 
+#include <vector>
+
 #include <Poco/Data/DataException.h>
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/SQLite/SQLiteException.h>
+#include <Poco/Data/SQLite/Utility.h>
+
+#include "request_key.h"
+#include "sqlite_statement.h"
 
 namespace flashsale::sqlite {
 
@@ -43,22 +49,26 @@ Poco::Data::Session open_connection(const std::string& path) {
   // an OS crash or power cut can take back the last commits. That window is
   // the price of not paying one fsync per batch on the persist path.
   session << "PRAGMA synchronous = NORMAL", now;
-  // 32 MiB of page cache: the unique indexes on text request ids are probed
-  // for every event and should stay in memory.
+  // 32 MiB of page cache: the unique indexes are probed for every event and
+  // should stay in memory.
   session << "PRAGMA cache_size = -32768", now;
-  // Request ids are random UUIDs, so a batch of 256 events dirties hundreds of
-  // index pages, and each checkpoint copies them back and syncs the file.
   // Checkpointing every ~40 MiB of log instead of SQLite's ~4 MiB copies a page
-  // rewritten by many batches once; it nearly doubled persist throughput here.
+  // rewritten by many batches once (the right edge of each index, the sales
+  // row) and syncs the file less often.
   session << "PRAGMA wal_autocheckpoint = 10000", now;
   return session;
 }
 
-void create_schema(Poco::Data::Session& session) {
-  // Each statement is atomic on its own; a start interrupted half-way is
-  // completed by the next one.
-  static const char* const kSchema[] = {
-      "CREATE TABLE IF NOT EXISTS products ("
+namespace {
+
+// The layout this build writes and reads, kept in PRAGMA user_version. Files
+// of the first layout (orders + order_requests, text ids) have version 0.
+constexpr int kSchemaVersion = 2;
+
+// The statements that lay out a new file, in order.
+std::vector<std::string> layout() {
+  return {
+      "CREATE TABLE products ("
       " id INTEGER PRIMARY KEY AUTOINCREMENT,"
       " name TEXT NOT NULL,"
       " stock INTEGER NOT NULL,"
@@ -66,11 +76,13 @@ void create_schema(Poco::Data::Session& session) {
       " start_ms INTEGER NOT NULL,"
       " end_ms INTEGER NOT NULL,"
       " created_ms INTEGER NOT NULL)",
-      // request_id makes a redelivered event harmless; (user_id, product_id)
-      // backs one order per user per product.
-      "CREATE TABLE IF NOT EXISTS orders ("
+      // One row per successful request. request_id (a key as request_key.h
+      // makes it) makes a redelivered event harmless; (user_id, product_id)
+      // backs one order per user per product. Server ids are time-ordered, so
+      // both the table and the request_id index grow at their right edge.
+      "CREATE TABLE orders ("
       " id INTEGER PRIMARY KEY AUTOINCREMENT,"
-      " request_id TEXT NOT NULL UNIQUE,"
+      " request_id BLOB NOT NULL UNIQUE,"
       " user_id INTEGER NOT NULL,"
       " product_id INTEGER NOT NULL,"
       " quantity INTEGER NOT NULL,"
@@ -78,22 +90,63 @@ void create_schema(Poco::Data::Session& session) {
       " amount INTEGER NOT NULL,"
       " accepted_ms INTEGER NOT NULL,"
       " created_ms INTEGER NOT NULL)",
-      "CREATE UNIQUE INDEX IF NOT EXISTS orders_user_product ON orders (user_id, product_id)",
-      // One row per finished request, success or not: what a redelivery and
-      // /result read back.
-      "CREATE TABLE IF NOT EXISTS order_requests ("
-      " request_id TEXT NOT NULL PRIMARY KEY,"
+      "CREATE UNIQUE INDEX orders_user_product ON orders (user_id, product_id)",
+      // One row per failed request, what its redelivery and /result read back.
+      "CREATE TABLE failed_requests ("
+      " request_id BLOB NOT NULL PRIMARY KEY,"
       " user_id INTEGER NOT NULL,"
       " product_id INTEGER NOT NULL,"
       " quantity INTEGER NOT NULL,"
-      " status TEXT NOT NULL,"
-      " reason TEXT,"
-      " order_id INTEGER,"
-      " updated_ms INTEGER NOT NULL)",
-      // sales() reads only this index: quantity makes it covering.
-      "CREATE INDEX IF NOT EXISTS order_requests_product_status ON order_requests (product_id, status, quantity)",
+      " reason TEXT NOT NULL,"
+      " failed_ms INTEGER NOT NULL) WITHOUT ROWID",
+      // What sales() answers, kept by persist in the transaction of each batch
+      // (one row update per product in the batch), so it is exact.
+      "CREATE TABLE product_sales ("
+      " product_id INTEGER PRIMARY KEY,"
+      " orders INTEGER NOT NULL,"
+      " quantity_sold INTEGER NOT NULL,"
+      " failed_requests INTEGER NOT NULL)",
+      // Every finished request with its id as text, for people and tools
+      // reading the file; the store itself reads the tables.
+      "CREATE VIEW order_requests AS"
+      " SELECT " +
+          request_id_as_text("request_id") +
+          " AS request_id, user_id, product_id, quantity,"
+          " 'success' AS status, NULL AS reason, id AS order_id, created_ms AS updated_ms FROM orders"
+          " UNION ALL"
+          " SELECT " +
+          request_id_as_text("request_id") +
+          ", user_id, product_id, quantity, 'failed', reason, NULL,"
+          " failed_ms FROM failed_requests",
   };
-  for (const char* statement : kSchema) session << statement, now;
+}
+
+}  // namespace
+
+void open_schema(Poco::Data::Session& session) {
+  // Under the write lock, so two processes opening a new file do not both
+  // create it.
+  WriteTransaction transaction(Poco::Data::SQLite::Utility::dbHandle(session));
+  int version = 0;
+  session << "PRAGMA user_version", into(version), now;
+  if (version == kSchemaVersion) return;
+  if (version != 0) {
+    throw Poco::Data::DataException("the file has flashsale schema version " + std::to_string(version) +
+                                    ", this build reads version " + std::to_string(kSchemaVersion) +
+                                    ": open it with the build that wrote it, or set db.path to a new file");
+  }
+  int objects = 0;
+  session << "SELECT count(*) FROM sqlite_master", into(objects), now;
+  if (objects != 0) {
+    throw Poco::Data::DataException(
+        "the file holds tables but no flashsale schema version (the layout of an older flashsale, with text "
+        "request ids in order_requests, or another program's database); this build keeps schema version " +
+        std::to_string(kSchemaVersion) +
+        " and does not convert files: move the file away or set db.path to a new file");
+  }
+  for (const std::string& statement : layout()) session << statement, now;
+  session << "PRAGMA user_version = " + std::to_string(kSchemaVersion), now;
+  transaction.commit();
 }
 
 }  // namespace flashsale::sqlite

@@ -1,6 +1,8 @@
 // The database file this family keeps: how a connection to it is opened and
 // tuned, and the tables and indexes it must hold. Both steps are idempotent, so
 // every start and every new store runs them on whatever file db.path names.
+// The layout is versioned (PRAGMA user_version) and is never converted: a file
+// of another layout is refused, never misread.
 #pragma once
 
 #include <string>
@@ -14,8 +16,10 @@ namespace flashsale::sqlite {
 // database, or when WAL is not possible there (":memory:", say).
 Poco::Data::Session open_connection(const std::string& path);
 
-// Creates the products, orders and order_requests tables and their indexes
-// where missing. Throws a Poco::Exception.
-void create_schema(Poco::Data::Session& session);
+// Creates the tables of a new (empty) file and marks it with the schema
+// version; checks the version of a file that has one. Throws a
+// Poco::Exception, with one line that says what to do, for a file of another
+// layout: an older one (no version), a newer one, or not ours at all.
+void open_schema(Poco::Data::Session& session);
 
 }  // namespace flashsale::sqlite

@@ -44,6 +44,10 @@ void StatementRun::bind(int index, std::string_view value) {
              sqlite3_bind_text64(statement_.statement_, index, text, value.size(), SQLITE_STATIC, SQLITE_UTF8));
 }
 
+void StatementRun::bind_blob(int index, const void* bytes, std::size_t size) {
+  check_bind(statement_.db_, sqlite3_bind_blob64(statement_.statement_, index, bytes, size, SQLITE_STATIC));
+}
+
 void StatementRun::bind(int index, std::int64_t value) {
   check_bind(statement_.db_, sqlite3_bind_int64(statement_.statement_, index, value));
 }
@@ -61,6 +65,14 @@ bool StatementRun::next_row() {
 
 std::int64_t StatementRun::int64_column(int column) const {
   return sqlite3_column_int64(statement_.statement_, column);
+}
+
+std::int64_t StatementRun::changes() const {
+  return sqlite3_changes64(statement_.db_);
+}
+
+std::int64_t StatementRun::last_insert_rowid() const {
+  return sqlite3_last_insert_rowid(statement_.db_);
 }
 
 std::string StatementRun::text_column(int column) const {

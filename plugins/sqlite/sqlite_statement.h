@@ -1,4 +1,4 @@
-// The persist path runs the same three statements for every event, tens of
+// The persist path runs the same few statements for every event, tens of
 // thousands of times a second. Poco::Data 1.11 compiles a Statement's SQL again
 // (sqlite3_prepare_v2) on every execute(), even a Statement kept and reused, so
 // the hot statements are compiled once here with the SQLite C API, on the
@@ -6,6 +6,7 @@
 // Errors are thrown as the same Poco::Data::SQLite exceptions Poco throws.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -45,8 +46,9 @@ class StatementRun {
   StatementRun(const StatementRun&) = delete;
   StatementRun& operator=(const StatementRun&) = delete;
 
-  // The text is not copied: it must outlive this run.
+  // Text and bytes are not copied: they must outlive this run.
   void bind(int index, std::string_view value);
+  void bind_blob(int index, const void* bytes, std::size_t size);
   void bind(int index, std::int64_t value);
   void bind_null(int index);
 
@@ -54,6 +56,11 @@ class StatementRun {
   bool next_row();
 
   std::int64_t int64_column(int column) const;
+
+  // After next_row() returned false for an INSERT: the rows it inserted (0 when
+  // ON CONFLICT DO NOTHING skipped the row) and the rowid of the last one.
+  std::int64_t changes() const;
+  std::int64_t last_insert_rowid() const;
   std::string text_column(int column) const;
 
  private:

@@ -2,9 +2,12 @@
 
 #include <sys/random.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
+
+#include "flashsale/clock.h"
 
 namespace flashsale {
 
@@ -44,9 +47,13 @@ class RandomPool {
 std::string new_request_id() {
   thread_local RandomPool pool;
   unsigned char b[16];
-  pool.take(b, sizeof b);
-  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
-  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  // RFC 9562 UUIDv7: unix_ts_ms (48 bits, big-endian), ver, rand_a (12 bits),
+  // var, rand_b (62 bits). Both random fields come from the pool.
+  auto ms = static_cast<std::uint64_t>(now_ms());
+  for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(ms >> (40 - 8 * i));
+  pool.take(b + 6, sizeof b - 6);
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x70);  // version 7
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 9562 variant
   static const char hex[] = "0123456789abcdef";
   std::string id;
   id.reserve(36);

@@ -2,6 +2,7 @@
 // redelivery, one order per user and product, all-or-nothing batches, reads,
 // and many callers at once. Row counts are read through a separate connection.
 #include <atomic>
+#include <cctype>
 #include <thread>
 
 #include <catch2/catch.hpp>
@@ -52,6 +53,7 @@ TEST_CASE("sqlite persist: new events become orders with their own ids", "[sqlit
   CHECK(results[1].order_id > results[0].order_id);
   CHECK(db.rows("orders") == 2);
   CHECK(db.rows("order_requests") == 2);
+  CHECK(db.rows("failed_requests") == 0);
   CHECK(db.side.number("SELECT amount FROM orders WHERE request_id = 'r1'") == 2 * 1999);
 }
 
@@ -69,6 +71,7 @@ TEST_CASE("sqlite persist: a redelivered batch writes nothing and answers as the
   }
   CHECK(db.rows("orders") == 2);
   CHECK(db.rows("order_requests") == 3);
+  CHECK(db.rows("failed_requests") == 1);
 }
 
 TEST_CASE("sqlite persist: the same request twice in one batch is one order", "[sqlite]") {
@@ -104,10 +107,10 @@ TEST_CASE("sqlite persist: a second order for the same user and product fails al
 TEST_CASE("sqlite persist: a batch that fails half-way writes nothing", "[sqlite]") {
   StoreOnFile db;
   db.persist({event("before", 9, 7)});
-  // The third event's outcome row cannot be written: r1 and r2 already are
+  // The third event's order row cannot be written: r1 and r2 already are
   // inside the transaction when it fails.
   db.side.exec(
-      "CREATE TRIGGER refuse_r3 BEFORE INSERT ON order_requests WHEN NEW.request_id = 'r3'"
+      "CREATE TRIGGER refuse_r3 BEFORE INSERT ON orders WHEN NEW.request_id = 'r3'"
       " BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
   std::vector<OrderEvent> batch = {event("r1", 1, 7), event("r2", 2, 7), event("r3", 3, 7), event("r4", 4, 7)};
   std::vector<PersistResult> results;
@@ -118,11 +121,32 @@ TEST_CASE("sqlite persist: a batch that fails half-way writes nothing", "[sqlite
   CHECK(db.rows("order_requests") == 1);
   RequestState state;
   CHECK(db.store->find_request("r1", &state).code() == Code::not_found);
+  ProductSales sales;
+  REQUIRE(db.store->sales(7, &sales).is_ok());
+  CHECK(sales.orders == 1);
 
   db.side.exec("DROP TRIGGER refuse_r3");
   results = db.persist(batch);
   CHECK(results[2].status == RequestStatus::success);
   CHECK(db.rows("orders") == 5);
+  REQUIRE(db.store->sales(7, &sales).is_ok());
+  CHECK(sales.orders == 5);
+}
+
+TEST_CASE("sqlite persist: a batch whose totals cannot be written writes nothing", "[sqlite]") {
+  StoreOnFile db;
+  db.persist({event("before", 9, 7)});
+  // The totals are written last, after every order and failure of the batch.
+  db.side.exec(
+      "CREATE TRIGGER refuse_totals BEFORE UPDATE ON product_sales"
+      " BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+  std::vector<PersistResult> results;
+  Status status = db.store->persist({event("r1", 1, 7), event("r2", 1, 7)}, &results);
+  CHECK_FALSE(status.is_ok());
+  CHECK(db.rows("orders") == 1);
+  CHECK(db.rows("failed_requests") == 0);
+  RequestState state;
+  CHECK(db.store->find_request("r2", &state).code() == Code::not_found);
 }
 
 TEST_CASE("sqlite persist: an empty batch is ok and writes nothing", "[sqlite]") {
@@ -187,6 +211,75 @@ TEST_CASE("sqlite sales: orders, quantity sold and failed requests of one produc
   CHECK(sales.orders == 0);
   CHECK(sales.quantity_sold == 0);
   CHECK(sales.failed_requests == 0);
+}
+
+TEST_CASE("sqlite sales: exact across batches, redeliveries and products", "[sqlite]") {
+  StoreOnFile db;
+  db.persist({event("a", 1, 7, 2), event("b", 2, 8, 3), event("c", 1, 7), event("d", 3, 7, 4)});
+  db.persist({event("a", 1, 7, 2), event("c", 1, 7), event("e", 4, 8), event("f", 2, 8, 9)});
+  ProductSales sales;
+  REQUIRE(db.store->sales(7, &sales).is_ok());
+  CHECK(sales.orders == 2);           // a, d
+  CHECK(sales.quantity_sold == 6);    // 2 + 4
+  CHECK(sales.failed_requests == 1);  // c, counted once though delivered twice
+  REQUIRE(db.store->sales(8, &sales).is_ok());
+  CHECK(sales.orders == 2);  // b, e
+  CHECK(sales.quantity_sold == 4);
+  CHECK(sales.failed_requests == 1);  // f
+  // The totals agree with the rows they count.
+  CHECK(db.side.number("SELECT sum(quantity) FROM orders WHERE product_id = 7") == 6);
+  CHECK(db.side.number("SELECT count(*) FROM failed_requests WHERE product_id = 8") == 1);
+}
+
+TEST_CASE("sqlite persist: UUID request ids are kept as 16 bytes and read back as their text", "[sqlite]") {
+  StoreOnFile db;
+  const std::string won = "0190f5c2-7a4b-7c3d-8e5f-0123456789ab";
+  const std::string lost = "0190f5c2-7a4b-7c3d-8e5f-0123456789ac";
+  auto first = db.persist({event(won, 1, 7), event(lost, 1, 7)});
+  REQUIRE(first[0].status == RequestStatus::success);
+  REQUIRE(first[1].status == RequestStatus::failed);
+  CHECK(db.side.text("SELECT typeof(request_id) || '/' || length(request_id) FROM orders") == "blob/16");
+  CHECK(db.side.text("SELECT typeof(request_id) || '/' || length(request_id) FROM failed_requests") == "blob/16");
+  CHECK(db.side.text("SELECT status FROM order_requests WHERE request_id = '" + won + "'") == "success");
+  CHECK(db.side.text("SELECT reason FROM order_requests WHERE request_id = '" + lost + "'") == "already_purchased");
+
+  SECTION("redelivered, both answer as the first time and nothing is written") {
+    auto again = db.persist({event(lost, 1, 7), event(won, 1, 7)});
+    CHECK(again[0].status == RequestStatus::failed);
+    CHECK(again[0].reason == "already_purchased");
+    CHECK(again[1].status == RequestStatus::success);
+    CHECK(again[1].order_id == first[0].order_id);
+    CHECK(db.rows("orders") == 1);
+    CHECK(db.rows("failed_requests") == 1);
+  }
+  SECTION("find_request answers with the text id") {
+    RequestState state;
+    REQUIRE(db.store->find_request(won, &state).is_ok());
+    CHECK(state.request_id == won);
+    CHECK(state.order_id == first[0].order_id);
+    REQUIRE(db.store->find_request(lost, &state).is_ok());
+    CHECK(state.reason == "already_purchased");
+  }
+  SECTION("another spelling of the same UUID is another id, as in every backend") {
+    std::string upper = won;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    RequestState state;
+    CHECK(db.store->find_request(upper, &state).code() == Code::not_found);
+    auto results = db.persist({event(upper, 5, 7)});
+    CHECK(results[0].status == RequestStatus::success);
+    CHECK(results[0].order_id != first[0].order_id);
+  }
+}
+
+TEST_CASE("sqlite persist: ids that are not canonical UUIDs are kept as text", "[sqlite]") {
+  StoreOnFile db;
+  // 36 characters but not a UUID, and a UUID with a stray character.
+  const std::string odd = "0190f5c2-7a4b-7c3d-8e5f-0123456789ag";
+  db.persist({event(odd, 1, 7), event("r1", 2, 7)});
+  CHECK(db.side.number("SELECT count(*) FROM orders WHERE typeof(request_id) = 'text'") == 2);
+  RequestState state;
+  REQUIRE(db.store->find_request(odd, &state).is_ok());
+  CHECK(state.status == RequestStatus::success);
 }
 
 TEST_CASE("sqlite persist: many writers and readers at once", "[sqlite]") {

@@ -24,10 +24,87 @@ TEST_CASE("sqlite family: make_backend creates the schema in the file", "[sqlite
   };
   CHECK(has("table", "products"));
   CHECK(has("table", "orders"));
-  CHECK(has("table", "order_requests"));
+  CHECK(has("table", "failed_requests"));
+  CHECK(has("table", "product_sales"));
+  CHECK(has("view", "order_requests"));
   CHECK(has("index", "orders_user_product"));
-  CHECK(has("index", "order_requests_product_status"));
   CHECK(side.number("SELECT \"unique\" FROM pragma_index_list('orders') WHERE name = 'orders_user_product'") == 1);
+  CHECK(side.number("PRAGMA user_version") == 2);
+}
+
+namespace {
+
+// What opening path with the family says, or "" when it opens.
+std::string refusal(const std::string& path) {
+  try {
+    SqliteFamily family(path);
+    family.make_store();
+    return "";
+  } catch (const std::runtime_error& error) {
+    return error.what();
+  }
+}
+
+void check_refusal_line(const std::string& message, const std::string& path) {
+  INFO(message);
+  CHECK(message.find("db.path") != std::string::npos);
+  CHECK(message.find(path) != std::string::npos);
+  CHECK(message.find("set db.path to a new file") != std::string::npos);
+  CHECK(message.find('\n') == std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("sqlite family: a file of the first layout is refused, not misread", "[sqlite]") {
+  TempDir dir;
+  std::string path = dir.file("flash_sale.db");
+  {
+    // The tables of the layout before schema versions, with one order in them.
+    SideConnection old(path);
+    old.exec(
+        "CREATE TABLE products (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, stock INTEGER NOT NULL,"
+        " sale_price INTEGER NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,"
+        " created_ms INTEGER NOT NULL)");
+    old.exec(
+        "CREATE TABLE orders (id INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL UNIQUE,"
+        " user_id INTEGER NOT NULL, product_id INTEGER NOT NULL, quantity INTEGER NOT NULL,"
+        " unit_price INTEGER NOT NULL, amount INTEGER NOT NULL, accepted_ms INTEGER NOT NULL,"
+        " created_ms INTEGER NOT NULL)");
+    old.exec(
+        "CREATE TABLE order_requests (request_id TEXT NOT NULL PRIMARY KEY, user_id INTEGER NOT NULL,"
+        " product_id INTEGER NOT NULL, quantity INTEGER NOT NULL, status TEXT NOT NULL, reason TEXT,"
+        " order_id INTEGER, updated_ms INTEGER NOT NULL)");
+    old.exec("INSERT INTO orders VALUES (1, '6f1c0c9e-3b0a-4d5e-9a51-0f6a1c2d3e4f', 1, 1, 1, 100, 100, 0, 0)");
+  }
+  std::string message = refusal(path);
+  REQUIRE_FALSE(message.empty());
+  check_refusal_line(message, path);
+  CHECK(message.find("older flashsale") != std::string::npos);
+  // Nothing was changed in the file.
+  SideConnection side(path);
+  CHECK(side.number("PRAGMA user_version") == 0);
+  CHECK(side.number("SELECT count(*) FROM sqlite_master WHERE name = 'failed_requests'") == 0);
+  CHECK(side.number("SELECT count(*) FROM orders") == 1);
+}
+
+TEST_CASE("sqlite family: a file of a newer schema version is refused", "[sqlite]") {
+  TempDir dir;
+  std::string path = dir.file("flash_sale.db");
+  { SideConnection(path).exec("PRAGMA user_version = 3"); }
+  std::string message = refusal(path);
+  REQUIRE_FALSE(message.empty());
+  check_refusal_line(message, path);
+  CHECK(message.find("version 3") != std::string::npos);
+}
+
+TEST_CASE("sqlite family: a file of the current version opens again, an empty one is laid out", "[sqlite]") {
+  TempDir dir;
+  std::string path = dir.file("flash_sale.db");
+  { SideConnection(path).exec("PRAGMA user_version = 0"); }  // an empty database file
+  CHECK(refusal(path).empty());
+  CHECK(refusal(path).empty());
+  SideConnection side(path);
+  CHECK(side.number("PRAGMA user_version") == 2);
 }
 
 TEST_CASE("sqlite family: the file is in WAL mode", "[sqlite]") {

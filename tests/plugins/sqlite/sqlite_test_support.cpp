@@ -32,7 +32,7 @@ std::unique_ptr<OrderStore> SqliteFamily::make_store() {
 }
 
 SideConnection::SideConnection(const std::string& path) {
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
     std::string message = sqlite3_errmsg(db_);
     sqlite3_close(db_);
     throw std::runtime_error("cannot open " + path + ": " + message);

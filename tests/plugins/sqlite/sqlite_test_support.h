@@ -31,7 +31,7 @@ class SqliteFamily {
   std::unique_ptr<Backend> backend_;
 };
 
-// A plain SQLite C API connection to an existing database file.
+// A plain SQLite C API connection to a database file, created if missing.
 class SideConnection {
  public:
   explicit SideConnection(const std::string& path);
