@@ -117,11 +117,48 @@ Status Connection::command(const std::vector<std::string>& argv, Reply* reply) {
   }
   if (raw == nullptr) return io_failure(argv.empty() ? "command" : argv[0].c_str());
   reply->reset(static_cast<redisReply*>(raw));
+  return judge(reply);
+}
+
+Status Connection::judge(Reply* reply) const {
   if ((*reply)->type == REDIS_REPLY_ERROR) {
     std::string error = reply_text(reply->get());
     return Status(transient(error) ? Code::unavailable : Code::internal, endpoint_.name + ": " + error);
   }
   return Status::ok();
+}
+
+Status Connection::append(const std::vector<std::string>& argv) {
+  if (broken_) return Status(Code::unavailable, endpoint_.name + ": connection is broken");
+  constexpr std::size_t kInline = 16;
+  const char* args_inline[kInline];
+  std::size_t lengths_inline[kInline];
+  std::vector<const char*> args_heap;
+  std::vector<std::size_t> lengths_heap;
+  const char** args = args_inline;
+  std::size_t* lengths = lengths_inline;
+  if (argv.size() > kInline) {
+    args_heap.resize(argv.size());
+    lengths_heap.resize(argv.size());
+    args = args_heap.data();
+    lengths = lengths_heap.data();
+  }
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    args[i] = argv[i].data();
+    lengths[i] = argv[i].size();
+  }
+  if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), args, lengths) != REDIS_OK) {
+    return io_failure("append");  // out of memory: nothing sensible is left on this context
+  }
+  return Status::ok();
+}
+
+Status Connection::read_reply(Reply* reply) {
+  if (broken_) return Status(Code::unavailable, endpoint_.name + ": connection is broken");
+  void* raw = nullptr;
+  if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) return io_failure("pipelined command");
+  reply->reset(static_cast<redisReply*>(raw));
+  return judge(reply);
 }
 
 Status Connection::blocking_command(const std::vector<std::string>& argv, std::chrono::milliseconds wait,

@@ -51,6 +51,13 @@ class Connection {
   // BLOCK): the read timeout is stretched by `wait` for this one call.
   Status blocking_command(const std::vector<std::string>& argv, std::chrono::milliseconds wait, Reply* reply);
 
+  // Pipelining (pipeline.cpp), for a thread that keeps SIGPIPE blocked for
+  // its whole life: append() only buffers a command; read_reply() returns the
+  // replies in order, the first one writing out everything buffered.
+  // An I/O failure breaks the connection like command() does.
+  Status append(const std::vector<std::string>& argv);
+  Status read_reply(Reply* reply);
+
   bool broken() const { return broken_; }
   // True when the server closed this idle connection (it restarted, or timed
   // us out): there is something to read although no command is outstanding.
@@ -59,6 +66,7 @@ class Connection {
  private:
   Connection(redisContext* context, const Endpoint& endpoint) : context_(context), endpoint_(endpoint) {}
   Status io_failure(const char* what);
+  Status judge(Reply* reply) const;  // an error reply as a Status
 
   redisContext* context_;
   const Endpoint endpoint_;

@@ -6,9 +6,13 @@
 // /result finds it by request_id alone), hence outside the script's slot. It
 // is written right *after* an accepting script, only if no state exists yet:
 // the consumer may already have recorded the final state, which must win.
-// A refusal (the hot path of a sold-out sale) thus costs one round trip.
+// A refusal (the hot path of a sold-out sale) thus costs one round trip; an
+// acceptance two, but the second is queued by the pipeline's I/O thread as
+// soon as the first reply is in (PendingState), so the caller waits once.
 // If that write fails, the admission stands and is reported accepted; /result
 // answers not_found until the final state arrives (the order is not lost).
+#include <string_view>
+
 #include "redis/keys.h"
 #include "redis/redis_stages.h"
 #include "redis/request_states.h"
@@ -43,6 +47,38 @@ AdmitResult outcome_of(const redisReply* reply, const OrderEvent& event) {
     return refused(Code::internal, "admit: key " + detail + " holds a value of another type");
   return AdmitResult{unexpected_reply("admit"), {}, false};
 }
+
+// The request's `pending` state (only if absent), queued by the pipeline's
+// I/O thread the moment the admit script's reply accepts, on the state's own
+// lane: the caller is woken once both are done, without a second hand-off.
+class PendingState final : public FollowUp {
+ public:
+  PendingState(const RedisContext& context, const std::string& request_id)
+      : context_(context), request_id_(request_id) {}
+
+  bool next(const Status& status, const redisReply* reply, std::string* route,
+            std::vector<std::string>* argv) noexcept override {
+    if (!status.is_ok() || reply == nullptr || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        std::string_view(reply->element[0]->str == nullptr ? "" : reply->element[0]->str,
+                         reply->element[0]->str == nullptr ? 0 : reply->element[0]->len) != "ok") {
+      return false;  // refused, replayed or failed: nothing to record
+    }
+    try {
+      *argv = state_argv(context_, RequestState{request_id_, RequestStatus::pending, {}, 0}, /*only_if_absent=*/true);
+      *route = state_route(request_id_);
+    } catch (...) {
+      return false;  // no memory: best effort, as the file comment says
+    }
+    sent_ = true;
+    return true;
+  }
+  bool sent() const { return sent_; }
+
+ private:
+  const RedisContext& context_;
+  const std::string& request_id_;
+  bool sent_ = false;  // written on the I/O thread, read by the caller after it woke
+};
 
 class RedisAdmission final : public Admission {
  public:
@@ -94,20 +130,25 @@ class RedisAdmission final : public Admission {
       return refused(Code::invalid_argument, "admit needs a request_id and a positive quantity");
     }
     bool has_key = !request.idempotency_key.empty();
+    std::string sale = keys::sale(event.product_id);
+    std::vector<std::string> evalsha = context_->scripts.evalsha_argv(
+        Script::admit,
+        {sale, keys::user_lock(event.product_id, event.user_id),
+         keys::idempotency(event.product_id, has_key ? request.idempotency_key : std::string()),
+         context_->options.stream},
+        {event.request_id, std::to_string(event.user_id), std::to_string(event.product_id),
+         std::to_string(event.quantity), std::to_string(event.unit_price), std::to_string(event.accepted_ms),
+         has_key ? "1" : "0"});
+    PendingState pending(*context_, event.request_id);
+    Status state_written(Code::unavailable, std::string());  // stays so when no state write was sent
     Reply reply;
-    Status ran = context_->run(Script::admit,
-                               {keys::sale(event.product_id), keys::user_lock(event.product_id, event.user_id),
-                                keys::idempotency(event.product_id, has_key ? request.idempotency_key : std::string()),
-                                context_->options.stream},
-                               {event.request_id, std::to_string(event.user_id), std::to_string(event.product_id),
-                                std::to_string(event.quantity), std::to_string(event.unit_price),
-                                std::to_string(event.accepted_ms), has_key ? "1" : "0"},
-                               &reply);
+    Status ran = context_->run_evalsha(Script::admit, sale, evalsha, &reply, &pending, &state_written);
     // unavailable: the script may have run (an unknown outcome, reported as
     // such; a resend with the same idempotency key learns the answer).
     if (!ran.is_ok()) return AdmitResult{ran, {}, false};
     AdmitResult result = outcome_of(reply.get(), event);
-    if (result.status.is_ok() && !result.replayed) {
+    if (pending.sent() && is_redis_error(state_written, "NOSCRIPT")) {
+      // The script cache was lost between the two calls: this write loads it.
       write_state(*context_, RequestState{event.request_id, RequestStatus::pending, {}, 0},
                   /*only_if_absent=*/true);  // best effort; see the file comment
     }

@@ -38,6 +38,8 @@ bool read_options(const Settings& settings, Options* options, std::string* error
   endpoint.command_timeout =
       std::chrono::milliseconds(settings.get_int("redis.command.timeout.ms", 1000, &problem, 1, 600000));
   options->pool_size = static_cast<std::size_t>(settings.get_int("redis.pool.size", 8, &problem, 1, 1024));
+  options->pipeline_connections =
+      static_cast<std::size_t>(settings.get_int("redis.pipeline.connections", 2, &problem, 1, 64));
   options->rate_limit = settings.get_int("buy.rate.limit", 1000, &problem, 1, INT32_MAX);
   options->rate_window_ms = settings.get_int("buy.rate.window.sec", 1, &problem, 1, 86400) * 1000;
   options->stock_expires = settings.get_int("stock.cache.ttl.hour", 24, &problem, 0, 24 * 365) > 0;

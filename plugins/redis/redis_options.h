@@ -12,9 +12,10 @@
 namespace flashsale::redis {
 
 struct Options {
-  Endpoint endpoint;               // redis.addr, redis.db, redis.*.timeout.ms
-  std::size_t pool_size = 8;       // redis.pool.size: idle connections kept open
-  std::int64_t rate_limit = 1000;  // buy.rate.limit
+  Endpoint endpoint;                     // redis.addr, redis.db, redis.*.timeout.ms
+  std::size_t pool_size = 8;             // redis.pool.size: idle connections kept open
+  std::size_t pipeline_connections = 2;  // redis.pipeline.connections: lanes of the pipeline
+  std::int64_t rate_limit = 1000;        // buy.rate.limit
   std::int64_t rate_window_ms = 1000;
   bool stock_expires = true;  // stock.cache.ttl.hour > 0 (judged by the eviction check)
   std::int64_t state_ttl_sec = 86400;

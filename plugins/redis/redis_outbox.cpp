@@ -40,7 +40,7 @@ class RedisOutbox final : public Outbox {
   Status create_group() {
     const Options& options = context_->options;
     Reply reply;
-    Status status = context_->command({"XGROUP", "CREATE", stream_, options.group, "0", "MKSTREAM"}, &reply);
+    Status status = context_->command_pooled({"XGROUP", "CREATE", stream_, options.group, "0", "MKSTREAM"}, &reply);
     if (is_redis_error(status, "BUSYGROUP")) return Status::ok();
     return status;
   }
@@ -65,7 +65,7 @@ class RedisOutbox final : public Outbox {
         if (valid_stream_id(ids[i])) args.push_back(ids[i]);  // anything else is unknown: ignored
         if (args.size() > kChunk || (i + 1 == ids.size() && args.size() > 1)) {
           Reply reply;
-          Status status = context_->run(Script::outbox_ack, {stream_}, args, &reply);
+          Status status = context_->run_pooled(Script::outbox_ack, {stream_}, args, &reply);
           if (!status.is_ok()) return status;
           args.resize(1);
         }
@@ -78,7 +78,7 @@ class RedisOutbox final : public Outbox {
     return guarded("redis outbox stats", [&] {
       OutboxStats found;
       Reply reply;
-      Status status = context_->command({"XPENDING", stream_, context_->options.group}, &reply);
+      Status status = context_->command_pooled({"XPENDING", stream_, context_->options.group}, &reply);
       std::int64_t count = 0;
       if (status.is_ok()) {
         if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 || !reply_int(reply->element[0], &count)) {
@@ -88,7 +88,7 @@ class RedisOutbox final : public Outbox {
         return status;  // NOGROUP: nothing delivered yet
       }
       found.pending = static_cast<std::uint64_t>(count);
-      status = context_->command({"XLEN", dead_}, &reply);
+      status = context_->command_pooled({"XLEN", dead_}, &reply);
       if (!status.is_ok()) return status;
       if (!reply_int(reply.get(), &count)) return unexpected_reply("XLEN");
       found.dead_lettered = static_cast<std::uint64_t>(count);
@@ -117,10 +117,10 @@ class RedisOutbox final : public Outbox {
       cursor = cursor_;
     }
     Reply reply;
-    Status status = context_->run(Script::outbox_claim, {stream_, dead_},
-                                  {options.group, options.consumer, std::to_string(options.claim_idle_ms), cursor,
-                                   std::to_string(max), std::to_string(options.max_deliveries)},
-                                  &reply);
+    Status status = context_->run_pooled(Script::outbox_claim, {stream_, dead_},
+                                         {options.group, options.consumer, std::to_string(options.claim_idle_ms),
+                                          cursor, std::to_string(max), std::to_string(options.max_deliveries)},
+                                         &reply);
     if (!status.is_ok()) return status;
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 || reply->element[1]->type != REDIS_REPLY_ARRAY) {
       return unexpected_reply("outbox claim");
@@ -184,8 +184,8 @@ class RedisOutbox final : public Outbox {
       return Status::ok();
     }
     Reply reply;
-    return context_->run(Script::outbox_dead_letter, {stream_, dead_},
-                         {context_->options.group, id, "undecodable: " + why}, &reply);
+    return context_->run_pooled(Script::outbox_dead_letter, {stream_, dead_},
+                                {context_->options.group, id, "undecodable: " + why}, &reply);
   }
 
   std::shared_ptr<RedisContext> context_;

@@ -1,5 +1,5 @@
-// What the redis family's stages share: the options, one connection pool and
-// the loaded scripts (a RedisContext, owned by the Backend and held by each
+// What the redis family's stages share: the options, one connection pool, the
+// pipeline (pipeline.h) and the loaded scripts (a RedisContext, owned by the Backend and held by each
 // stage), the stage factories, and the exception policy at the plugin
 // boundary: every stage method runs its body through guarded(), which turns
 // an escaping exception (in practice std::bad_alloc) into Code::internal.
@@ -16,27 +16,52 @@
 #include "flashsale/outbox.h"
 #include "flashsale/ratelimit.h"
 #include "redis/connection_pool.h"
+#include "redis/pipeline.h"
 #include "redis/redis_options.h"
 #include "redis/scripts.h"
 
 namespace flashsale::redis {
 
 struct RedisContext {
-  explicit RedisContext(const Options& opts) : options(opts), pool(opts.endpoint, opts.pool_size) {}
+  explicit RedisContext(const Options& opts)
+      : options(opts), pool(opts.endpoint, opts.pool_size), pipeline(opts.endpoint, opts.pipeline_connections) {}
 
-  // Runs a script on a pooled connection.
+  // Runs a script through the pipeline, on the lane of its first key: the
+  // short calls of the buy path, notify and the admin calls.
   Status run(Script script, const std::vector<std::string>& keys, const std::vector<std::string>& args, Reply* reply) {
+    return run_evalsha(script, keys.empty() ? std::string() : keys[0], scripts.evalsha_argv(script, keys, args), reply);
+  }
+  // The same with the EVALSHA argv built already (Scripts::evalsha_argv) and
+  // an optional follow-up (pipeline.h) run right behind an accepting reply.
+  Status run_evalsha(Script script, const std::string& route, const std::vector<std::string>& evalsha, Reply* reply,
+                     FollowUp* follow_up = nullptr, Status* follow_up_status = nullptr) {
+    return scripts.eval_with(
+        [&](const std::vector<std::string>& argv, Reply* out) {
+          return follow_up == nullptr ? pipeline.command(route, argv, out)
+                                      : pipeline.command(route, argv, out, *follow_up, follow_up_status);
+        },
+        evalsha, script, reply);
+  }
+  // Runs one command through the pipeline, on the lane of its key (argv[1]).
+  Status command(const std::vector<std::string>& argv, Reply* reply) {
+    return pipeline.command(argv.size() > 1 ? std::string_view(argv[1]) : std::string_view(), argv, reply);
+  }
+
+  // The same two on a pooled connection of their own: the outbox, whose
+  // XREADGROUP BLOCK must not stall the pipeline, keeps all its calls there.
+  Status run_pooled(Script script, const std::vector<std::string>& keys, const std::vector<std::string>& args,
+                    Reply* reply) {
     return pool.with_connection(
         [&](Connection& connection) { return scripts.eval(connection, script, keys, args, reply); });
   }
-  // Runs one command on a pooled connection.
-  Status command(const std::vector<std::string>& argv, Reply* reply) {
+  Status command_pooled(const std::vector<std::string>& argv, Reply* reply) {
     return pool.with_connection([&](Connection& connection) { return connection.command(argv, reply); });
   }
 
   const Options options;
   ConnectionPool pool;
   Scripts scripts;
+  Pipeline pipeline;  // last: stopped (queued calls finished or failed, threads joined) before the rest goes
 };
 
 // Each throws only on allocation failure; the outbox one also reports (as a

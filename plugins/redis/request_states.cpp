@@ -5,12 +5,16 @@
 
 namespace flashsale::redis {
 
+std::vector<std::string> state_argv(const RedisContext& context, const RequestState& state, bool only_if_absent) {
+  return context.scripts.evalsha_argv(Script::set_state, {keys::state(state.request_id)},
+                                      {status_name(state.status), state.reason, std::to_string(state.order_id),
+                                       std::to_string(context.options.state_ttl_sec), only_if_absent ? "1" : "0"});
+}
+
 Status write_state(RedisContext& context, const RequestState& state, bool only_if_absent) {
   Reply reply;
-  return context.run(Script::set_state, {keys::state(state.request_id)},
-                     {status_name(state.status), state.reason, std::to_string(state.order_id),
-                      std::to_string(context.options.state_ttl_sec), only_if_absent ? "1" : "0"},
-                     &reply);
+  return context.run_evalsha(Script::set_state, state_route(state.request_id),
+                             state_argv(context, state, only_if_absent), &reply);
 }
 
 Status read_state(RedisContext& context, const std::string& request_id, RequestState* out) {

@@ -40,12 +40,19 @@ Scripts::Scripts() {
   }
 }
 
+std::vector<std::string> Scripts::load_argv(Script script) const {
+  return {"SCRIPT", "LOAD", text_[static_cast<std::size_t>(script)]};
+}
+
+Status Scripts::loaded_status(Script script, Status status) {
+  if (status.is_ok()) return status;
+  return Status(status.code(), std::string("loading lua/") + script_name(script) + ".lua: " + status.message());
+}
+
 Status Scripts::load(Connection& connection, Script script, std::string* sha) const {
   Reply reply;
-  Status status = connection.command({"SCRIPT", "LOAD", text_[static_cast<std::size_t>(script)]}, &reply);
-  if (!status.is_ok()) {
-    return Status(status.code(), std::string("loading lua/") + script_name(script) + ".lua: " + status.message());
-  }
+  Status status = loaded_status(script, connection.command(load_argv(script), &reply));
+  if (!status.is_ok()) return status;
   *sha = reply_text(reply.get());
   return Status::ok();
 }
@@ -58,8 +65,8 @@ Status Scripts::load_all(Connection& connection) {
   return Status::ok();
 }
 
-Status Scripts::eval(Connection& connection, Script script, const std::vector<std::string>& keys,
-                     const std::vector<std::string>& args, Reply* reply) const {
+std::vector<std::string> Scripts::evalsha_argv(Script script, const std::vector<std::string>& keys,
+                                               const std::vector<std::string>& args) const {
   std::vector<std::string> argv;
   argv.reserve(3 + keys.size() + args.size());
   argv.push_back("EVALSHA");
@@ -67,12 +74,7 @@ Status Scripts::eval(Connection& connection, Script script, const std::vector<st
   argv.push_back(std::to_string(keys.size()));
   argv.insert(argv.end(), keys.begin(), keys.end());
   argv.insert(argv.end(), args.begin(), args.end());
-  Status status = connection.command(argv, reply);
-  if (!is_redis_error(status, "NOSCRIPT")) return status;
-  std::string sha;  // the same SHA1 again: it is a hash of the text
-  Status loaded = load(connection, script, &sha);
-  if (!loaded.is_ok()) return loaded;
-  return connection.command(argv, reply);
+  return argv;
 }
 
 }  // namespace flashsale::redis

@@ -45,10 +45,31 @@ class Scripts {
 
   // EVALSHA script with keys and args (NOSCRIPT: load, retry once).
   Status eval(Connection& connection, Script script, const std::vector<std::string>& keys,
-              const std::vector<std::string>& args, Reply* reply) const;
+              const std::vector<std::string>& args, Reply* reply) const {
+    return eval_with([&](const std::vector<std::string>& argv, Reply* out) { return connection.command(argv, out); },
+                     evalsha_argv(script, keys, args), script, reply);
+  }
+
+  // The same through any transport: send(argv, Reply*) -> Status runs one
+  // command (a pooled connection, or the pipeline). `evalsha` comes from
+  // evalsha_argv().
+  template <typename Send>
+  Status eval_with(Send&& send, const std::vector<std::string>& evalsha, Script script, Reply* reply) const {
+    Status status = send(evalsha, reply);
+    if (!is_redis_error(status, "NOSCRIPT")) return status;
+    Status loaded = loaded_status(script, send(load_argv(script), reply));
+    if (!loaded.is_ok()) return loaded;
+    return send(evalsha, reply);
+  }
+
+  // EVALSHA <sha> <number of keys> keys... args...
+  std::vector<std::string> evalsha_argv(Script script, const std::vector<std::string>& keys,
+                                        const std::vector<std::string>& args) const;
+  std::vector<std::string> load_argv(Script script) const;  // SCRIPT LOAD <text>
 
  private:
   Status load(Connection& connection, Script script, std::string* sha) const;
+  static Status loaded_status(Script script, Status status);  // names the script in a failure
 
   std::array<const char*, kScriptCount> text_{};
   std::array<std::string, kScriptCount> sha_{};  // written by load_all before any eval

@@ -1,0 +1,80 @@
+// An auto-pipelining client: many caller threads (the HTTP server has up to
+// 128) submit short commands and block for their replies, while one I/O
+// thread per connection ("lane") takes everything queued on its lane, appends
+// it to one hiredis output buffer, writes it out at once and reads the replies
+// back in order. Under load one write/read syscall pair carries a whole batch,
+// on our side and on Redis', instead of one round trip per command and caller.
+//
+// Commands with the same route (a key) always take the same lane, so they run
+// in the order they were submitted. Failure semantics are those of
+// Connection: an I/O failure or a timeout fails every command of the batch
+// still without a reply with Code::unavailable (it may or may not have run:
+// an unknown outcome) and drops the connection; the next batch reconnects.
+// After a failed connect the lane fails fast for a short while, as the pool
+// does. Error replies fail only their own command.
+//
+// Blocking commands (XREADGROUP BLOCK) must not go here: they would stall
+// every command queued behind them. They use the ConnectionPool.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "redis/connection.h"
+
+namespace flashsale::redis {
+
+// A command to send right after another one's reply, decided on the I/O
+// thread without waking the caller in between (admission's `pending` state
+// right behind an accepting admit script).
+class FollowUp {
+ public:
+  virtual ~FollowUp() = default;
+  // Called once with the first command's outcome; true with *route and *argv
+  // set to queue the follow-up. Must not block or throw.
+  virtual bool next(const Status& status, const redisReply* reply, std::string* route,
+                    std::vector<std::string>* argv) noexcept = 0;
+};
+
+class Pipeline {
+ public:
+  // `connections` lanes (>= 1), each with its own connection and I/O thread.
+  // Connects lazily: the first command of a lane opens its connection.
+  Pipeline(const Endpoint& endpoint, std::size_t connections);
+  ~Pipeline();  // stop()
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  // Runs argv on the lane of `route` and waits for its reply: ok with *reply
+  // set, or the failure described above. Thread-safe.
+  Status command(std::string_view route, const std::vector<std::string>& argv, Reply* reply);
+
+  // The same, and if follow_up.next() asks for one, runs that follow-up
+  // before waking the caller; *follow_up_status gets its outcome (its reply
+  // is dropped). *follow_up_status is left alone when there was none.
+  Status command(std::string_view route, const std::vector<std::string>& argv, Reply* reply, FollowUp& follow_up,
+                 Status* follow_up_status);
+
+  // Refuses new commands (unavailable), lets every lane finish what was
+  // queued (or fail it, if Redis is gone), and joins the I/O threads.
+  // Idempotent; a command in flight takes at most the command timeout.
+  void stop();
+
+ private:
+  struct Call;
+  class Lane;
+
+  Status run(std::string_view route, const std::vector<std::string>& argv, Reply* reply, FollowUp* follow_up,
+             Status* follow_up_status);
+  void submit(std::string_view route, Call* call);
+  // Hands a call its outcome on an I/O thread: queues its follow-up, or
+  // wakes its caller.
+  void complete(Call* call, Status status, Reply reply) noexcept;
+
+  std::vector<std::unique_ptr<Lane>> lanes_;
+};
+
+}  // namespace flashsale::redis

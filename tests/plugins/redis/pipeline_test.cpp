@@ -1,0 +1,260 @@
+// The auto-pipelining client of plugins/redis/pipeline.h against a real
+// redis-server: every caller gets its own reply however the batches fall; an
+// outage or a timeout fails what was in flight as unavailable and the lanes
+// recover; stop() with commands in flight returns; and admission's follow-up
+// state write survives a lost script cache.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "redis/keys.h"
+#include "redis/pipeline.h"
+#include "redis_fixture.h"
+#include "support/temp_dir.h"
+
+namespace flashsale::redis::test {
+
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+Endpoint endpoint_of(const RedisServer& server, milliseconds command_timeout = milliseconds(5000)) {
+  Endpoint endpoint;
+  endpoint.host = "127.0.0.1";
+  endpoint.port = server.port();
+  endpoint.command_timeout = command_timeout;
+  endpoint.name = "test redis " + server.addr();
+  return endpoint;
+}
+
+RedisServerOptions debuggable() {
+  return RedisServerOptions{false, {"--enable-debug-command", "yes"}};
+}
+
+// A payload unique to (thread, i), sometimes larger than hiredis' 16 KiB read
+// chunk, so replies straddle reads.
+std::string payload(int thread, int i) {
+  std::string text = "t" + std::to_string(thread) + "-" + std::to_string(i) + "-";
+  std::size_t pad = i % 97 == 0 ? 20000 : static_cast<std::size_t>(i % 13) * 7;
+  text.append(pad, static_cast<char>('a' + (thread + i) % 26));
+  return text;
+}
+
+// Runs `threads` threads of body(thread) and joins them.
+template <typename Body>
+void in_parallel(int threads, Body body) {
+  std::vector<std::thread> running;
+  for (int t = 0; t < threads; ++t) running.emplace_back([&body, t] { body(t); });
+  for (auto& thread : running) thread.join();
+}
+
+std::string read_lua(const std::string& name) {
+  std::ifstream in(flashsale::test::source_dir() + "/lua/" + name + ".lua");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+TEST_CASE("pipeline: many threads get their own replies, in order per caller", "[redis][pipeline]") {
+  RedisServer server;
+  Pipeline pipeline(endpoint_of(server), 3);
+  constexpr int kThreads = 16;
+  constexpr int kCommands = 400;
+  std::atomic<int> mismatches{0};
+  std::atomic<int> failures{0};
+  in_parallel(kThreads, [&](int t) {
+    for (int i = 0; i < kCommands; ++i) {
+      std::string text = payload(t, i);
+      Reply reply;
+      // Routes spread the calls over every lane; INCR checks that a caller's
+      // own commands run in its order.
+      Status status = pipeline.command("r" + std::to_string(i % 7), {"ECHO", text}, &reply);
+      if (!status.is_ok()) {
+        ++failures;
+        continue;
+      }
+      if (reply_text(reply.get()) != text) ++mismatches;
+      std::string counter = "counter:" + std::to_string(t);
+      status = pipeline.command(counter, {"INCR", counter}, &reply);
+      std::int64_t value = 0;
+      if (!status.is_ok() || !reply_int(reply.get(), &value) || value != i + 1) ++mismatches;
+    }
+  });
+  CHECK(failures == 0);
+  CHECK(mismatches == 0);
+  // An error reply fails only its own command.
+  Reply reply;
+  Status status = pipeline.command("x", {"INCR", "not-a-number-key", "extra"}, &reply);
+  CHECK(status.code() == Code::internal);
+  CHECK(pipeline.command("x", {"ECHO", "still fine"}, &reply).is_ok());
+  CHECK(reply_text(reply.get()) == "still fine");
+}
+
+TEST_CASE("pipeline: a redis-server killed mid-flight fails what was outstanding, and calls succeed after a restart",
+          "[redis][pipeline][outage]") {
+  RedisServer server(debuggable());
+  Pipeline pipeline(endpoint_of(server), 2);
+  Reply reply;
+  REQUIRE(pipeline.command("a", {"PING"}, &reply).is_ok());
+
+  // One caller keeps Redis busy; others queue on both lanes behind it.
+  std::atomic<int> ok{0};
+  std::atomic<int> unavailable{0};
+  std::atomic<int> wrong{0};
+  std::atomic<bool> go{true};
+  auto started = steady_clock::now();
+  std::thread sleeper([&] {
+    Reply own;
+    Status status = pipeline.command("a", {"DEBUG", "SLEEP", "3"}, &own);
+    (status.code() == Code::unavailable ? unavailable : wrong)++;
+  });
+  std::this_thread::sleep_for(milliseconds(100));
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 8; ++t) {
+    callers.emplace_back([&, t] {
+      for (int i = 0; go; ++i) {
+        std::string text = payload(t, i);
+        Reply own;
+        Status status = pipeline.command(std::to_string(i % 5), {"ECHO", text}, &own);
+        if (status.is_ok() && reply_text(own.get()) == text)
+          ++ok;
+        else if (status.code() == Code::unavailable)
+          ++unavailable;
+        else
+          ++wrong;
+      }
+    });
+  }
+  std::this_thread::sleep_for(milliseconds(300));
+  server.kill();
+  sleeper.join();
+  auto failed_after = steady_clock::now() - started;
+  std::this_thread::sleep_for(milliseconds(100));
+  go = false;
+  for (auto& caller : callers) caller.join();
+  CHECK(wrong == 0);
+  CHECK(unavailable > 0);
+  // The outstanding DEBUG SLEEP failed with the connection, not at its end
+  // or at the command timeout.
+  CHECK(failed_after < milliseconds(2500));
+
+  server.start();
+  std::this_thread::sleep_for(milliseconds(150));  // past the connect back-off
+  for (int i = 0; i < 20; ++i) {
+    std::string route = std::to_string(i);
+    Status status = pipeline.command(route, {"ECHO", route}, &reply);
+    INFO(status.message());
+    REQUIRE(status.is_ok());
+    CHECK(reply_text(reply.get()) == route);
+  }
+}
+
+TEST_CASE("pipeline: a timeout fails the batch as unavailable and the next calls get their own replies",
+          "[redis][pipeline][outage]") {
+  RedisServer server(debuggable());
+  Pipeline pipeline(endpoint_of(server, milliseconds(300)), 1);
+  std::atomic<int> unavailable{0};
+  std::atomic<int> other{0};
+  in_parallel(4, [&](int t) {
+    Reply reply;
+    Status status = t == 0 ? pipeline.command("a", {"DEBUG", "SLEEP", "1"}, &reply)
+                           : (std::this_thread::sleep_for(milliseconds(50)),
+                              pipeline.command("a", {"ECHO", std::to_string(t)}, &reply));
+    (status.code() == Code::unavailable ? unavailable : other)++;
+  });
+  CHECK(unavailable == 4);  // the sleep timed out; the echoes waited behind it and share its fate
+  CHECK(other == 0);
+  // Replies of the dropped connection never reach later callers.
+  std::this_thread::sleep_for(milliseconds(900));
+  for (int i = 0; i < 5; ++i) {
+    Reply reply;
+    std::string text = "after-" + std::to_string(i);
+    REQUIRE(pipeline.command("a", {"ECHO", text}, &reply).is_ok());
+    CHECK(reply_text(reply.get()) == text);
+  }
+}
+
+TEST_CASE("pipeline: stop() with commands in flight returns, and later calls are refused",
+          "[redis][pipeline][shutdown]") {
+  RedisServer server(debuggable());
+  bool redis_stalled = GENERATE(false, true);
+  INFO("Redis stalled: " << redis_stalled);
+  Pipeline pipeline(endpoint_of(server, milliseconds(1000)), 2);
+  std::atomic<bool> go{true};
+  std::atomic<int> calls{0};
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 8; ++t) {
+    callers.emplace_back([&, t] {
+      for (int i = 0; go; ++i) {
+        std::string text = payload(t, i);
+        Reply reply;
+        Status status = pipeline.command(std::to_string(i), {"ECHO", text}, &reply);
+        ++calls;
+        if (status.is_ok() ? reply_text(reply.get()) != text : status.code() != Code::unavailable) ++wrong;
+      }
+    });
+  }
+  std::this_thread::sleep_for(milliseconds(100));
+  Client client(server);
+  std::thread stall;
+  if (redis_stalled) {
+    stall = std::thread([&] { client.run({"DEBUG", "SLEEP", "3"}); });
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  auto stopping = steady_clock::now();
+  pipeline.stop();
+  auto took = steady_clock::now() - stopping;
+  go = false;
+  for (auto& caller : callers) caller.join();
+  if (stall.joinable()) stall.join();
+  CHECK(took < milliseconds(2000));  // at most one command timeout
+  CHECK(calls > 0);
+  CHECK(wrong == 0);
+  Reply reply;
+  CHECK(pipeline.command("x", {"PING"}, &reply).code() == Code::unavailable);
+}
+
+TEST_CASE("admission under load: every accepted request is pending at once", "[redis][pipeline][admit]") {
+  SaleFixture sale(1000000);
+  auto& [server, stages, client, product] = sale;
+  constexpr int kThreads = 16;
+  constexpr int kAdmits = 50;
+  std::atomic<int> problems{0};
+  in_parallel(kThreads, [&, product = product](int t) {
+    for (int i = 0; i < kAdmits; ++i) {
+      OrderEvent event = make_event(product, 1000 + t * kAdmits + i);
+      AdmitResult result = stages.admission().admit(AdmitRequest{event, ""});
+      RequestState state;
+      if (!result.status.is_ok() || result.request_id != event.request_id ||
+          !stages.notifier().lookup(event.request_id, &state).is_ok() || state.status != RequestStatus::pending) {
+        ++problems;
+      }
+    }
+  });
+  CHECK(problems == 0);
+  CHECK(sale.remaining() == 1000000 - kThreads * kAdmits);
+}
+
+TEST_CASE("admission: the pending state is written when only set_state.lua was lost", "[redis][pipeline][noscript]") {
+  SaleFixture sale(10);
+  auto& [server, stages, client, product] = sale;
+  client.run({"SCRIPT", "FLUSH"});
+  client.run({"SCRIPT", "LOAD", read_lua("admit")});  // admit answers at once, its follow-up finds NOSCRIPT
+  OrderEvent event = make_event(product, 7);
+  REQUIRE(stages.admission().admit(AdmitRequest{event, ""}).status.is_ok());
+  RequestState state;
+  REQUIRE(stages.notifier().lookup(event.request_id, &state).is_ok());
+  CHECK(state.status == RequestStatus::pending);
+  CHECK(client.integer({"TTL", keys::state(event.request_id)}) > 0);
+}
+
+}  // namespace flashsale::redis::test
