@@ -25,8 +25,11 @@ bool pass_through(rd_kafka_conf_t* conf, const Settings& settings, const std::st
 
 rd_kafka_conf_t* common(const Settings& settings, std::string* error) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  // No Nagle: requests are small and latency-bound (a relay batch waits for
+  // its acks); KAFKA_PRODUCER_/KAFKA_CONSUMER_SOCKET_NAGLE_DISABLE override.
   if (!set(conf, "bootstrap.servers", settings.get("kafka.brokers"), "kafka.brokers", error) ||
-      !set(conf, "client.id", "flashsale", "kafka.brokers", error)) {
+      !set(conf, "client.id", "flashsale", "kafka.brokers", error) ||
+      !set(conf, "socket.nagle.disable", "true", "kafka.brokers", error)) {
     rd_kafka_conf_destroy(conf);
     return nullptr;
   }
@@ -41,7 +44,7 @@ rd_kafka_conf_t* producer_conf(const Settings& settings, std::string* error) {
   std::string timeout = settings.get("kafka.delivery.timeout.ms", "30000");
   bool ok = pass_through(conf, settings, "producer", error) &&
             set(conf, "delivery.timeout.ms", timeout, "kafka.delivery.timeout.ms", error) &&
-            set(conf, "linger.ms", settings.get("kafka.linger.ms", "5"), "kafka.linger.ms", error) &&
+            set(conf, "linger.ms", settings.get("kafka.linger.ms", "1"), "kafka.linger.ms", error) &&
             // The guarantee: a write counts only once every in-sync replica has it,
             // and retries never duplicate or reorder within a partition.
             set(conf, "acks", "all", "kafka.producer.acks", error) &&

@@ -2,7 +2,13 @@
 // broker, in process so the tests can take it down and inject errors).
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <librdkafka/rdkafka.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -72,7 +78,55 @@ void require_all_delivered(flashsale::Relay& relay, const std::vector<OrderEvent
   for (bool d : delivered) REQUIRE(d);
 }
 
+// This process's socket whose peer is `peer_port` on loopback, or -1.
+int socket_with_peer_port(int peer_port) {
+  DIR* fds = opendir("/proc/self/fd");
+  REQUIRE(fds != nullptr);
+  int found = -1;
+  while (dirent* entry = readdir(fds)) {
+    int fd = std::atoi(entry->d_name);
+    sockaddr_in peer{};
+    socklen_t length = sizeof peer;
+    if (fd > 2 && getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) == 0 && peer.sin_family == AF_INET &&
+        ntohs(peer.sin_port) == peer_port) {
+      found = fd;
+    }
+  }
+  closedir(fds);
+  return found;
+}
+
 }  // namespace
+
+TEST_CASE("the dev broker answers without Nagle's delay: accepted connections have TCP_NODELAY", "[kafka]") {
+  // With Nagle on, an answer written while the previous one is unacknowledged
+  // waits for the client's delayed ACK (~40 ms): every other produce ack came late.
+  flashsale::DevBroker broker{1, "orders", 1};
+  std::string address = broker.bootstrap();
+  int port = std::atoi(address.c_str() + address.rfind(':') + 1);
+  int client = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(client >= 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<std::uint16_t>(port));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(connect(client, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
+  sockaddr_in local{};
+  socklen_t length = sizeof local;
+  REQUIRE(getsockname(client, reinterpret_cast<sockaddr*>(&local), &length) == 0);
+
+  int accepted = -1;  // the broker's end: its peer is our client's port
+  for (int i = 0; i < 200 && accepted < 0; ++i) {
+    accepted = socket_with_peer_port(ntohs(local.sin_port));
+    if (accepted < 0) std::this_thread::sleep_for(10ms);
+  }
+  REQUIRE(accepted >= 0);
+  int nodelay = 0;
+  socklen_t size = sizeof nodelay;
+  REQUIRE(getsockopt(accepted, IPPROTO_TCP, TCP_NODELAY, &nodelay, &size) == 0);
+  CHECK(nodelay != 0);
+  close(client);
+}
 
 TEST_CASE("events published are polled back whole, and commit moves the group on", "[kafka]") {
   KafkaFixture kafka;
