@@ -1,5 +1,5 @@
 // The JSON the buy endpoint speaks, on its own: parsing a buy request body
-// with JsonObject (Poco's parser underneath) and writing the 202 answer with
+// with JsonObject (the API's own strict reader, no DOM) and writing the 202 answer with
 // JsonWriter. Shows what share of a buy call the JSON layer costs.
 #include <benchmark/benchmark.h>
 
