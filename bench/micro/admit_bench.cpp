@@ -1,7 +1,9 @@
 // The admit stage alone, through the plugin as the server loads it: the
 // memory family (in-process, a ceiling for the host's own overhead) and the
 // redis family against a real redis-server this binary starts on a free
-// loopback port (one admit = the pending-state write + the admit.lua call).
+// loopback port (one admit = the admit.lua call and, right behind its reply on
+// the plugin's pipeline, the pending-state write; from many threads the
+// pipeline batches them).
 // Every iteration admits a distinct user on a stock of 10^9, so this is the
 // success path. Each run gets fresh stages (Setup/Teardown), so the memory
 // outbox of one run is freed before the next.
