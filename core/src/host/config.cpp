@@ -63,7 +63,6 @@ const std::vector<KnownKey>& known_keys() {
       {"order.event.consumer", "flash-sale-relay-1", "this relay's consumer name in that group"},
       {"redis.pool.size", "8", "idle Redis connections kept open (more are opened on demand)"},
       {"redis.pipeline.connections", "2", "Redis connections (each with an I/O thread) the buy path pipelines over"},
-      {"redis.pipeline.connections", "2", "Redis connections (each with an I/O thread) the buy path pipelines over"},
       {"redis.connect.timeout.ms", "1000", "Redis connect timeout, ms"},
       {"redis.command.timeout.ms", "1000", "Redis command timeout, ms (a blocking outbox read adds its wait)"},
   };
