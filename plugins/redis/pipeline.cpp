@@ -75,6 +75,20 @@ class Pipeline::Lane {
     stopping_ = true;
     ready_.notify_one();
   }
+  // Queues the calls together, so the I/O thread sends them in one batch.
+  void submit_all(const std::vector<Call*>& calls) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!stopping_) {
+        queue_.insert(queue_.end(), calls.begin(), calls.end());
+        if (waiting_) ready_.notify_one();
+        return;
+      }
+    }
+    for (Call* call : calls)
+      owner_->complete(call, Status(Code::unavailable, endpoint_.name + ": shutting down"), Reply());
+  }
+
   void stop() {
     request_stop();
     if (thread_.joinable()) thread_.join();
@@ -203,9 +217,47 @@ void Pipeline::stop() {
   for (auto& lane : lanes_) lane->stop();
 }
 
+std::size_t Pipeline::lane_of(std::string_view route) const {
+  return lanes_.size() == 1 ? 0 : std::hash<std::string_view>{}(route) % lanes_.size();
+}
+
 void Pipeline::submit(std::string_view route, Call* call) {
-  std::size_t lane = lanes_.size() == 1 ? 0 : std::hash<std::string_view>{}(route) % lanes_.size();
-  lanes_[lane]->submit(call);
+  lanes_[lane_of(route)]->submit(call);
+}
+
+void Pipeline::command_all(const std::vector<Command>& commands, std::vector<Status>* statuses,
+                           std::vector<Reply>* replies) {
+  const std::size_t count = commands.size();
+  statuses->assign(count, Status());
+  replies->clear();
+  replies->resize(count);
+  std::unique_ptr<Call[]> calls(new Call[count]);
+  std::vector<std::vector<Call*>> by_lane(lanes_.size());
+  for (std::size_t i = 0; i < count; ++i) {
+    calls[i].argv = &commands[i].argv;
+    calls[i].reply = &(*replies)[i];
+    by_lane[lane_of(commands[i].route)].push_back(&calls[i]);
+  }
+  std::size_t lane = 0;
+  try {
+    for (; lane < lanes_.size(); ++lane) {
+      if (!by_lane[lane].empty()) lanes_[lane]->submit_all(by_lane[lane]);
+    }
+  } catch (...) {
+    // Out of memory queueing: what was not queued fails here, and what was
+    // queued is still waited for below, since the lanes point into `calls`.
+    for (; lane < lanes_.size(); ++lane) {
+      for (Call* call : by_lane[lane]) {
+        call->status = Status(Code::internal, std::string());
+        call->done = true;
+      }
+    }
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    std::unique_lock lock(calls[i].mutex);
+    calls[i].woken.wait(lock, [&] { return calls[i].done; });
+    (*statuses)[i] = std::move(calls[i].status);
+  }
 }
 
 Status Pipeline::command(std::string_view route, const std::vector<std::string>& argv, Reply* reply) {

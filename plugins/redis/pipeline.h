@@ -58,6 +58,15 @@ class Pipeline {
   Status command(std::string_view route, const std::vector<std::string>& argv, Reply* reply, FollowUp& follow_up,
                  Status* follow_up_status);
 
+  // Many commands at once, each on the lane of its route, waiting for all:
+  // each lane sends its share in one write. (*statuses)[i] and (*replies)[i]
+  // are commands[i]'s outcome, as command() would give it. Thread-safe.
+  struct Command {
+    std::string route;
+    std::vector<std::string> argv;
+  };
+  void command_all(const std::vector<Command>& commands, std::vector<Status>* statuses, std::vector<Reply>* replies);
+
   // Refuses new commands (unavailable), lets every lane finish what was
   // queued (or fail it, if Redis is gone), and joins the I/O threads.
   // Idempotent; a command in flight takes at most the command timeout.
@@ -69,6 +78,7 @@ class Pipeline {
 
   Status run(std::string_view route, const std::vector<std::string>& argv, Reply* reply, FollowUp* follow_up,
              Status* follow_up_status);
+  std::size_t lane_of(std::string_view route) const;
   void submit(std::string_view route, Call* call);
   // Hands a call its outcome on an I/O thread: queues its follow-up, or
   // wakes its caller.

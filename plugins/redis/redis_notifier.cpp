@@ -2,7 +2,8 @@
 // failed admission on the product's slot: lua/compensate.lua (stock back at
 // most once per request_id) and lua/unlock.lua (the user lock only while it
 // still holds this request_id). The state is written last, so a finish
-// interrupted half-way is simply redone by the redelivered event.
+// interrupted half-way is simply redone by the redelivered event. A batch
+// (finish_all) costs two pipelined round trips, not one or three per event.
 #include "redis/keys.h"
 #include "redis/redis_stages.h"
 #include "redis/request_states.h"
@@ -30,6 +31,65 @@ class RedisNotifier final : public Notifier {
     });
   }
 
+  // The batch in two pipelined rounds instead of a wait per event: first
+  // the undo of every failed admission, then the state of every event whose
+  // undo (if any) succeeded, so a state is still written last.
+  Status finish_all(const std::vector<OrderEvent>& events, const std::vector<PersistResult>& results,
+                    std::vector<bool>* finished) noexcept override {
+    return guarded("redis finish_all", [&] {
+      if (results.size() != events.size()) {
+        return Status(Code::invalid_argument, "finish_all needs one result per event");
+      }
+      finished->resize(events.size(), false);
+      Status first_error;
+      auto note = [&](const Status& status) {
+        if (!status.is_ok() && first_error.is_ok()) first_error = status;
+      };
+
+      std::vector<std::size_t> open;
+      for (std::size_t i = 0; i < events.size(); ++i) {
+        if ((*finished)[i]) continue;
+        if (events[i].request_id.empty() || results[i].status == RequestStatus::pending) {
+          note(Status(Code::invalid_argument, "finish needs a request_id and a final status"));
+          continue;
+        }
+        open.push_back(i);
+      }
+
+      Round undo;
+      for (std::size_t i : open) {
+        if (results[i].status != RequestStatus::failed) continue;
+        const OrderEvent& event = events[i];
+        undo.add(*context_, i, Script::compensate,
+                 {keys::sale(event.product_id), keys::compensated(event.product_id, event.request_id)},
+                 {std::to_string(event.quantity), std::to_string(context_->options.state_ttl_sec * 1000)});
+        undo.add(*context_, i, Script::unlock, {keys::user_lock(event.product_id, event.user_id)}, {event.request_id});
+      }
+      std::vector<bool> undone(events.size(), true);
+      undo.run(*context_, [&](std::size_t i, const Status& status) {
+        if (status.is_ok()) return;
+        undone[i] = false;
+        note(status);
+      });
+
+      Round states;
+      for (std::size_t i : open) {
+        if (!undone[i]) continue;
+        bool failed = results[i].status == RequestStatus::failed;
+        RequestState state{events[i].request_id, results[i].status, failed ? results[i].reason : "",
+                           failed ? 0 : results[i].order_id};
+        states.add_state(*context_, i, state);
+      }
+      states.run(*context_, [&](std::size_t i, const Status& status) {
+        if (status.is_ok())
+          (*finished)[i] = true;
+        else
+          note(status);
+      });
+      return first_error;
+    });
+  }
+
   Status lookup(const std::string& request_id, RequestState* out) noexcept override {
     return guarded("redis lookup", [&] { return read_state(*context_, request_id, out); });
   }
@@ -51,6 +111,47 @@ class RedisNotifier final : public Notifier {
     return context_->run(Script::unlock, {keys::user_lock(event.product_id, event.user_id)}, {event.request_id},
                          &reply);
   }
+
+  // One pipelined round of script calls, each on behalf of an event.
+  class Round {
+   public:
+    void add(const RedisContext& context, std::size_t event, Script script, const std::vector<std::string>& keys,
+             const std::vector<std::string>& args) {
+      push(event, script, keys.front(), context.scripts.evalsha_argv(script, keys, args));
+    }
+    void add_state(const RedisContext& context, std::size_t event, const RequestState& state) {
+      push(event, Script::set_state, state_route(state.request_id), state_argv(context, state, false));
+    }
+
+    // Sends every call at once, then reports each one's outcome:
+    // done(event, status) per call. A call that found its script missing
+    // (Redis restarted) is redone alone, which loads the script first.
+    template <typename Done>
+    void run(RedisContext& context, Done&& done) {
+      if (commands_.empty()) return;
+      std::vector<Status> statuses;
+      std::vector<Reply> replies;
+      context.pipeline.command_all(commands_, &statuses, &replies);
+      for (std::size_t k = 0; k < commands_.size(); ++k) {
+        if (is_redis_error(statuses[k], "NOSCRIPT")) {
+          Reply reply;
+          statuses[k] = context.run_evalsha(scripts_[k], commands_[k].route, commands_[k].argv, &reply);
+        }
+        done(events_[k], statuses[k]);
+      }
+    }
+
+   private:
+    void push(std::size_t event, Script script, std::string route, std::vector<std::string> argv) {
+      commands_.push_back(Pipeline::Command{std::move(route), std::move(argv)});
+      scripts_.push_back(script);
+      events_.push_back(event);
+    }
+
+    std::vector<Pipeline::Command> commands_;
+    std::vector<Script> scripts_;
+    std::vector<std::size_t> events_;
+  };
 
   std::shared_ptr<RedisContext> context_;
 };

@@ -223,6 +223,71 @@ TEST_CASE("pipeline: stop() with commands in flight returns, and later calls are
   CHECK(pipeline.command("x", {"PING"}, &reply).code() == Code::unavailable);
 }
 
+TEST_CASE("pipeline: command_all sends many commands at once and hands each its own outcome", "[redis][pipeline]") {
+  RedisServer server;
+  Pipeline pipeline(endpoint_of(server), 3);
+  std::atomic<int> mismatches{0};
+  in_parallel(8, [&](int t) {
+    std::vector<Pipeline::Command> commands;
+    for (int i = 0; i < 300; ++i) commands.push_back({"r" + std::to_string(i % 11), {"ECHO", payload(t, i)}});
+    commands.push_back({"x", {"INCR", "not-a-number-key", "extra"}});  // an error reply among them
+    std::vector<Status> statuses;
+    std::vector<Reply> replies;
+    pipeline.command_all(commands, &statuses, &replies);
+    if (statuses.size() != commands.size() || replies.size() != commands.size()) {
+      ++mismatches;
+      return;
+    }
+    for (std::size_t i = 0; i + 1 < commands.size(); ++i) {
+      if (!statuses[i].is_ok() || reply_text(replies[i].get()) != commands[i].argv[1]) ++mismatches;
+    }
+    if (statuses.back().code() != Code::internal) ++mismatches;
+  });
+  CHECK(mismatches == 0);
+
+  std::vector<Status> statuses;
+  std::vector<Reply> replies;
+  pipeline.command_all({}, &statuses, &replies);
+  CHECK(statuses.empty());
+  pipeline.stop();
+  pipeline.command_all({{"a", {"PING"}}, {"b", {"PING"}}}, &statuses, &replies);
+  REQUIRE(statuses.size() == 2);
+  CHECK(statuses[0].code() == Code::unavailable);
+  CHECK(statuses[1].code() == Code::unavailable);
+}
+
+TEST_CASE("notify: finish_all recovers when Redis lost its scripts", "[redis][pipeline][noscript]") {
+  SaleFixture sale(10);
+  auto& [server, stages, client, product] = sale;
+  std::vector<OrderEvent> events{make_event(product, 1), make_event(product, 2)};
+  for (const OrderEvent& event : events) REQUIRE(stages.admission().admit(AdmitRequest{event, ""}).status.is_ok());
+  client.run({"SCRIPT", "FLUSH"});  // as after a Redis restart
+  std::vector<PersistResult> results{PersistResult{RequestStatus::success, {}, 11},
+                                     PersistResult{RequestStatus::failed, "already_purchased", 0}};
+  std::vector<bool> finished(2, false);
+  REQUIRE(stages.notifier().finish_all(events, results, &finished).is_ok());
+  CHECK(finished == std::vector<bool>{true, true});
+  RequestState state;
+  REQUIRE(stages.notifier().lookup(events[0].request_id, &state).is_ok());
+  CHECK(state.status == RequestStatus::success);
+  CHECK(state.order_id == 11);
+  REQUIRE(stages.notifier().lookup(events[1].request_id, &state).is_ok());
+  CHECK(state.status == RequestStatus::failed);
+  CHECK(sale.remaining() == 9);  // the failed one's stock came back
+}
+
+TEST_CASE("notify: finish_all with Redis down reports unavailable and leaves the batch unfinished", "[redis][notify]") {
+  SaleFixture sale(10);
+  auto& [server, stages, client, product] = sale;
+  OrderEvent event = make_event(product, 3);
+  REQUIRE(stages.admission().admit(AdmitRequest{event, ""}).status.is_ok());
+  server.kill();
+  std::vector<bool> finished(1, false);
+  Status status = stages.notifier().finish_all({event}, {PersistResult{RequestStatus::success, {}, 5}}, &finished);
+  CHECK(status.code() == Code::unavailable);
+  CHECK(finished == std::vector<bool>{false});
+}
+
 TEST_CASE("admission under load: every accepted request is pending at once", "[redis][pipeline][admit]") {
   SaleFixture sale(1000000);
   auto& [server, stages, client, product] = sale;
