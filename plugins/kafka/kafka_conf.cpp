@@ -59,14 +59,20 @@ rd_kafka_conf_t* producer_conf(const Settings& settings, std::string* error) {
 rd_kafka_conf_t* consumer_conf(const Settings& settings, std::string* error) {
   rd_kafka_conf_t* conf = common(settings, error);
   if (conf == nullptr) return nullptr;
-  bool ok = pass_through(conf, settings, "consumer", error) &&
-            set(conf, "group.id", settings.get("kafka.group.id"), "kafka.group.id", error) &&
-            set(conf, "auto.offset.reset", "earliest", "kafka.consumer.auto.offset.reset", error) &&
-            // Offsets move only when the consumer worker says the batch is
-            // persisted and notified.
-            set(conf, "enable.auto.commit", "false", "kafka.consumer.enable.auto.commit", error) &&
-            set(conf, "enable.auto.offset.store", "false", "kafka.consumer.enable.auto.offset.store", error) &&
-            set(conf, "enable.partition.eof", "false", "kafka.consumer.enable.partition.eof", error);
+  // How long a fetch may wait on an empty partition. Kafka answers as soon
+  // as data arrives, so this costs nothing there; the dev broker (librdkafka's
+  // mock cluster) only answers at the timeout, and librdkafka's 500 ms
+  // default became the consumer's lag. Before pass_through: overridable.
+  bool ok =
+      set(conf, "fetch.wait.max.ms", settings.get("kafka.fetch.wait.max.ms", "10"), "kafka.fetch.wait.max.ms", error) &&
+      pass_through(conf, settings, "consumer", error) &&
+      set(conf, "group.id", settings.get("kafka.group.id"), "kafka.group.id", error) &&
+      set(conf, "auto.offset.reset", "earliest", "kafka.consumer.auto.offset.reset", error) &&
+      // Offsets move only when the consumer worker says the batch is
+      // persisted and notified.
+      set(conf, "enable.auto.commit", "false", "kafka.consumer.enable.auto.commit", error) &&
+      set(conf, "enable.auto.offset.store", "false", "kafka.consumer.enable.auto.offset.store", error) &&
+      set(conf, "enable.partition.eof", "false", "kafka.consumer.enable.partition.eof", error);
   if (!ok) {
     rd_kafka_conf_destroy(conf);
     return nullptr;
