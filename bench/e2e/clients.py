@@ -33,6 +33,18 @@ def create_product(addr, stock):
     return product
 
 
+def wait_until_final(addr, product, user, timeout=60):
+    """Buys once and polls /result until the request is final."""
+    body = json.dumps({"user_id": user, "product_id": product, "quantity": 1})
+    request_id = http(addr, "POST", "/api/flash_sale/buy", body, {"Content-Type": "application/json"})["request_id"]
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if http(addr, "GET", f"/api/flash_sale/result/{request_id}").get("status") in ("success", "failed"):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"warm-up request {request_id} not final within {timeout} s")
+
+
 def wrk(addr, seconds, connections, threads=2, product=1, user_base=1):
     """Runs wrk with buy.lua; returns (the parsed WRK_JSON dict, the command)."""
     cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency",
