@@ -337,6 +337,14 @@ std::optional<std::string> JsonObject::string(const std::string& key, std::strin
 void append_json_string(std::string* out, std::string_view text) {
   static const char hex[] = "0123456789abcdef";
   out->push_back('"');
+  // Runs that need no escaping (all of an id or a status) are copied whole.
+  std::size_t plain = 0;
+  while (plain < text.size() && text[plain] != '"' && text[plain] != '\\' &&
+         static_cast<unsigned char>(text[plain]) >= 0x20) {
+    ++plain;
+  }
+  out->append(text.data(), plain);
+  text.remove_prefix(plain);
   for (char c : text) {
     switch (c) {
       case '"':

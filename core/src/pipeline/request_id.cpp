@@ -55,14 +55,14 @@ std::string new_request_id() {
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x70);  // version 7
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 9562 variant
   static const char hex[] = "0123456789abcdef";
-  std::string id;
-  id.reserve(36);
+  char id[36];
+  char* out = id;
   for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) id.push_back('-');
-    id.push_back(hex[b[i] >> 4]);
-    id.push_back(hex[b[i] & 0x0f]);
+    if (i == 4 || i == 6 || i == 8 || i == 10) *out++ = '-';
+    *out++ = hex[b[i] >> 4];
+    *out++ = hex[b[i] & 0x0f];
   }
-  return id;
+  return std::string(id, sizeof id);
 }
 
 }  // namespace flashsale
