@@ -4,13 +4,14 @@
 //
 // The request's `pending` state lives under the request's own hash tag (so
 // /result finds it by request_id alone), hence outside the script's slot. It
-// is written right *after* an accepting script, only if no state exists yet:
-// the consumer may already have recorded the final state, which must win.
-// A refusal (the hot path of a sold-out sale) thus costs one round trip; an
-// acceptance two, but the second is queued by the pipeline's I/O thread as
-// soon as the first reply is in (PendingState), so the caller waits once.
-// If that write fails, the admission stands and is reported accepted; /result
-// answers not_found until the final state arrives (the order is not lost).
+// is written right *after* an accepting script by a native SET NX (only if no
+// state exists yet: the consumer may already have recorded the final state,
+// which must win). A refusal (the hot path of a sold-out sale) thus costs one
+// round trip; an acceptance two, but the SET is queued by the pipeline's I/O
+// thread as soon as the script's reply is in (PendingState), and the caller
+// is woken once both are done. If that write fails, the admission stands and
+// is reported accepted; /result answers not_found until the final state
+// arrives (the order is not lost).
 #include <string_view>
 
 #include "redis/keys.h"
@@ -48,9 +49,9 @@ AdmitResult outcome_of(const redisReply* reply, const OrderEvent& event) {
   return AdmitResult{unexpected_reply("admit"), {}, false};
 }
 
-// The request's `pending` state (only if absent), queued by the pipeline's
-// I/O thread the moment the admit script's reply accepts, on the state's own
-// lane: the caller is woken once both are done, without a second hand-off.
+// The request's `pending` state (SET NX), queued by the pipeline's I/O thread
+// the moment the admit script's reply accepts, on the state's own lane: the
+// caller is woken once both are done, without a second hand-off.
 class PendingState final : public FollowUp {
  public:
   PendingState(const RedisContext& context, const std::string& request_id)
@@ -64,20 +65,18 @@ class PendingState final : public FollowUp {
       return false;  // refused, replayed or failed: nothing to record
     }
     try {
-      *argv = state_argv(context_, RequestState{request_id_, RequestStatus::pending, {}, 0}, /*only_if_absent=*/true);
+      *argv = state_set_argv(context_, RequestState{request_id_, RequestStatus::pending, {}, 0},
+                             /*only_if_absent=*/true);
       *route = state_route(request_id_);
     } catch (...) {
       return false;  // no memory: best effort, as the file comment says
     }
-    sent_ = true;
     return true;
   }
-  bool sent() const { return sent_; }
 
  private:
   const RedisContext& context_;
   const std::string& request_id_;
-  bool sent_ = false;  // written on the I/O thread, read by the caller after it woke
 };
 
 class RedisAdmission final : public Admission {
@@ -140,19 +139,13 @@ class RedisAdmission final : public Admission {
          std::to_string(event.quantity), std::to_string(event.unit_price), std::to_string(event.accepted_ms),
          has_key ? "1" : "0"});
     PendingState pending(*context_, event.request_id);
-    Status state_written(Code::unavailable, std::string());  // stays so when no state write was sent
+    Status state_written;  // not looked at: a failed pending write leaves the admission standing
     Reply reply;
     Status ran = context_->run_evalsha(Script::admit, sale, evalsha, &reply, &pending, &state_written);
     // unavailable: the script may have run (an unknown outcome, reported as
     // such; a resend with the same idempotency key learns the answer).
     if (!ran.is_ok()) return AdmitResult{ran, {}, false};
-    AdmitResult result = outcome_of(reply.get(), event);
-    if (pending.sent() && is_redis_error(state_written, "NOSCRIPT")) {
-      // The script cache was lost between the two calls: this write loads it.
-      write_state(*context_, RequestState{event.request_id, RequestStatus::pending, {}, 0},
-                  /*only_if_absent=*/true);  // best effort; see the file comment
-    }
-    return result;
+    return outcome_of(reply.get(), event);
   }
 
   std::shared_ptr<RedisContext> context_;

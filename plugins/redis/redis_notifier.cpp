@@ -1,9 +1,12 @@
 // Stage 6 of the redis family: final request states, and the undo of a
 // failed admission on the product's slot: lua/compensate.lua (stock back at
 // most once per request_id) and lua/unlock.lua (the user lock only while it
-// still holds this request_id). The state is written last, so a finish
-// interrupted half-way is simply redone by the redelivered event. A batch
-// (finish_all) costs two pipelined round trips, not one or three per event.
+// still holds this request_id). The state (a native SET, request_states.h)
+// is written last, so a finish interrupted half-way is simply redone by the
+// redelivered event. A batch (finish_all) costs two pipelined round trips,
+// not one or three per event.
+#include <optional>
+
 #include "redis/keys.h"
 #include "redis/redis_stages.h"
 #include "redis/request_states.h"
@@ -112,7 +115,8 @@ class RedisNotifier final : public Notifier {
                          &reply);
   }
 
-  // One pipelined round of script calls, each on behalf of an event.
+  // One pipelined round of commands, each on behalf of an event: script
+  // calls (the undo) or native state writes.
   class Round {
    public:
     void add(const RedisContext& context, std::size_t event, Script script, const std::vector<std::string>& keys,
@@ -120,12 +124,12 @@ class RedisNotifier final : public Notifier {
       push(event, script, keys.front(), context.scripts.evalsha_argv(script, keys, args));
     }
     void add_state(const RedisContext& context, std::size_t event, const RequestState& state) {
-      push(event, Script::set_state, state_route(state.request_id), state_argv(context, state, false));
+      push(event, std::nullopt, state_route(state.request_id), state_set_argv(context, state, false));
     }
 
-    // Sends every call at once, then reports each one's outcome:
-    // done(event, status) per call. A call that found its script missing
-    // (Redis restarted) is redone alone, which loads the script first.
+    // Sends every command at once, then reports each one's outcome:
+    // done(event, status) per command. A script call that found its script
+    // missing (Redis restarted) is redone alone, which loads the script first.
     template <typename Done>
     void run(RedisContext& context, Done&& done) {
       if (commands_.empty()) return;
@@ -133,23 +137,23 @@ class RedisNotifier final : public Notifier {
       std::vector<Reply> replies;
       context.pipeline.command_all(commands_, &statuses, &replies);
       for (std::size_t k = 0; k < commands_.size(); ++k) {
-        if (is_redis_error(statuses[k], "NOSCRIPT")) {
+        if (scripts_[k].has_value() && is_redis_error(statuses[k], "NOSCRIPT")) {
           Reply reply;
-          statuses[k] = context.run_evalsha(scripts_[k], commands_[k].route, commands_[k].argv, &reply);
+          statuses[k] = context.run_evalsha(*scripts_[k], commands_[k].route, commands_[k].argv, &reply);
         }
         done(events_[k], statuses[k]);
       }
     }
 
    private:
-    void push(std::size_t event, Script script, std::string route, std::vector<std::string> argv) {
+    void push(std::size_t event, std::optional<Script> script, std::string route, std::vector<std::string> argv) {
       commands_.push_back(Pipeline::Command{std::move(route), std::move(argv)});
       scripts_.push_back(script);
       events_.push_back(event);
     }
 
     std::vector<Pipeline::Command> commands_;
-    std::vector<Script> scripts_;
+    std::vector<std::optional<Script>> scripts_;  // none: a native command
     std::vector<std::size_t> events_;
   };
 

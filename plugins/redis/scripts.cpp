@@ -16,8 +16,6 @@ const char* script_name(Script script) {
       return "compensate";
     case Script::unlock:
       return "unlock";
-    case Script::set_state:
-      return "set_state";
     case Script::ratelimit:
       return "ratelimit";
     case Script::outbox_claim:

@@ -18,13 +18,12 @@ enum class Script {
   load_stock,
   compensate,
   unlock,
-  set_state,
   ratelimit,
   outbox_claim,
   outbox_dead_letter,
   outbox_ack,
 };
-inline constexpr std::size_t kScriptCount = 9;
+inline constexpr std::size_t kScriptCount = 8;
 
 struct LuaSource {
   const char* name;  // the file name without .lua

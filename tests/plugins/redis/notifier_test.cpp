@@ -1,6 +1,7 @@
-// lua/compensate.lua, lua/unlock.lua and lua/set_state.lua through the redis
+// lua/compensate.lua, lua/unlock.lua and the state writes through the redis
 // Notifier stage: compensation at most once, the lock released only by its
-// own request, final states with their TTL, lookup and backfill.
+// own request, final states with their TTL, lookup and backfill (the state
+// layout itself: request_states_test.cpp).
 #include <catch2/catch.hpp>
 
 #include "redis/keys.h"
