@@ -81,6 +81,21 @@ bool ConsumerWorker::finish_batch() {
   std::size_t lanes = std::clamp<std::size_t>((open.size() + kEventsPerLane - 1) / kEventsPerLane, 1, kNotifyLanes);
   std::size_t share = (open.size() + lanes - 1) / lanes;
 
+  if (lanes == 1) {  // the usual case: the batch as it is, no copies
+    std::vector<bool> before = finished_;
+    Status status = notifier_->finish_all(batch_, results_, &finished_);
+    finished_.resize(batch_.size(), false);
+    for (std::size_t i = 0; i < batch_.size(); ++i) {
+      if (finished_[i] && !before[i]) {
+        bump(results_[i].status == RequestStatus::success ? counters_->finished_success : counters_->finished_failed);
+      }
+    }
+    if (status.is_ok()) return all_finished();
+    bump(counters_->worker_errors);
+    std::cerr << name() << ": notify: " << status.message() << "\n";
+    return false;
+  }
+
   struct Lane {
     std::vector<std::size_t> indexes;
     std::vector<OrderEvent> events;
@@ -118,7 +133,16 @@ bool ConsumerWorker::finish_batch() {
     }
     all = all && lane.status.is_ok();
   }
-  return all;
+  return all && all_finished();
+}
+
+bool ConsumerWorker::all_finished() {
+  if (std::find(finished_.begin(), finished_.end(), false) == finished_.end()) return true;
+  // A notifier that answers ok but leaves events unrecorded must not get the
+  // batch committed: it is retried instead.
+  bump(counters_->worker_errors);
+  std::cerr << name() << ": notify: finish_all reported success but left events unfinished\n";
+  return false;
 }
 
 }  // namespace flashsale

@@ -30,6 +30,7 @@ class ConsumerWorker : public Worker {
   static constexpr std::size_t kEventsPerLane = 64;  // below this, one lane
   // Records every event's final state; false (to retry later) if any failed.
   bool finish_batch();
+  bool all_finished();  // every event of the batch has its final state recorded
 
   std::shared_ptr<Relay> relay_;
   std::shared_ptr<OrderStore> store_;
