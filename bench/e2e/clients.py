@@ -33,6 +33,22 @@ def create_product(addr, stock):
     return product
 
 
+def latency_buckets(addr):
+    """The server's cumulative accepted->final histogram: [(bound_ms or None for +Inf, count)]."""
+    le = http(addr, "GET", "/healthz")["accepted_to_final_ms"]["le"]
+    return [(None if k == "+Inf" else int(k), v) for k, v in le.items()]
+
+
+def share_bound(before, after, share):
+    """The smallest bucket bound holding `share` of what finished between two samples."""
+    deltas = [(bound, a - b) for (bound, a), (_, b) in zip(after, before)]
+    total = deltas[-1][1]
+    for bound, cumulative in deltas:
+        if total and cumulative >= share * total:
+            return bound
+    return None
+
+
 def wait_until_final(addr, product, user, timeout=60):
     """Buys once and polls /result until the request is final."""
     body = json.dumps({"user_id": user, "product_id": product, "quantity": 1})

@@ -144,6 +144,11 @@ TEST_CASE("consumer worker: a batch is committed only once every final state is 
   REQUIRE(Rig::eventually([&] { return rig.relay->committed() == 3; }));
   CHECK(rig.counters.persisted.load() == 3);  // persisted once, not per retry
   CHECK(rig.counters.finished_success.load() == 3);
+  // Each finished event is timed once, however often its batch was retried.
+  flashsale::LatencyHistogram::Counts counts = rig.counters.accepted_to_final.counts();
+  std::uint64_t timed = 0;
+  for (std::uint64_t c : counts) timed += c;
+  CHECK(timed == 3);
   rig.worker->drain_and_stop(1000ms);
 }
 

@@ -6,6 +6,9 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/StreamCopier.h>
 
+#include <chrono>
+#include <thread>
+
 #include "flashsale/clock.h"
 #include "integration/sale_fixture.h"
 #include "support/sqlite_file.h"
@@ -87,6 +90,41 @@ TEST_CASE("the HTTP API answers bad input with clear errors", "[e2e][api]") {
     CHECK(health.status == 200);
     CHECK(health.str("status") == "ok");
   }
+  CHECK(server.stop() == 0);
+}
+
+TEST_CASE("/healthz counts accepted->final times of finished requests", "[e2e][api]") {
+  EmbeddedServer server;
+  HttpClient client(server.port());
+  long long product = create_product(client, 10);
+  preload(client, product);
+  std::vector<std::string> ids;
+  for (long long user = 1; user <= 3; ++user) {
+    HttpReply bought = client.post("/api/flash_sale/buy", buy_body(product, user));
+    REQUIRE(bought.status == 202);
+    ids.push_back(bought.str("request_id"));
+  }
+  for (const auto& [id, reply] : poll_final(client, ids)) CHECK(reply.str("status") == "success");
+
+  // The worker counts a request just after its final state becomes visible.
+  HttpReply health;
+  Poco::JSON::Object::Ptr latency;
+  for (int i = 0; i < 500; ++i) {
+    health = client.get("/healthz");
+    REQUIRE(health.json);
+    latency = health.json->getObject("accepted_to_final_ms");
+    REQUIRE(latency);
+    if (latency->getValue<long long>("count") == 3) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(latency->getValue<long long>("count") == 3);
+  auto le = latency->getObject("le");
+  REQUIRE(le);
+  CHECK(le->getValue<long long>("+Inf") == 3);  // cumulative: the last bucket holds them all
+  CHECK(le->getValue<long long>("1") <= le->getValue<long long>("60000"));
+  long long p99 = latency->getValue<long long>("p99_le");
+  CHECK(p99 >= 1);
+  CHECK(le->getValue<long long>(std::to_string(p99)) == 3);  // every request is under the p99 bound
   CHECK(server.stop() == 0);
 }
 

@@ -301,7 +301,23 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
                                .field("finished_failed", n(c.finished_failed))
                                .field("worker_errors", n(c.worker_errors))
                                .done();
-    send(response, 200, JsonWriter().field("status", "ok").raw("counters", counters).done());
+    // Cumulative, like Prometheus' `le` buckets: a client diffs two samples.
+    LatencyHistogram::Counts counts = c.accepted_to_final.counts();
+    JsonWriter le;
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < LatencyHistogram::kBuckets; ++i) {
+      cumulative += counts[i];
+      le.field(i < LatencyHistogram::kBoundsMs.size() ? std::to_string(LatencyHistogram::kBoundsMs[i]) : "+Inf",
+               static_cast<std::int64_t>(cumulative));
+    }
+    std::string latency = JsonWriter()
+                              .field("count", static_cast<std::int64_t>(cumulative))
+                              .field("p50_le", LatencyHistogram::bound_of_share(counts, 0.5))
+                              .field("p99_le", LatencyHistogram::bound_of_share(counts, 0.99))
+                              .raw("le", le.done())
+                              .done();
+    send(response, 200,
+         JsonWriter().field("status", "ok").raw("counters", counters).raw("accepted_to_final_ms", latency).done());
   }
 
   const ApiContext& context_;

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "pipeline/latency_histogram.h"
+
 namespace flashsale {
 
 struct Counters {
@@ -18,6 +20,7 @@ struct Counters {
   std::atomic<std::uint64_t> finished_success{0};
   std::atomic<std::uint64_t> finished_failed{0};
   std::atomic<std::uint64_t> worker_errors{0};
+  LatencyHistogram accepted_to_final;  // ms, recorded when a final state is
 };
 
 inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) {

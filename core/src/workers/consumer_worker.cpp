@@ -1,5 +1,7 @@
 #include "workers/consumer_worker.h"
 
+#include "flashsale/clock.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
@@ -86,9 +88,7 @@ bool ConsumerWorker::finish_batch() {
     Status status = notifier_->finish_all(batch_, results_, &finished_);
     finished_.resize(batch_.size(), false);
     for (std::size_t i = 0; i < batch_.size(); ++i) {
-      if (finished_[i] && !before[i]) {
-        bump(results_[i].status == RequestStatus::success ? counters_->finished_success : counters_->finished_failed);
-      }
+      if (finished_[i] && !before[i]) count_finished(i);
     }
     if (status.is_ok()) return all_finished();
     bump(counters_->worker_errors);
@@ -125,7 +125,7 @@ bool ConsumerWorker::finish_batch() {
       if (!lane.finished[k]) continue;
       std::size_t i = lane.indexes[k];
       finished_[i] = true;
-      bump(results_[i].status == RequestStatus::success ? counters_->finished_success : counters_->finished_failed);
+      count_finished(i);
     }
     if (!lane.status.is_ok() && all) {
       bump(counters_->worker_errors);
@@ -134,6 +134,11 @@ bool ConsumerWorker::finish_batch() {
     all = all && lane.status.is_ok();
   }
   return all && all_finished();
+}
+
+void ConsumerWorker::count_finished(std::size_t i) {
+  bump(results_[i].status == RequestStatus::success ? counters_->finished_success : counters_->finished_failed);
+  counters_->accepted_to_final.record(std::max<std::int64_t>(0, now_ms() - batch_[i].accepted_ms));
 }
 
 bool ConsumerWorker::all_finished() {
