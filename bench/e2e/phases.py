@@ -142,6 +142,9 @@ def default_stack(build, work):
         server_p99 = clients.share_bound(buckets_before, clients.latency_buckets(addr), 0.99)
         time.sleep(3)  # a few samples after the last accepted request, so the lag can be seen to close
         samples = sampler.stop()
+        backlog = clients.http(addr, "GET", "/healthz")["counters"]["relayed"]
+        server.stop()
+        drain_rate = backlog_drain_rate(build, brokers, backlog, work)
     finally:
         for p in (server, broker, redis):
             if p:
@@ -151,9 +154,7 @@ def default_stack(build, work):
         dt = t1 - t0
         drain.append((round(t1), (c1["buy_accepted"] - c0["buy_accepted"]) / dt,
                       (c1["persisted"] - c0["persisted"]) / dt))
-    busy = [d for d in drain if d[2] > 0]
-    drain_rate = max(d[2] for d in busy) if busy else None
-    accept_rate = max(d[1] for d in drain) if drain else None
+    accept_rate = peak["throughput_rps"]
     share = low["throughput_rps"] / peak["throughput_rps"] if peak["throughput_rps"] else 0
     rows = [
         row("default stack: accepted->final p99 at peak, -c 50 (ms)", peak["final_latency_ms"]["p99"], None, "ms",
@@ -164,13 +165,46 @@ def default_stack(build, work):
         row(f"default stack: accepted->final p99 at {share:.0%} of peak, server-side (/healthz histogram: the bucket "
             "bound holding 99%) (ms)", server_p99, None, "ms", "< 250 ms at half of peak",
             "GET /healthz before and after the half-load run"),
-        row("default stack: drain (orders persisted/s, best second) vs admission (accepted/s, best second)",
-            drain_rate, accept_rate, "/s", ">= 1.0x", "GET /healthz every second during the two runs above"),
+        row("default stack: drain capacity (a fresh consumer working off the whole topic as a backlog, orders/s) vs "
+            "admission at peak (accepted/s)", drain_rate, accept_rate, "/s", ">= 1.0x",
+            "ROLES=api,consumer KAFKA_GROUP_ID=<new> on a fresh Redis and SQLite file, /healthz every 100 ms"),
     ]
     rows.append(row("default stack: accepted->persisted lag from /healthz counters, worst second (ms, 1-s "
                     "resolution)", persist_lag_ms(samples), None, "ms", "", "GET /healthz every second"))
     details = {"peak": peak, "low": low, "exit_codes": (code_peak, code_low)}
     return rows, drain, details
+
+
+def backlog_drain_rate(build, brokers, events, work):
+    """How fast the async path can go, not just whether it keeps up: a
+    consumer-only server in a new group (auto.offset.reset=earliest) with its
+    own Redis and SQLite file works off every event the runs put on the topic.
+    Its rate is counted from its first persisted order (after the group join)
+    to the last one."""
+    redis, raddr = processes.start_redis()
+    server = None
+    try:
+        env = {"REDIS_ADDR": raddr, "KAFKA_BROKERS": brokers, "DB_PATH": "drain.db", "ROLES": "api,consumer",
+               "KAFKA_GROUP_ID": "bench-drain"}
+        server, addr = processes.start_server(build, env, "drain", config="etc/flashsale.properties")
+        first = last = None
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            persisted = clients.http(addr, "GET", "/healthz")["counters"]["persisted"]
+            now = time.time()
+            if persisted > 0 and first is None:
+                first = (now, persisted)
+            if persisted >= events:
+                last = (now, persisted)
+                break
+            time.sleep(0.1)
+        if first is None or last is None or last[0] <= first[0]:
+            return None
+        return (last[1] - first[1]) / (last[0] - first[0])
+    finally:
+        for p in (server, redis):
+            if p:
+                p.stop()
 
 
 def persist_lag_ms(samples):
