@@ -153,11 +153,26 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
       too_large = static_cast<std::int64_t>(body->size()) > limit;
     }
     if (too_large) {
+      discard_rest(request, has_body);
       response.setKeepAlive(false);
       send_error(response, 413, "payload_too_large", "body over " + std::to_string(limit) + " bytes");
       return false;
     }
     return true;
+  }
+
+  // Reads and drops what is left of a refused body, up to kDrainBytes: a
+  // socket closed with unread data in it is reset, and the reset can reach
+  // the client before it has read our 413 (it sees a bare I/O error). A body
+  // larger still is cut off with the connection.
+  static void discard_rest(HTTPServerRequest& request, bool has_body) {
+    constexpr std::int64_t kDrainBytes = 1 << 20;
+    if (!has_body || (request.hasContentLength() && request.getContentLength64() > kDrainBytes)) return;
+    std::istream& in = request.stream();
+    char chunk[4096];
+    for (std::int64_t left = kDrainBytes; left > 0 && in.read(chunk, sizeof chunk), in.gcount() > 0;) {
+      left -= in.gcount();
+    }
   }
 
   void buy(HTTPServerRequest& request, const std::string& body, HTTPServerResponse& response) {
