@@ -76,7 +76,7 @@ bool recorded_outcome(const RequestKey& key, PreparedStatement& find_order, Prep
 
 }  // namespace
 
-SqliteOrderStore::SqliteOrderStore(const std::string& path)
+SqliteOrderStore::SqliteOrderStore(const std::string& path, int checkpoint_pages)
     : writer_(open_with_schema(path)),
       insert_order_(handle(writer_), kInsertOrder),
       find_order_(handle(writer_), kFindOrder),
@@ -86,7 +86,8 @@ SqliteOrderStore::SqliteOrderStore(const std::string& path)
       reader_(open_connection(path)),
       read_order_(handle(reader_), kFindOrder),
       read_failure_(handle(reader_), kFindFailure),
-      read_sales_(handle(reader_), kSelectSales) {}
+      read_sales_(handle(reader_), kSelectSales),
+      checkpointer_(path, handle(writer_), checkpoint_pages) {}
 
 Status SqliteOrderStore::persist(const std::vector<OrderEvent>& events, std::vector<PersistResult>* results) noexcept {
   return guarded("persist", [&] {

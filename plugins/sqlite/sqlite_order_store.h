@@ -10,7 +10,8 @@
 // products, one caller at a time (SQLite has one writer per file anyway); its
 // hot statements are compiled once (sqlite_statement.h). The reader serves
 // find_request, find_product and sales, and WAL lets it read the last commit
-// while the writer is inside a batch.
+// while the writer is inside a batch. A third, the checkpointer's
+// (checkpointer.h), copies the WAL back into the file off the persist path.
 #pragma once
 
 #include <mutex>
@@ -20,6 +21,7 @@
 
 #include <Poco/Data/Session.h>
 
+#include "checkpointer.h"
 #include "flashsale/order_store.h"
 #include "sqlite_statement.h"
 
@@ -29,7 +31,9 @@ class SqliteOrderStore final : public OrderStore {
  public:
   // Opens the file at path, creating it and the schema where missing. Throws a
   // Poco::Exception when it cannot, or when the file has another layout.
-  explicit SqliteOrderStore(const std::string& path);
+  // checkpoint_pages: the WAL length at which the checkpointer copies it back.
+  explicit SqliteOrderStore(const std::string& path, int checkpoint_pages = kDefaultCheckpointPages);
+  static constexpr int kDefaultCheckpointPages = 4000;  // 16 MiB of 4 KiB pages
 
   Status persist(const std::vector<OrderEvent>& events, std::vector<PersistResult>* results) noexcept override;
   Status find_request(const std::string& request_id, RequestState* out) noexcept override;
@@ -56,6 +60,9 @@ class SqliteOrderStore final : public OrderStore {
   PreparedStatement read_order_;
   PreparedStatement read_failure_;
   PreparedStatement read_sales_;
+
+  // Last: gone (the writer unhooked, its thread joined) before the rest.
+  Checkpointer checkpointer_;
 };
 
 }  // namespace flashsale::sqlite

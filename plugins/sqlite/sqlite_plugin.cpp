@@ -10,9 +10,9 @@ namespace flashsale::sqlite {
 namespace {
 
 // nullptr and a line naming db.path and the file when the file cannot be used.
-OrderStore* open_store(const std::string& path, std::string* error) noexcept {
+OrderStore* open_store(const std::string& path, int checkpoint_pages, std::string* error) noexcept {
   try {
-    return new SqliteOrderStore(path);
+    return new SqliteOrderStore(path, checkpoint_pages);
   } catch (const std::exception& failure) {
     if (error != nullptr) {
       *error = "db.path (" + Settings::env_name("db.path") + "): cannot open SQLite database " + path + ": " +
@@ -26,21 +26,31 @@ OrderStore* open_store(const std::string& path, std::string* error) noexcept {
 
 class SqliteBackend final : public Backend {
  public:
-  explicit SqliteBackend(std::string path) : path_(std::move(path)) {}
+  SqliteBackend(std::string path, int checkpoint_pages) : path_(std::move(path)), checkpoint_pages_(checkpoint_pages) {}
 
-  OrderStore* make_order_store(std::string* error) noexcept override { return open_store(path_, error); }
+  OrderStore* make_order_store(std::string* error) noexcept override {
+    return open_store(path_, checkpoint_pages_, error);
+  }
 
  private:
   std::string path_;
+  int checkpoint_pages_;
 };
 
 Backend* make_backend(const Settings& settings, std::string* error) noexcept {
   try {
     std::string path = settings.get("db.path", "flash_sale.db");
+    std::string bad;
+    auto checkpoint_pages = static_cast<int>(
+        settings.get_int("db.checkpoint.pages", SqliteOrderStore::kDefaultCheckpointPages, &bad, 1, 1'000'000));
+    if (!bad.empty()) {
+      if (error != nullptr) *error = bad;
+      return nullptr;
+    }
     // Open the file (and create the schema) now, so a bad path stops start-up
     // when the family loads.
-    if (std::unique_ptr<OrderStore> probe{open_store(path, error)}; probe == nullptr) return nullptr;
-    return new SqliteBackend(path);
+    if (std::unique_ptr<OrderStore> probe{open_store(path, checkpoint_pages, error)}; probe == nullptr) return nullptr;
+    return new SqliteBackend(path, checkpoint_pages);
   } catch (...) {  // only bad_alloc can get here
     if (error != nullptr) *error = "out of memory";
     return nullptr;

@@ -53,6 +53,7 @@ const std::vector<KnownKey>& known_keys() {
       {"fault.crash.before.commit", "0",
        "failpoint for tests: the consumer exits abruptly before its Nth relay commit (0 = off)"},
       {"db.path", "flash_sale.db", "SQLite database file (persist stage)"},
+      {"db.checkpoint.pages", "4000", "WAL pages at which the background checkpointer copies the log back"},
       {"redis.addr", "localhost:6379", "Redis host:port"},
       {"redis.db", "0", "Redis database number"},
       {"kafka.brokers", "localhost:9092", "Kafka bootstrap servers, comma separated"},
@@ -220,6 +221,7 @@ Config load_config(const std::string& file, char** env, const std::string& exe_d
   require_int(s, "fault.crash.before.commit", 0, INT32_MAX);
   require_int(s, "redis.db", 0, 1024);
   if (s.get("db.path").empty()) throw StartupError(where("db.path") + ": must not be empty");
+  require_int(s, "db.checkpoint.pages", 1, 1'000'000);
   return config;
 }
 

@@ -2,7 +2,10 @@
 // that it survives a restart, and how a db.path it cannot use stops start-up.
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -105,6 +108,45 @@ TEST_CASE("sqlite family: a file of the current version opens again, an empty on
   CHECK(refusal(path).empty());
   SideConnection side(path);
   CHECK(side.number("PRAGMA user_version") == 2);
+}
+
+TEST_CASE("sqlite family: the WAL is checkpointed into the file in the background, the store still open", "[sqlite]") {
+  TempDir dir;
+  std::string path = dir.file("flash_sale.db");
+  SqliteFamily family(path, {{"db.checkpoint.pages", "50"}});
+  std::unique_ptr<OrderStore> store = family.make_store();
+  auto file_size = [&] { return std::filesystem::file_size(path); };
+  const auto laid_out = file_size();
+
+  // Writes land in the WAL; only a checkpoint copies them into the file, and
+  // the writer itself no longer runs one (nor does SQLite before ~10,000 pages).
+  std::vector<PersistResult> results;
+  for (int batch = 0; batch < 40; ++batch) {
+    std::vector<OrderEvent> events;
+    for (int i = 0; i < 256; ++i) {
+      OrderEvent e;
+      e.request_id = "ckpt-" + std::to_string(batch) + "-" + std::to_string(i);
+      e.user_id = batch * 1000 + i + 1;
+      e.product_id = 3;
+      e.quantity = 1;
+      e.unit_price = 100;
+      e.accepted_ms = 1767261600000;
+      events.push_back(e);
+    }
+    REQUIRE(store->persist(events, &results).is_ok());
+  }
+  bool copied = false;
+  for (int i = 0; i < 1000 && !copied; ++i) {
+    copied = file_size() > laid_out + 200 * 1024;
+    if (!copied) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(copied);
+}
+
+TEST_CASE("sqlite family: db.checkpoint.pages out of range is refused naming the key", "[sqlite]") {
+  TempDir dir;
+  CHECK_THROWS_WITH(SqliteFamily(dir.file("x.db"), {{"db.checkpoint.pages", "0"}}),
+                    Catch::StartsWith("db.checkpoint.pages (DB_CHECKPOINT_PAGES)"));
 }
 
 TEST_CASE("sqlite family: the file is in WAL mode", "[sqlite]") {

@@ -10,14 +10,15 @@
 
 namespace flashsale::test {
 
-SqliteFamily::SqliteFamily(const std::string& db_path) {
+SqliteFamily::SqliteFamily(const std::string& db_path, std::map<std::string, std::string> settings) {
   library_.load(plugin_dir() + "/flashsale-sqlite.so",
                 boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
   const auto& descriptor = library_.get_alias<const PluginDescriptor>("flashsale_plugin");
   REQUIRE(descriptor.abi_version == kPluginAbiVersion);
   REQUIRE(std::string(descriptor.family) == "sqlite");
   std::string error;
-  backend_.reset(descriptor.make_backend(Settings({{"db.path", db_path}}), &error));
+  settings["db.path"] = db_path;
+  backend_.reset(descriptor.make_backend(Settings(std::move(settings)), &error));
   if (!backend_) throw std::runtime_error(error);
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -20,7 +21,8 @@ namespace flashsale::test {
 // all six stages at once; these tests want the persist stage alone.
 class SqliteFamily {
  public:
-  explicit SqliteFamily(const std::string& db_path);
+  // `settings`: more keys for the family beside db.path.
+  explicit SqliteFamily(const std::string& db_path, std::map<std::string, std::string> settings = {});
   ~SqliteFamily();
 
   // A new OrderStore on the file; fails the test if the family cannot make one.
