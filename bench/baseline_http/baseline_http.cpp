@@ -4,7 +4,17 @@
 // answers 202 with a fixed body the size of a real buy answer. Whatever the
 // buy endpoint does beyond this is the cost of flashsale itself.
 //
+// With --redis, each POST also sends one Redis command (the words after
+// "--") over a blocking hiredis connection of its worker thread before it
+// answers: the ceiling of a buy that costs one round trip and one admit.lua
+// EVALSHA, with no flashsale code. Every "__rand_int__" in the words becomes
+// a 12-digit counter, distinct per request (redis-benchmark's placeholder,
+// there a random number), so each call can lock its own user. The reply is
+// not judged beyond Redis errors (answered 500, the first one printed): the
+// caller counts the success share from the keys the script writes.
+//
 // usage: flashsale-baseline-http [--addr HOST:PORT] [--threads N]
+//                                [--redis HOST:PORT -- COMMAND ARG...]
 // Prints "baseline listening on http://HOST:PORT" first; stops on SIGTERM/SIGINT.
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
@@ -15,35 +25,111 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/ThreadPool.h>
+#include <hiredis/hiredis.h>
 
+#include <atomic>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace {
 
 const std::string kBody = R"({"request_id":"0b4f3c1e-6a0d-4b5e-9a57-3f1c2d4e5f60","status":"pending"})";
+const std::string kPlaceholder = "__rand_int__";
+
+// The command each POST sends, and where it goes. Set once in main, before
+// the server starts; read-only afterwards.
+struct RedisCall {
+  std::string host;
+  int port = 0;
+  std::vector<std::string> words;
+};
+
+class RedisCaller {
+ public:
+  explicit RedisCaller(const RedisCall& call) : call_(call) {}
+
+  // Sends the command once on this thread's connection; false on an I/O or
+  // Redis error (the connection is dropped and made again by the next call).
+  bool call_once() {
+    thread_local std::unique_ptr<redisContext, decltype(&redisFree)> context(nullptr, &redisFree);
+    if (!context) {
+      context.reset(redisConnect(call_.host.c_str(), call_.port));
+      if (!context || context->err != 0) {
+        report(context ? context->errstr : "cannot allocate a connection");
+        context.reset();
+        return false;
+      }
+    }
+    char number[16];
+    std::snprintf(number, sizeof number, "%012llu", next_.fetch_add(1, std::memory_order_relaxed));
+    std::vector<std::string> words = call_.words;
+    std::vector<const char*> args;
+    std::vector<std::size_t> lengths;
+    for (std::string& word : words) {
+      for (auto at = word.find(kPlaceholder); at != std::string::npos; at = word.find(kPlaceholder, at)) {
+        word.replace(at, kPlaceholder.size(), number);
+      }
+      args.push_back(word.data());
+      lengths.push_back(word.size());
+    }
+    auto* reply = static_cast<redisReply*>(
+        redisCommandArgv(context.get(), static_cast<int>(args.size()), args.data(), lengths.data()));
+    if (reply == nullptr) {
+      report(context->errstr);
+      context.reset();
+      return false;
+    }
+    bool ok = reply->type != REDIS_REPLY_ERROR;
+    if (!ok) report(std::string(reply->str, reply->len));
+    freeReplyObject(reply);
+    return ok;
+  }
+
+ private:
+  void report(const std::string& why) {
+    if (!reported_.exchange(true)) std::cerr << "baseline: redis call failed: " << why << std::endl;
+  }
+
+  const RedisCall& call_;
+  std::atomic<unsigned long long> next_{1};
+  std::atomic<bool> reported_{false};
+};
 
 class FixedAnswer : public Poco::Net::HTTPRequestHandler {
  public:
+  explicit FixedAnswer(RedisCaller* redis) : redis_(redis) {}
+
   void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
     std::string body;
     Poco::StreamCopier::copyToString(request.stream(), body);
     bool post = request.getMethod() == Poco::Net::HTTPRequest::HTTP_POST;
-    response.setStatus(post ? Poco::Net::HTTPResponse::HTTP_ACCEPTED
-                            : Poco::Net::HTTPResponse::HTTP_METHOD_NOT_ALLOWED);
+    auto status = post ? Poco::Net::HTTPResponse::HTTP_ACCEPTED : Poco::Net::HTTPResponse::HTTP_METHOD_NOT_ALLOWED;
+    if (post && redis_ != nullptr && !redis_->call_once()) status = Poco::Net::HTTPResponse::HTTP_INTERNAL_SERVER_ERROR;
+    response.setStatus(status);
     response.setContentType("application/json");
     response.setContentLength(static_cast<std::streamsize>(kBody.size()));
     response.send() << kBody;
   }
+
+ private:
+  RedisCaller* redis_;
 };
 
 class Factory : public Poco::Net::HTTPRequestHandlerFactory {
  public:
+  explicit Factory(RedisCaller* redis) : redis_(redis) {}
+
   Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-    return new FixedAnswer;
+    return new FixedAnswer(redis_);
   }
+
+ private:
+  RedisCaller* redis_;
 };
 
 }  // namespace
@@ -51,9 +137,32 @@ class Factory : public Poco::Net::HTTPRequestHandlerFactory {
 int main(int argc, char** argv) {
   std::string addr = "127.0.0.1:0";
   int threads = 128;  // http.threads default of the flashsale server
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--addr") == 0) addr = argv[i + 1];
-    if (std::strcmp(argv[i], "--threads") == 0) threads = std::stoi(argv[i + 1]);
+  std::string redis_addr;
+  RedisCall call;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--") == 0) {
+      call.words.assign(argv + i + 1, argv + argc);
+      break;
+    }
+    if (i + 1 == argc) break;
+    if (std::strcmp(argv[i], "--addr") == 0)
+      addr = argv[++i];
+    else if (std::strcmp(argv[i], "--threads") == 0)
+      threads = std::stoi(argv[++i]);
+    else if (std::strcmp(argv[i], "--redis") == 0)
+      redis_addr = argv[++i];
+  }
+  std::unique_ptr<RedisCaller> redis;
+  if (!redis_addr.empty()) {
+    auto colon = redis_addr.rfind(':');
+    if (colon == std::string::npos || call.words.empty()) {
+      std::cerr << "baseline: --redis HOST:PORT needs a port and a command after --" << std::endl;
+      return 2;
+    }
+    call.host = redis_addr.substr(0, colon);
+    call.port = std::stoi(redis_addr.substr(colon + 1));
+    redis = std::make_unique<RedisCaller>(call);
+    std::signal(SIGPIPE, SIG_IGN);  // a Redis that goes away is an error reply, not the end of the process
   }
   sigset_t stop;
   sigemptyset(&stop);
@@ -71,7 +180,7 @@ int main(int argc, char** argv) {
   params->setMaxKeepAliveRequests(0);
   params->setKeepAliveTimeout(Poco::Timespan(10, 0));
   Poco::ThreadPool pool(2, threads);
-  Poco::Net::HTTPServer server(new Factory, pool, socket, params);
+  Poco::Net::HTTPServer server(new Factory(redis.get()), pool, socket, params);
   server.start();
   std::cout << "baseline listening on http://" << socket.address().toString() << std::endl;
 
