@@ -71,12 +71,16 @@ def wrk(addr, seconds, connections, threads=2, product=1, user_base=1):
     return json.loads(line[len("WRK_JSON "):]), " ".join(cmd[:-3] + ["bench/e2e/buy.lua", "URL"])
 
 
-def wrk_slices(addr, count, connections, product, user_base):
-    """`count` back-to-back 1-second wrk runs: per-second throughput and p99."""
+def wrk_slices(targets, count, connections):
+    """`count` 1-second wrk runs on each target in turn (addr, product, user_base):
+    [(second, rps, p99 of the first target, rps, p99 of the next, ...)]."""
     rows = []
     for i in range(count):
-        r, _ = wrk(addr, 1, connections, product=product, user_base=user_base + i * 10**11)
-        rows.append((i + 1, r["rps"], r["p99_ms"]))
+        row = [i + 1]
+        for addr, product, user_base in targets:
+            r, _ = wrk(addr, 1, connections, product=product, user_base=user_base + i * 10**11)
+            row += [r["rps"], r["p99_ms"]]
+        rows.append(tuple(row))
     return rows
 
 

@@ -1,6 +1,7 @@
 """The comparisons of `make bench`, one function each. Every function starts
-what it needs on free ports, measures ours and its baseline in turn, stops
-everything (pass or fail) and returns table rows plus data for the plot."""
+what it needs on free ports, measures ours and its baseline (the buy figures
+in interleaved rounds, rounds.py), stops everything (pass or fail) and
+returns table rows plus data for the plot."""
 
 import os
 import subprocess
@@ -8,18 +9,47 @@ import time
 
 import clients
 import processes
+import rounds
 from report import fmt
 
-WRK_SECONDS = 15
+WRK_SECONDS = 15  # the default-stack loadtest at peak
 CONNECTIONS = 50
 BIG_STOCK = 10_000_000
 
 
-def row(figure, ours, baseline, unit, target, command, ratio=None):
+def row(figure, ours, baseline, unit, target, command, ratio=None, spread=None):
     if ratio is None and ours and baseline:
         ratio = ours / baseline
-    return {"figure": figure, "ours": fmt(ours, unit), "baseline": fmt(baseline, unit),
-            "ratio": f"{ratio:.2f}x" if ratio else "n/a", "target": target, "command": command}
+    text = f"{ratio:.2f}x" if ratio else "n/a"
+    if ratio and spread:
+        text += f" (rounds {spread[0]:.2f}-{spread[1]:.2f})"
+    return {"figure": figure, "ours": fmt(ours, unit), "baseline": fmt(baseline, unit), "ratio": text,
+            "target": target, "command": command}
+
+
+def compared_row(figure, cmp, unit, target, command):
+    """A row of a rounds.compare() result: medians of each side, median of the round ratios."""
+    return row(figure, cmp["ours"], cmp["base"], unit, target, command, ratio=cmp["ratio"], spread=cmp["spread"])
+
+
+def in_rounds(command):
+    """The command column of an interleaved figure: what ran, and how often."""
+    return (f"{rounds.ROUNDS} rounds, sides in turn (order rotating), each: {command}; one "
+            f"{rounds.WARMUP_SECONDS}s warm-up round per side first, not counted; ratio = median of round ratios")
+
+
+class WrkSide:
+    """One side measured with wrk and buy.lua; each run gets its own user range.
+    `command` is the last run's (a counted round's: warm-up comes first)."""
+
+    def __init__(self, addr, product=1):
+        self.addr, self.product, self.runs, self.command = addr, product, 0, None
+
+    def __call__(self, seconds):
+        self.runs += 1
+        result, self.command = clients.wrk(self.addr, seconds, CONNECTIONS, product=self.product,
+                                           user_base=1 + self.runs * 10**11)
+        return result
 
 
 def micro(build, work):
@@ -44,26 +74,28 @@ def micro(build, work):
 
 
 def embedded_buy(build):
-    """(a) the buy endpoint on the embedded profile vs the minimal Poco server."""
+    """(a) the buy endpoint on the embedded profile vs the minimal Poco server,
+    both running all along, measured in alternating rounds."""
     server, addr = processes.start_server(build, {"DB_PATH": "bench.db"}, "embedded")
+    baseline = None
     try:
+        baseline, base_addr = processes.start_baseline(build)
         product = clients.create_product(addr, BIG_STOCK)
-        ours, cmd = clients.wrk(addr, WRK_SECONDS, CONNECTIONS, product=product, user_base=1)
-        ours_slices = clients.wrk_slices(addr, 10, CONNECTIONS, product, 10**13)
+        ours, base = WrkSide(addr, product), WrkSide(base_addr)
+        result = rounds.interleave([("ours", ours, {"flashsale-server": server.proc.pid}),
+                                    ("baseline", base, {"baseline": baseline.proc.pid})])
+        slices = clients.wrk_slices([(addr, product, 10**13), (base_addr, 1, 1)], 10, CONNECTIONS)
     finally:
-        server.stop()
-    baseline, base_addr = processes.start_baseline(build)
-    try:
-        base, _ = clients.wrk(base_addr, WRK_SECONDS, CONNECTIONS)
-        base_slices = clients.wrk_slices(base_addr, 10, CONNECTIONS, 1, 1)
-    finally:
-        baseline.stop()
-    rows = [row("buy, embedded profile vs minimal Poco HTTPServer (requests/s)", ours["rps"], base["rps"], "req/s",
-                ">= 0.8x", cmd),
-            row("buy, embedded profile vs minimal Poco: p99 latency (ms)", ours["p99_ms"], base["p99_ms"], "ms", "",
-                cmd)]
-    slices = [(o[0], o[1], o[2], b[1], b[2]) for o, b in zip(ours_slices, base_slices)]
-    return rows, slices, {"ours": ours, "baseline": base}
+        for p in (baseline, server):
+            if p:
+                p.stop()
+    rps, p99 = rounds.compare(result, "ours", "baseline"), rounds.compare(result, "ours", "baseline", "p99_ms")
+    cmd = in_rounds(ours.command)
+    rows = [compared_row("buy, embedded profile vs minimal Poco HTTPServer (requests/s)", rps, "req/s", ">= 0.8x",
+                         cmd),
+            compared_row("buy, embedded profile vs minimal Poco: p99 latency (ms)", p99, "ms", "", cmd)]
+    table = rounds.markdown(result, ["ours", "baseline"], [("ours/baseline", "ours", "baseline")])
+    return rows, slices, table + "\n\n" + rounds.cpu_markdown(result, ["ours", "baseline"]), result
 
 
 def embedded_rss(build, work):
@@ -81,43 +113,132 @@ def embedded_rss(build, work):
                 "< 256 MB", cmd)], note
 
 
+def admit_sale_key(product):
+    return f"fs:{{p:{product}}}:sale"
+
+
+def admit_evalsha_args(sha, product, stream):
+    """The one EVALSHA of lua/admit.lua that the redis baselines send (redis-benchmark, and the ceiling
+    server per request): KEYS and ARGV in the order of the script's header, for the success path of a
+    buyer of `product` (its sale hash preloaded by preload_admit_sale) with no idempotency key,
+    XADDing to `stream`, which no relay reads. "__rand_int__" is the user: redis-benchmark puts a
+    random number there (-r), flashsale-baseline-http a counter distinct per request.
+    When admit.lua's KEYS/ARGV change, this is the one place to follow."""
+    lock = f"fs:{{p:{product}}}:lock:__rand_int__"
+    idem = f"fs:{{p:{product}}}:idem:none"
+    argv = ["req-__rand_int__", "__rand_int__", str(product), "1", "100", "0", "0"]
+    return ["EVALSHA", sha, "4", admit_sale_key(product), lock, idem, stream] + argv
+
+
+SALE_STOCK = 1_000_000_000
+
+
+def preload_admit_sale(cli, product):
+    subprocess.run(cli + ["HSET", admit_sale_key(product), "remaining", str(SALE_STOCK), "start_ms", "0",
+                          "end_ms", "99999999999999"], check=True, capture_output=True)
+
+
+def admitted(cli, product):
+    return SALE_STOCK - int(subprocess.run(cli + ["HGET", admit_sale_key(product), "remaining"],
+                                           capture_output=True, text=True, check=True).stdout.strip())
+
+
+class EvalshaSide:
+    """redis-benchmark of admit_evalsha_args(); each run's request count is set
+    from the last run's rate so that it lasts about `seconds`."""
+
+    def __init__(self, raddr, args, cli, product):
+        self.raddr, self.args, self.cli, self.product = raddr, args, cli, product
+        self.rate, self.command = 20_000, None
+
+    def __call__(self, seconds):
+        n = max(5_000, int(self.rate * seconds))
+        before = admitted(self.cli, self.product)
+        rps, p50, p99, cmd = clients.redis_benchmark(self.raddr, self.args, n, CONNECTIONS)
+        self.command = cmd.replace(f"-n {n} ", f"-n <the last run's rate x {seconds} s> ")
+        self.rate = rps
+        return {"requests": n, "rps": rps, "p50_ms": p50, "p99_ms": p99,
+                "admitted": admitted(self.cli, self.product) - before}
+
+
 def redis_buy(build, root):
-    """(b) the buy endpoint on the redis-stages profile vs redis-benchmark EVALSHA of lua/admit.lua."""
+    """(b) the buy endpoint on the redis-stages profile vs redis-benchmark
+    EVALSHA of lua/admit.lua, and the ceiling of any HTTP server in front of
+    that script here: the bare Poco server sending one EVALSHA per request.
+    All three run on one Redis, all along, measured in rotating rounds."""
     redis, raddr = processes.start_redis()
+    server = ceiling = None
     try:
-        env = {"STAGE_RATELIMIT": "redis", "STAGE_ADMIT": "redis", "STAGE_OUTBOX": "redis", "STAGE_NOTIFY": "redis",
-               "STAGE_RELAY": "memory", "STAGE_PERSIST": "sqlite", "REDIS_ADDR": raddr, "DB_PATH": "bench.db"}
-        server, addr = processes.start_server(build, env, "redis-stages")
-        try:
-            product = clients.create_product(addr, BIG_STOCK)
-            ours, cmd = clients.wrk(addr, WRK_SECONDS, CONNECTIONS, product=product, user_base=1)
-        finally:
-            server.stop()
         port = raddr.split(":")[1]
         cli = ["redis-cli", "-p", port]
         with open(os.path.join(root, "lua/admit.lua")) as f:
             sha = subprocess.run(cli + ["SCRIPT", "LOAD", f.read()], capture_output=True, text=True,
                                  check=True).stdout.strip()
-        sale = "fs:{p:999}:sale"
-        subprocess.run(cli + ["HSET", sale, "remaining", "1000000000", "start_ms", "0", "end_ms", "99999999999999"],
-                       check=True, capture_output=True)
-        # A random user lock per call and no idempotency key: the success path (stock check, decrement,
-        # SET lock, XADD) on a stream no relay reads. __rand_int__ repeats within 10^8, so a few calls
-        # find the lock taken; the success share is counted below.
-        args = ["EVALSHA", sha, "4", sale, "fs:{p:999}:lock:__rand_int__", "fs:{p:999}:idem:none",
-                "bench:evalsha:stream", "req-__rand_int__", "__rand_int__", "999", "1", "100", "0", "0"]
-        requests = 400_000
-        rps, p50, p99, bcmd = clients.redis_benchmark(raddr, args, requests, CONNECTIONS)
-        remaining = int(subprocess.run(cli + ["HGET", sale, "remaining"], capture_output=True, text=True,
-                                       check=True).stdout.strip())
-        success_share = (1_000_000_000 - remaining) / requests
+        # The benchmark's calls and the ceiling's each on their own sale, so
+        # each one's success share can be counted from its stock.
+        bench_product, ceiling_product = 999, 998
+        for product in (bench_product, ceiling_product):
+            preload_admit_sale(cli, product)
+        bench_args = admit_evalsha_args(sha, bench_product, "bench:evalsha:stream")
+        ceiling_args = admit_evalsha_args(sha, ceiling_product, "bench:ceiling:stream")
+
+        env = {"STAGE_RATELIMIT": "redis", "STAGE_ADMIT": "redis", "STAGE_OUTBOX": "redis", "STAGE_NOTIFY": "redis",
+               "STAGE_RELAY": "memory", "STAGE_PERSIST": "sqlite", "REDIS_ADDR": raddr, "DB_PATH": "bench.db"}
+        server, addr = processes.start_server(build, env, "redis-stages")
+        ceiling, ceiling_addr = processes.start_baseline(build, redis=raddr, command=ceiling_args,
+                                                         name="ceiling")
+        product = clients.create_product(addr, BIG_STOCK)
+        ours, top = WrkSide(addr, product), WrkSide(ceiling_addr)
+        evalsha = EvalshaSide(raddr, bench_args, cli, bench_product)
+        rpid = redis.proc.pid
+        result = rounds.interleave([("ours", ours, {"redis-server": rpid, "flashsale-server": server.proc.pid}),
+                                    ("ceiling", top, {"redis-server": rpid, "baseline": ceiling.proc.pid}),
+                                    ("evalsha", evalsha, {"redis-server": rpid})])
+        runs = [result["warmup"]] + result["rounds"]
+        bench_share = admitted(cli, bench_product) / sum(r["evalsha"]["requests"] for r in runs)
+        ceiling_share = admitted(cli, ceiling_product) / sum(r["ceiling"]["requests"] for r in runs)
     finally:
-        redis.stop()
-    bcmd = bcmd.replace(sha, "<sha of lua/admit.lua>")
-    return [row("buy, redis-stages profile vs redis-benchmark EVALSHA admit.lua (requests/s)", ours["rps"], rps,
-                "req/s", ">= 0.7x", f"{cmd}  vs  {bcmd}"),
-            row("buy, redis-stages profile vs EVALSHA: p99 latency (ms)", ours["p99_ms"], p99, "ms", "", cmd)], \
-        {"ours": ours, "evalsha_success_share": success_share, "evalsha_p50": p50}
+        for p in (ceiling, server, redis):
+            if p:
+                p.stop()
+    bcmd = evalsha.command.replace(sha, "<sha of lua/admit.lua>")
+    ceiling_cmd = (f"{top.command} against flashsale-baseline-http --redis ADDR -- " +
+                   " ".join(ceiling_args).replace(sha, "<sha of lua/admit.lua>"))
+    vs_bench = rounds.compare(result, "ours", "evalsha")
+    rows = [compared_row("buy, redis-stages profile vs redis-benchmark EVALSHA admit.lua (requests/s)", vs_bench,
+                         "req/s", ">= 0.7x", in_rounds(f"{ours.command}  vs  {bcmd}")),
+            compared_row("buy, redis-stages profile vs EVALSHA: p99 latency (ms)",
+                         rounds.compare(result, "ours", "evalsha", "p99_ms"), "ms", "",
+                         in_rounds(f"{ours.command}  vs  {bcmd}")),
+            compared_row("ceiling: bare Poco HTTPServer + one EVALSHA admit.lua per request (no flashsale code) vs "
+                         "redis-benchmark EVALSHA (requests/s)", rounds.compare(result, "ceiling", "evalsha"),
+                         "req/s", "", in_rounds(f"{ceiling_cmd}  vs  {bcmd}"))]
+    bounds = {side: cpu_bound(rounds.cpu_medians(result, side)) for side in ("ours", "ceiling", "evalsha")}
+    cores = os.cpu_count()
+    rows.append(row(f"ceiling vs EVALSHA, each alone on {cores} idle cores: CPU bound min(1 core / Redis CPU, "
+                    f"{cores} cores / all CPU) per request (requests/s)", bounds["ceiling"], bounds["evalsha"],
+                    "req/s", "",
+                    "computed from the median CPU time per request of the rounds above (/proc/PID/stat of "
+                    "redis-server and the server, rusage of wrk / redis-benchmark)"))
+    table = rounds.markdown(result, ["ours", "ceiling", "evalsha"],
+                            [("ours/evalsha", "ours", "evalsha"), ("ceiling/evalsha", "ceiling", "evalsha"),
+                             ("ours/ceiling", "ours", "ceiling")])
+    table += "\n\n" + rounds.cpu_markdown(result, ["ours", "ceiling", "evalsha"]) + "\n\n" + \
+        "CPU bound on idle cores (requests/s): " + ", ".join(f"{k} {v:,.0f}" for k, v in bounds.items())
+    detail = dict(result, evalsha_success_share=bench_share, ceiling_success_share=ceiling_share,
+                  cpu_bound_rps=bounds)
+    return rows, table, detail
+
+
+def cpu_bound(cpu_us):
+    """The most requests/s a side could serve on this machine's cores if nothing
+    else ran: Redis is one thread, everything together shares all cores."""
+    total = sum(cpu_us.values())
+    redis = cpu_us.get("redis-server", 0)
+    limits = [os.cpu_count() * 1e6 / total] if total else []
+    if redis:
+        limits.append(1e6 / redis)
+    return min(limits) if limits else None
 
 
 def default_stack(build, work):

@@ -81,9 +81,14 @@ def start_server(build, env, name="server", config="etc/embedded.properties"):
     return p, line.split("http://", 1)[1]
 
 
-def start_baseline(build, threads=128):
-    p = Process("baseline", [os.path.join(build, "bin/flashsale-baseline-http"), "--addr", "127.0.0.1:0",
-                             "--threads", str(threads)])
+def start_baseline(build, threads=128, redis=None, command=None, name="baseline"):
+    """flashsale-baseline-http on a free port; with redis ("HOST:PORT") and
+    command (a Redis command's words) each POST also sends that command.
+    Returns (process, "127.0.0.1:PORT")."""
+    argv = [os.path.join(build, "bin/flashsale-baseline-http"), "--addr", "127.0.0.1:0", "--threads", str(threads)]
+    if redis:
+        argv += ["--redis", redis, "--"] + list(command)
+    p = Process(name, argv)
     return p, p.first_line().split("http://", 1)[1]
 
 

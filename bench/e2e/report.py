@@ -40,7 +40,7 @@ def plot(png, slices, drain, data_dir):
     with open(d_path, "w") as f:
         f.writelines(" ".join(str(v) for v in row) + "\n" for row in drain)
     top = f"""
-set title 'Buy endpoint, embedded profile vs minimal Poco server (wrk -c 50, one 1-s run per point)'
+set title 'Buy endpoint, embedded profile vs minimal Poco server (wrk -c 50, one 1-s run per point, in turn)'
 set xlabel 'second'
 set ylabel 'requests/s'
 set y2label 'p99 latency (ms)'
@@ -81,7 +81,8 @@ def write(path, rows, notes, started, load_before, load_after, extra_sections):
         "",
         f"Load average before the run: {load_before}; after: {load_after}."
         + (" **The machine was busy with other work when the run started**, so absolute figures are noisy; "
-           "each ratio compares two measurements taken minutes apart in the same run." if shared else ""),
+           "the buy ratios are medians of interleaved rounds (see their sections), the others compare "
+           "measurements taken minutes apart in the same run." if shared else ""),
         "",
         "| figure | ours | baseline | ratio | target | command |",
         "|---|---|---|---|---|---|",
@@ -90,9 +91,9 @@ def write(path, rows, notes, started, load_before, load_after, extra_sections):
         lines.append(f"| {r['figure']} | {r['ours']} | {r['baseline']} | {r['ratio']} | {r['target']} | "
                      f"`{r['command']}` |")
     lines += ["", "![throughput and p99 over the run](throughput.png)", "",
-              "The upper plot is 1-second wrk runs back to back (wrk reports percentiles only per run, so each "
-              "point is its own run with fresh connections); the lower plot is the difference of /healthz "
-              "counters sampled every second during the default-stack loadtest.", ""]
+              "The upper plot is 1-second wrk runs, ours and the baseline's in turn (wrk reports percentiles only "
+              "per run, so each point is its own run with fresh connections); the lower plot is the difference of "
+              "/healthz counters sampled every second during the default-stack loadtest.", ""]
     for title, body in extra_sections:
         lines += [f"## {title}", "", body, ""]
     lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]

@@ -17,6 +17,17 @@ import report
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+def json_block(detail):
+    """A fenced JSON object with one line per top-level key and per round."""
+    parts = []
+    for key, value in detail.items():
+        if key == "rounds":
+            parts.append(' "rounds": [\n' + ",\n".join("  " + json.dumps(r) for r in value) + "\n ]")
+        else:
+            parts.append(f" {json.dumps(key)}: {json.dumps(value)}")
+    return "```\n{\n" + ",\n".join(parts) + "\n}\n```"
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--build", default="build/bench")
@@ -48,9 +59,9 @@ def main():
 
     def embedded():
         nonlocal slices
-        r, slices, detail = phases.embedded_buy(build)
+        r, slices, table, detail = phases.embedded_buy(build)
         rows.extend(r)
-        sections.append(("Embedded buy vs baseline (wrk)", "```\n" + json.dumps(detail, indent=1) + "\n```"))
+        sections.append(("Embedded buy vs baseline (wrk), round by round", table + "\n\n" + json_block(detail)))
 
     def rss():
         r, note = phases.embedded_rss(build, work)
@@ -58,11 +69,13 @@ def main():
         notes.append(note)
 
     def redis():
-        r, detail = phases.redis_buy(build, ROOT)
+        r, table, detail = phases.redis_buy(build, ROOT)
         rows.extend(r)
         notes.append(f"EVALSHA baseline: {detail['evalsha_success_share']:.1%} of calls took the success path "
-                     "(the rest found a random user lock already taken).")
-        sections.append(("Redis-stages buy vs EVALSHA", "```\n" + json.dumps(detail, indent=1) + "\n```"))
+                     "(the rest found a random user lock already taken); ceiling server: "
+                     f"{detail['ceiling_success_share']:.1%} of its answered requests admitted (a distinct user "
+                     "each; requests still in flight when a wrk run ends are executed but not counted by wrk).")
+        sections.append(("Redis-stages buy, ceiling and EVALSHA, round by round", table + "\n\n" + json_block(detail)))
 
     def stack():
         nonlocal drain
