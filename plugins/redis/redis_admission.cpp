@@ -1,6 +1,11 @@
 // Stage 2 of the redis family: lua/admit.lua decides and applies an admission
 // in one script call on the product's slot (stock, user lock, idempotency
 // key, outbox XADD), after validating everything before its first write.
+// With the ratelimit stage also redis, the same call first counts the buyer
+// in its rate-limit window (counts_rate_limit): one round trip per buy. That
+// window key carries the subject's tag, not the product's, so the fused call
+// needs one Redis holding both, which is what this family supports today
+// (plugins/redis/README.md, "Cluster").
 //
 // The request's `pending` state lives under the request's own hash tag (so
 // /result finds it by request_id alone), hence outside the script's slot. It
@@ -44,6 +49,7 @@ AdmitResult outcome_of(const redisReply* reply, const OrderEvent& event) {
     return refused(Code::already_purchased, "user already holds an order for this product");
   }
   if (outcome == "sold_out") return refused(Code::sold_out, "sold out");
+  if (outcome == "rate_limited") return refused(Code::rate_limited, "too many requests");
   if (outcome == "wrong_type")
     return refused(Code::internal, "admit: key " + detail + " holds a value of another type");
   return AdmitResult{unexpected_reply("admit"), {}, false};
@@ -92,6 +98,8 @@ class RedisAdmission final : public Admission {
     return result;
   }
 
+  bool counts_rate_limit() const noexcept override { return true; }
+
   Status load_stock(const SaleStock& stock) noexcept override {
     return guarded("redis load_stock", [&] {
       if (stock.sellable < 0 || stock.ttl_seconds < 0 || stock.end_ms < stock.start_ms) {
@@ -130,14 +138,22 @@ class RedisAdmission final : public Admission {
     }
     bool has_key = !request.idempotency_key.empty();
     std::string sale = keys::sale(event.product_id);
-    std::vector<std::string> evalsha = context_->scripts.evalsha_argv(
-        Script::admit,
-        {sale, keys::user_lock(event.product_id, event.user_id),
-         keys::idempotency(event.product_id, has_key ? request.idempotency_key : std::string()),
-         context_->options.stream},
-        {event.request_id, std::to_string(event.user_id), std::to_string(event.product_id),
-         std::to_string(event.quantity), std::to_string(event.unit_price), std::to_string(event.accepted_ms),
-         has_key ? "1" : "0"});
+    std::vector<std::string> script_keys = {sale, keys::user_lock(event.product_id, event.user_id),
+                                            keys::idempotency(event.product_id, has_key ? request.idempotency_key : ""),
+                                            context_->options.stream};
+    std::vector<std::string> args = {event.request_id,
+                                     std::to_string(event.user_id),
+                                     std::to_string(event.product_id),
+                                     std::to_string(event.quantity),
+                                     std::to_string(event.unit_price),
+                                     std::to_string(event.accepted_ms),
+                                     has_key ? "1" : "0"};
+    if (!request.rate_limit_subject.empty()) {
+      script_keys.push_back(keys::rate_window(request.rate_limit_subject));
+      args.push_back(std::to_string(context_->options.rate_limit));
+      args.push_back(std::to_string(context_->options.rate_window_ms));
+    }
+    std::vector<std::string> evalsha = context_->scripts.evalsha_argv(Script::admit, script_keys, args);
     PendingState pending(*context_, event.request_id);
     Status state_written;  // not looked at: a failed pending write leaves the admission standing
     Reply reply;

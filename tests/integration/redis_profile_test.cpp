@@ -117,3 +117,27 @@ TEST_CASE("redis profile: Redis killed mid-run answers 503, recovers alone, lose
   CHECK(orders <= static_cast<std::int64_t>(accepted.size()) + 4);  // at most one cut call per buyer thread
   CHECK(sqlite_scalar(db, "SELECT COUNT(*) FROM (SELECT 1 FROM orders GROUP BY user_id HAVING COUNT(*) > 1)") == 0);
 }
+
+TEST_CASE("redis profile: each buy counts once against the rate limit, in the admit call or before a refusal",
+          "[e2e][redis]") {
+  RedisServer redis;
+  TempDir dir;
+  ServerProcess server(source_dir() + "/etc/redis.properties",
+                       std::map<std::string, std::string>{{"REDIS_ADDR", redis.addr()},
+                                                          {"DB_PATH", dir.file("flash_sale.db")},
+                                                          {"PLUGIN_DIR", plugin_dir()},
+                                                          {"BUY_RATE_LIMIT", "4"},
+                                                          {"BUY_RATE_WINDOW_SEC", "60"}});
+  HttpClient client(server.port());
+  long long product = create_product(client, 100);
+  preload(client, product);
+
+  CHECK(client.post("/api/flash_sale/buy", buy_body(product, 42)).status == 202);        // 1, fused
+  CHECK(client.post("/api/flash_sale/buy", buy_body(product, 42)).status == 409);        // 2, fused
+  CHECK(client.post("/api/flash_sale/buy", buy_body(product + 1000, 42)).status == 404);  // 3, on the stage
+  CHECK(client.post("/api/flash_sale/buy", buy_body(product, 42, 0)).status == 400);     // 4, on the stage
+  CHECK(client.post("/api/flash_sale/buy", buy_body(product, 42)).error_code() == "rate_limited");
+  CHECK(client.post("/api/flash_sale/buy", buy_body(product, 42, 0)).error_code() == "rate_limited");
+  CHECK(client.post("/api/flash_sale/buy", buy_body(product, 43)).status == 202);  // another user is not limited
+  CHECK(server.stop() == 0);
+}

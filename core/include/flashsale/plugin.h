@@ -33,8 +33,8 @@
 
 namespace flashsale {
 
-// 2: Notifier::finish_all.
-inline constexpr std::uint32_t kPluginAbiVersion = 2;
+// 2: Notifier::finish_all. 3: Admission::counts_rate_limit, Code::rate_limited.
+inline constexpr std::uint32_t kPluginAbiVersion = 3;
 
 // One per family per process. Stages made by the same Backend may share state
 // (memory admit, outbox and notify share one store; redis ones one server).

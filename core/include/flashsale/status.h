@@ -20,6 +20,7 @@ enum class Code : std::uint8_t {
   idempotency_key_reused,  // the key was used before with a different body
   unavailable,             // a backend cannot be reached now; retrying later may work
   internal,                // a bug or a broken invariant
+  rate_limited,            // the caller is over its request rate; nothing else changed
 };
 
 // Stable, lower-case name of a code, as used in JSON error bodies.

@@ -27,6 +27,8 @@ const char* code_name(Code code) noexcept {
       return "unavailable";
     case Code::internal:
       return "internal";
+    case Code::rate_limited:
+      return "rate_limited";
   }
   return "internal";
 }

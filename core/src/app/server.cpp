@@ -40,7 +40,7 @@ struct Server::Parts {
         host(config),
         stages(host.make_stages()),
         catalog(stages.store, stages.admission, config.settings.get_int("stock.cache.ttl.hour", 24, nullptr) * 3600),
-        buy(stages.ratelimit, stages.admission, &catalog, &counters),
+        buy(stages.ratelimit, stages.admission, &catalog, &counters, stages.rate_limit_in_admission),
         results(stages.notifier, stages.store) {
     api.catalog = &catalog;
     api.buy = &buy;

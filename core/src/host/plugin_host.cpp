@@ -108,6 +108,8 @@ Stages PluginHost::make_stages() {
                                         [](Backend& b, std::string* e) { return b.make_order_store(e); });
   stages.notifier = make_stage<Notifier>(family_of(StageKind::notify), StageKind::notify,
                                          [](Backend& b, std::string* e) { return b.make_notifier(e); });
+  stages.rate_limit_in_admission =
+      config_.backend(StageKind::ratelimit) == config_.backend(StageKind::admit) && stages.admission->counts_rate_limit();
   return stages;
 }
 

@@ -20,6 +20,9 @@ struct Stages {
   std::shared_ptr<Relay> relay;
   std::shared_ptr<OrderStore> store;
   std::shared_ptr<Notifier> notifier;
+  // The admission counts the rate limit itself (Admission::counts_rate_limit),
+  // on the same Backend as the ratelimit stage.
+  bool rate_limit_in_admission = false;
 };
 
 // The in-tree families, looked up as <plugin.dir>/flashsale-<family>.so. Any

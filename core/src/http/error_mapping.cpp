@@ -26,6 +26,8 @@ HttpError http_error_for(Code code) noexcept {
       return {503, "backend_unavailable"};
     case Code::internal:
       return {500, "internal"};
+    case Code::rate_limited:
+      return {429, "rate_limited"};
   }
   return {500, "internal"};
 }

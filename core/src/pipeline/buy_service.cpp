@@ -6,45 +6,64 @@
 namespace flashsale {
 
 BuyService::BuyService(std::shared_ptr<RateLimiter> ratelimit, std::shared_ptr<Admission> admission, Catalog* catalog,
-                       Counters* counters)
-    : ratelimit_(std::move(ratelimit)), admission_(std::move(admission)), catalog_(catalog), counters_(counters) {}
+                       Counters* counters, bool fuse_rate_limit)
+    : ratelimit_(std::move(ratelimit)),
+      admission_(std::move(admission)),
+      catalog_(catalog),
+      counters_(counters),
+      fuse_rate_limit_(fuse_rate_limit) {}
 
-BuyOutcome BuyService::buy(const BuyRequest& request) {
-  BuyOutcome outcome;
-  // Rate-limit before judging the body, so a flood of garbage is limited too;
-  // without a usable user the client address is the subject.
-  std::string subject = request.has_user ? "u:" + std::to_string(request.user_id) : "ip:" + request.client_ip;
+bool BuyService::allowed_by_ratelimit_stage(const std::string& subject) {
   bool allowed = true;
   if (!ratelimit_->allow(subject, &allowed).is_ok()) {
     bump(counters_->ratelimit_fail_open);  // a limiter outage must not stop the sale
     allowed = true;
   }
-  if (!allowed) {
+  return allowed;
+}
+
+Status BuyService::judge_body(const BuyRequest& request) const {
+  if (!request.invalid.empty()) return {Code::invalid_argument, request.invalid};
+  if (request.quantity < 1 || request.quantity > kMaxQuantity) {
+    return {Code::invalid_argument, "quantity must be between 1 and " + std::to_string(kMaxQuantity)};
+  }
+  if (request.idempotency_key.size() > kMaxIdempotencyKey) {
+    return {Code::invalid_argument, "X-Idempotency-Key must be at most 128 characters"};
+  }
+  return Status::ok();
+}
+
+BuyOutcome BuyService::buy(const BuyRequest& request) {
+  BuyOutcome outcome;
+  // Every request counts against the rate limit, a flood of garbage too;
+  // without a usable user the client address is the subject. With the stages
+  // fused, a buy that reaches the admission is counted there, in the same
+  // call; every other request is counted here before its refusal.
+  std::string subject = request.has_user ? "u:" + std::to_string(request.user_id) : "ip:" + request.client_ip;
+  auto refuse = [&](Status status) {
+    if (fuse_rate_limit_ && !allowed_by_ratelimit_stage(subject)) {
+      bump(counters_->rate_limited);
+      outcome.rate_limited = true;
+      return outcome;
+    }
+    bump(counters_->buy_rejected);
+    outcome.status = std::move(status);
+    return outcome;
+  };
+  if (!fuse_rate_limit_ && !allowed_by_ratelimit_stage(subject)) {
     bump(counters_->rate_limited);
     outcome.rate_limited = true;
     return outcome;
   }
 
-  if (!request.invalid.empty()) {
-    outcome.status = {Code::invalid_argument, request.invalid};
-  } else if (request.quantity < 1 || request.quantity > kMaxQuantity) {
-    outcome.status = {Code::invalid_argument, "quantity must be between 1 and " + std::to_string(kMaxQuantity)};
-  } else if (request.idempotency_key.size() > kMaxIdempotencyKey) {
-    outcome.status = {Code::invalid_argument, "X-Idempotency-Key must be at most 128 characters"};
-  }
-  if (!outcome.status.is_ok()) {
-    bump(counters_->buy_rejected);
-    return outcome;
-  }
+  if (Status body = judge_body(request); !body.is_ok()) return refuse(std::move(body));
 
   Product product;
   Status found = catalog_->find(request.product_id, &product);
   if (!found.is_ok()) {
-    bump(counters_->buy_rejected);
-    outcome.status = found.code() == Code::not_found
-                         ? Status(Code::not_found, "product " + std::to_string(request.product_id) + " does not exist")
-                         : found;
-    return outcome;
+    return refuse(found.code() == Code::not_found
+                      ? Status(Code::not_found, "product " + std::to_string(request.product_id) + " does not exist")
+                      : found);
   }
 
   AdmitRequest admit;
@@ -55,7 +74,13 @@ BuyOutcome BuyService::buy(const BuyRequest& request) {
   admit.event.unit_price = product.sale_price;
   admit.event.accepted_ms = now_ms();
   admit.idempotency_key = request.idempotency_key;
+  if (fuse_rate_limit_) admit.rate_limit_subject = std::move(subject);
   AdmitResult result = admission_->admit(admit);
+  if (result.status.code() == Code::rate_limited) {
+    bump(counters_->rate_limited);
+    outcome.rate_limited = true;
+    return outcome;
+  }
   outcome.status = result.status;
   outcome.request_id = result.request_id;
   outcome.replayed = result.replayed;

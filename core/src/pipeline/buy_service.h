@@ -35,16 +35,25 @@ class BuyService {
   static constexpr std::int64_t kMaxQuantity = 100;
   static constexpr std::size_t kMaxIdempotencyKey = 128;
 
+  // `fuse_rate_limit`: the ratelimit and admit stages are of one family and
+  // the admission counts_rate_limit(); a buy with a valid body then costs one
+  // admit call, and only the others go to the ratelimit stage.
   BuyService(std::shared_ptr<RateLimiter> ratelimit, std::shared_ptr<Admission> admission, Catalog* catalog,
-             Counters* counters);
+             Counters* counters, bool fuse_rate_limit = false);
 
   BuyOutcome buy(const BuyRequest& request);
 
  private:
+  // The rate limit on its own stage; false when the request must be refused 429.
+  bool allowed_by_ratelimit_stage(const std::string& subject);
+  // Why a body cannot be admitted, or ok.
+  Status judge_body(const BuyRequest& request) const;
+
   std::shared_ptr<RateLimiter> ratelimit_;
   std::shared_ptr<Admission> admission_;
   Catalog* catalog_;
   Counters* counters_;
+  const bool fuse_rate_limit_;
 };
 
 }  // namespace flashsale

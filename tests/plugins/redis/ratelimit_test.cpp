@@ -5,6 +5,7 @@
 #include <chrono>
 #include <thread>
 
+#include "redis/keys.h"
 #include "redis_fixture.h"
 
 namespace flashsale::redis::test {
@@ -25,6 +26,41 @@ TEST_CASE("the rate limiter allows `limit` requests per window and subject", "[r
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // the window slides past
   REQUIRE(stages.ratelimit().allow("u:1", &allowed).is_ok());
   CHECK(allowed);
+}
+
+}  // namespace flashsale::redis::test
+
+namespace flashsale::redis::test {
+
+TEST_CASE("an admission with a rate-limit subject counts in the limiter's window and refuses over it",
+          "[redis][ratelimit][admit]") {
+  SaleFixture sale(10, {{"buy.rate.limit", "3"}, {"buy.rate.window.sec", "1"}});
+  auto& [server, stages, client, product] = sale;
+  const std::string stream = "flash_sale:order_events";
+  REQUIRE(stages.admission().counts_rate_limit());
+
+  bool allowed = false;
+  REQUIRE(stages.ratelimit().allow("u:1", &allowed).is_ok());  // 1 of 3, on the stage
+  REQUIRE(stages.admission().admit(AdmitRequest{make_event(product, 1), "", "u:1"}).status.is_ok());  // 2
+  // 3: a refused admission is counted all the same.
+  CHECK(stages.admission().admit(AdmitRequest{make_event(product, 1), "", "u:1"}).status.code() ==
+        Code::already_purchased);
+
+  AdmitResult limited = stages.admission().admit(AdmitRequest{make_event(product, 2), "", "u:1"});
+  CHECK(limited.status.code() == Code::rate_limited);
+  CHECK(sale.remaining() == 9);  // the refusal changed nothing else
+  CHECK_FALSE(client.exists(keys::user_lock(product, 2)));
+  CHECK(client.integer({"XLEN", stream}) == 1);
+  REQUIRE(stages.ratelimit().allow("u:1", &allowed).is_ok());
+  CHECK_FALSE(allowed);  // the stage and the admission share the window
+
+  // A window key of another type is skipped: fail-open, like the host.
+  client.run({"SET", keys::rate_window("u:3"), "not a sorted set"});
+  CHECK(stages.admission().admit(AdmitRequest{make_event(product, 3), "", "u:3"}).status.is_ok());
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // the window slides past
+  CHECK(stages.admission().admit(AdmitRequest{make_event(product, 2), "", "u:1"}).status.is_ok());
+  CHECK(sale.remaining() == 7);
 }
 
 }  // namespace flashsale::redis::test
