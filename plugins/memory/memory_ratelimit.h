@@ -29,26 +29,49 @@ class MemoryRateLimiter final : public RateLimiter {
   std::size_t subject_count() const;
 
  private:
-  // Times of allowed requests, oldest first. A vector with a moving head:
-  // in a flash sale nearly every subject is new and logs one request, and a
-  // std::deque would allocate ~600 bytes in two blocks for it.
+  // Times of allowed requests, oldest first. In a flash sale nearly every
+  // subject is new and logs one request, so the first kInline times live in
+  // the entry itself, and a new subject costs one allocation (its map node),
+  // not two. Past that they move to a vector with a moving head (a std::deque
+  // would allocate ~600 bytes in two blocks).
   class Log {
    public:
-    bool empty() const { return head_ == times_.size(); }
-    std::size_t size() const { return times_.size() - head_; }
-    UnixMillis front() const { return times_[head_]; }
-    UnixMillis back() const { return times_.back(); }
-    void push_back(UnixMillis at) { times_.push_back(at); }
+    bool empty() const { return head_ == end_; }
+    std::size_t size() const { return end_ - head_; }
+    UnixMillis front() const { return at(head_); }
+    UnixMillis back() const { return at(end_ - 1); }
+    void push_back(UnixMillis time) {
+      if (spilled_.empty() && end_ < kInline) {
+        inline_[end_++] = time;
+        return;
+      }
+      if (spilled_.empty()) {  // inline is full: move what is live out
+        spilled_.assign(inline_ + head_, inline_ + end_);
+        end_ -= head_;
+        head_ = 0;
+      }
+      spilled_.push_back(time);
+      ++end_;
+    }
     void pop_front() {
-      if (++head_ * 2 >= times_.size()) {  // reclaim the dead half
-        times_.erase(times_.begin(), times_.begin() + static_cast<std::ptrdiff_t>(head_));
+      ++head_;
+      if (spilled_.empty()) {
+        if (head_ == end_) head_ = end_ = 0;
+      } else if (head_ * 2 >= end_) {  // reclaim the dead half; all of it brings the log back inline
+        spilled_.erase(spilled_.begin(), spilled_.begin() + static_cast<std::ptrdiff_t>(head_));
+        end_ -= head_;
         head_ = 0;
       }
     }
 
    private:
-    std::vector<UnixMillis> times_;
-    std::size_t head_ = 0;
+    static constexpr std::size_t kInline = 2;
+    UnixMillis at(std::uint32_t i) const { return spilled_.empty() ? inline_[i] : spilled_[i]; }
+
+    UnixMillis inline_[kInline] = {};
+    std::vector<UnixMillis> spilled_;  // all the times, once there were more than kInline
+    std::uint32_t head_ = 0;           // [head_, end_) are live, in inline_ or spilled_;
+    std::uint32_t end_ = 0;            // at most buy.rate.limit (<= INT32_MAX) of them
   };
 
   void drop_idle_subjects(UnixMillis now);

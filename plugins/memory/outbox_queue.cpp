@@ -10,9 +10,15 @@ OutboxQueue::OutboxQueue(std::chrono::milliseconds claim_idle, std::uint32_t max
     : claim_idle_(claim_idle), max_deliveries_(max_deliveries) {}
 
 void OutboxQueue::append(const OrderEvent& event) {
+  append(event, RequestKey(event.request_id));
+}
+
+void OutboxQueue::append(const OrderEvent& event, const RequestKey& request_id) {
+  NewEntry entry{0, request_id, event.user_id, event.product_id, event.quantity, event.unit_price, event.accepted_ms};
   {
     std::lock_guard lock(mutex_);
-    fresh_.emplace_back(next_id_, OutboxEntry{std::to_string(next_id_), event, 0});
+    entry.id = next_id_;
+    fresh_.push_back(std::move(entry));
     ++next_id_;
   }
   appended_.notify_all();
@@ -56,10 +62,13 @@ std::size_t OutboxQueue::redeliver_idle(Steady::time_point now, std::size_t max,
 std::size_t OutboxQueue::deliver_new(Steady::time_point now, std::size_t max, std::vector<OutboxEntry>* out) {
   std::size_t taken = 0;
   while (taken < max && !fresh_.empty()) {
-    auto& [id, entry] = fresh_.front();
-    entry.deliveries = 1;
+    const NewEntry& fresh = fresh_.front();
+    OutboxEntry entry{std::to_string(fresh.id),
+                      OrderEvent{fresh.request_id.text(), fresh.user_id, fresh.product_id, fresh.quantity,
+                                 fresh.unit_price, fresh.accepted_ms},
+                      1};
     // Pending before handed out: if handing out fails, a later read reclaims it.
-    const OutboxEntry& delivered = pending_.emplace(id, Pending{std::move(entry), now}).first->second.entry;
+    const OutboxEntry& delivered = pending_.emplace(fresh.id, Pending{std::move(entry), now}).first->second.entry;
     fresh_.pop_front();
     out->push_back(delivered);
     ++taken;

@@ -5,6 +5,9 @@
 // time is handed out again with deliveries + 1, unless it has already been
 // delivered max_deliveries times: then it moves to the dead letters (kept and
 // counted, never dropped). ack removes pending entries for good.
+// New entries are kept compact (the request id packed, no entry id text):
+// append runs under a product's ledger lock, so the OutboxEntry a reader gets
+// is built on the reader's thread, in read().
 #pragma once
 
 #include <chrono>
@@ -19,6 +22,7 @@
 #include <vector>
 
 #include "flashsale/outbox.h"
+#include "request_key.h"
 
 namespace flashsale::memory {
 
@@ -27,6 +31,8 @@ class OutboxQueue {
   OutboxQueue(std::chrono::milliseconds claim_idle, std::uint32_t max_deliveries);
 
   void append(const OrderEvent& event);
+  // The same, for a caller that has the event's request id packed already.
+  void append(const OrderEvent& event, const RequestKey& request_id);
   // As Outbox::read: idle pending entries first, then new ones; waits up to
   // `wait` while there is nothing to hand out.
   void read(std::size_t max, std::chrono::milliseconds wait, std::vector<OutboxEntry>* out);
@@ -36,6 +42,16 @@ class OutboxQueue {
 
  private:
   using Steady = std::chrono::steady_clock;
+  // An OrderEvent as it waits to be delivered the first time.
+  struct NewEntry {
+    std::uint64_t id = 0;
+    RequestKey request_id;
+    UserId user_id = 0;
+    ProductId product_id = 0;
+    std::int32_t quantity = 0;
+    std::int64_t unit_price = 0;
+    UnixMillis accepted_ms = 0;
+  };
   struct Pending {
     OutboxEntry entry;
     Steady::time_point delivered_at;
@@ -51,8 +67,8 @@ class OutboxQueue {
   mutable std::mutex mutex_;
   std::condition_variable appended_;
   std::uint64_t next_id_ = 1;
-  std::deque<std::pair<std::uint64_t, OutboxEntry>> fresh_;  // appended, never delivered
-  std::map<std::uint64_t, Pending> pending_;                 // delivered, not acked; by id = arrival order
+  std::deque<NewEntry> fresh_;                // appended, never delivered
+  std::map<std::uint64_t, Pending> pending_;  // delivered, not acked; by id = arrival order
   std::vector<OutboxEntry> dead_letters_;
 };
 

@@ -1,7 +1,9 @@
 // What the memory admit stage knows about one product: its preloaded stock
 // and sale window, the user locks, the idempotency keys and the requests
 // already compensated. One mutex guards all of it, so the admit and notify
-// steps of a product are atomic and different products never contend.
+// steps of a product are atomic and different products never contend. The
+// maps that grow with every buyer are segmented (segmented_map.h) and keep
+// request ids packed (request_key.h): the lock is held for as little as we can.
 #pragma once
 
 #include <cstdint>
@@ -11,13 +13,16 @@
 #include <unordered_set>
 
 #include "flashsale/types.h"
+#include "request_key.h"
+#include "segmented_map.h"
 
 namespace flashsale::memory {
 
 struct IdempotencyRecord {
   UserId user_id = 0;
   std::int32_t quantity = 0;
-  std::string request_id;  // the request the key first admitted
+  RequestKey request_id;       // the request the key first admitted
+  UnixMillis admitted_ms = 0;  // when, by the store's clock
 };
 
 struct ProductLedger {
@@ -31,8 +36,8 @@ struct ProductLedger {
 
   // Kept across re-preloads and stock expiry: they are what stops a second
   // purchase, so only a failed request's compensation removes a lock.
-  std::unordered_map<UserId, std::string> user_locks;  // user -> request_id holding it
-  std::unordered_map<std::string, IdempotencyRecord> idempotency;
+  SegmentedMap<std::unordered_map<UserId, RequestKey>, 64> user_locks;  // user -> request_id holding it
+  SegmentedMap<std::unordered_map<std::string, IdempotencyRecord>, 64> idempotency;
   std::unordered_set<std::string> compensated;  // request_ids whose stock came back
 
   bool stocked(UnixMillis now) const { return preloaded && (expires_ms == 0 || now < expires_ms); }

@@ -19,27 +19,40 @@ RequestStates::RequestStates(std::int64_t ttl_ms, Clock clock)
 
 void RequestStates::put(const RequestState& state) {
   UnixMillis expires_ms = clock_() + ttl_ms_;
-  states_.with_shard(state.request_id, [&](auto& states) {
-    states.insert_or_assign(state.request_id, Entry{state, expires_ms});
+  RequestKey key(state.request_id);
+  Entry entry{state.status, state.order_id, state.reason, expires_ms};
+  states_.with_shard(key, [&](auto& states) { states.insert_or_assign(std::move(key), std::move(entry)); });
+}
+
+void RequestStates::put_pending_if_absent(const RequestKey& request_id) {
+  UnixMillis expires_ms = clock_() + ttl_ms_;
+  states_.with_shard(request_id, [&](auto& states) {
+    states.try_emplace(request_id, Entry{RequestStatus::pending, 0, {}, expires_ms});
   });
 }
 
 bool RequestStates::get(const std::string& request_id, RequestState* out) {
   UnixMillis now = clock_();
-  return states_.with_shard(request_id, [&](auto& states) {
-    auto found = states.find(request_id);
+  RequestKey key(request_id);
+  return states_.with_shard(key, [&](auto& states) {
+    auto found = states.find(key);
     if (found == states.end()) return false;
-    if (found->second.expires_ms <= now) {
+    const Entry& entry = found->second;
+    if (entry.expires_ms <= now) {
       states.erase(found);
       return false;
     }
-    *out = found->second.state;
+    out->request_id = request_id;
+    out->status = entry.status;
+    out->reason = entry.reason;
+    out->order_id = entry.order_id;
     return true;
   });
 }
 
 void RequestStates::erase(const std::string& request_id) {
-  states_.with_shard(request_id, [&](auto& states) { states.erase(request_id); });
+  RequestKey key(request_id);
+  states_.with_shard(key, [&](auto& states) { states.erase(key); });
 }
 
 void RequestStates::sweep_if_due() {

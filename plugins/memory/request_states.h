@@ -3,7 +3,8 @@
 // request.state.ttl.sec after it was last written (pending ones too, so an
 // event lost downstream cannot pin memory forever); an expired state reads as
 // absent and is removed by a sweep that runs at most once per sweep interval.
-// States are spread over shards by request_id, one lock each.
+// States are spread over shards by request_id, one lock each; an entry keeps
+// the id once, packed (request_key.h), and no copy of it in the state.
 #pragma once
 
 #include <cstddef>
@@ -13,6 +14,7 @@
 
 #include "flashsale/types.h"
 #include "memory_clock.h"
+#include "request_key.h"
 #include "sharded_map.h"
 #include "sweep_schedule.h"
 
@@ -24,6 +26,10 @@ class RequestStates {
 
   // Writes (or overwrites) a state and restarts its TTL.
   void put(const RequestState& state);
+  // Writes `pending` for a request that has no entry yet, expired or not, and
+  // leaves any existing one alone: admission writes it after its product lock
+  // is released, when finish() may already have recorded the final state.
+  void put_pending_if_absent(const RequestKey& request_id);
   // False when the request is unknown or its state expired.
   bool get(const std::string& request_id, RequestState* out);
   void erase(const std::string& request_id);
@@ -37,7 +43,9 @@ class RequestStates {
 
  private:
   struct Entry {
-    RequestState state;
+    RequestStatus status = RequestStatus::pending;
+    OrderId order_id = 0;
+    std::string reason;
     UnixMillis expires_ms = 0;
   };
   void drop_expired(UnixMillis now);
@@ -45,7 +53,9 @@ class RequestStates {
   const std::int64_t ttl_ms_;
   const Clock clock_;
   SweepSchedule sweep_;
-  ShardedMap<std::unordered_map<std::string, Entry>, 16> states_;
+  // 64 shards: a shard that grows rehashes 1/64 of the states and stalls only
+  // the requests that hash to it.
+  ShardedMap<std::unordered_map<RequestKey, Entry>, 64> states_;
 };
 
 }  // namespace flashsale::memory

@@ -1,15 +1,25 @@
 // The atomic admit and notify steps of the memory family; see sale_store.h.
 // Each step runs under its product's ledger lock, which is what makes "check
-// key, window, lock and stock, then decrement, lock, mark pending and append
-// to the outbox" one indivisible operation.
+// key, window, lock and stock, then decrement, lock and append to the outbox"
+// one indivisible operation. The request states are written after the lock is
+// released; SaleStore::admit says why that is still all or nothing to anyone
+// who can look.
 #include "sale_store.h"
 
+#include <algorithm>
 #include <mutex>
+#include <new>
+#include <optional>
 #include <utility>
 
 namespace flashsale::memory {
 
 namespace {
+
+// At most ~2 MiB of lock buckets per product reserved up front: a catalog of
+// many preloaded products must not cost gigabytes, and past it the 64
+// segments grow one at a time anyway.
+constexpr std::int64_t kLocksReservedMax = 1 << 18;
 
 AdmitResult refused(Code code, std::string message) {
   return AdmitResult{Status(code, std::move(message)), {}, false};
@@ -19,6 +29,7 @@ AdmitResult refused(Code code, std::string message) {
 
 SaleStore::SaleStore(StoreOptions options)
     : clock_(options.clock),
+      state_ttl_ms_(options.state_ttl_ms),
       states_(options.state_ttl_ms, options.clock),
       outbox_(options.claim_idle, options.max_deliveries) {}
 
@@ -44,43 +55,74 @@ AdmitResult SaleStore::admit(const AdmitRequest& request) {
   states_.sweep_if_due();
   ProductLedger* ledger = find(event.product_id);
   if (ledger == nullptr) return refused(Code::not_preloaded, "product is not preloaded");
-  std::lock_guard lock(ledger->mutex);
-  return admit_locked(*ledger, request);
+  RequestKey id(event.request_id);
+  std::optional<RequestKey> replayed;
+  AdmitResult result;
+  {
+    std::lock_guard lock(ledger->mutex);
+    result = admit_locked(*ledger, request, id, clock_(), &replayed);
+  }
+  // The pending state is written here, after the ledger lock, and only if the
+  // request has no state yet (the memory twin of the Redis family's SET NX).
+  // Why that is the same as writing it inside the lock:
+  //  - Nobody can ask for the state before it is written: the id is fresh and
+  //    only this call returns it, except to an idempotent replay, which writes
+  //    the same "pending if absent" itself before it returns the id (below).
+  //  - The consumer may finish the request before we get here (the event is in
+  //    the outbox already). finish() writes the final state unconditionally
+  //    and compensation happens under the ledger lock, so the late pending
+  //    finds an entry and leaves it: a final state is never overwritten.
+  //  - An entry, even expired, counts as present: only this request's own
+  //    final state can be there, and it must not come back as pending.
+  // Failing to allocate the state is not reported: the admission is in the
+  // outbox and will be finished; an error would make the client retry a
+  // purchase it already holds. /result then finds the persisted order.
+  if (!result.status.is_ok() || (result.replayed && !replayed)) return result;
+  try {
+    states_.put_pending_if_absent(result.replayed ? *replayed : id);
+  } catch (const std::bad_alloc&) {
+  }
+  return result;
 }
 
-AdmitResult SaleStore::admit_locked(ProductLedger& ledger, const AdmitRequest& request) {
+// On a replay, *replayed receives the earlier request when its pending state
+// may still be unwritten, so the caller writes it too. Not when the earlier
+// admission is older than the state TTL: its state may have expired, and must
+// not come back as pending.
+AdmitResult SaleStore::admit_locked(ProductLedger& ledger, const AdmitRequest& request, const RequestKey& id,
+                                    UnixMillis now, std::optional<RequestKey>* replayed) {
   const OrderEvent& event = request.event;
   const std::string& key = request.idempotency_key;
   if (!key.empty()) {
-    auto hit = ledger.idempotency.find(key);
-    if (hit != ledger.idempotency.end()) {
+    auto& keys = ledger.idempotency.segment(key);
+    auto hit = keys.find(key);
+    if (hit != keys.end()) {
       const IdempotencyRecord& earlier = hit->second;
       if (earlier.user_id != event.user_id || earlier.quantity != event.quantity) {
         return refused(Code::idempotency_key_reused, "idempotency key was used with a different user or quantity");
       }
-      return AdmitResult{Status::ok(), earlier.request_id, true};
+      if (now - earlier.admitted_ms < state_ttl_ms_) *replayed = earlier.request_id;
+      return AdmitResult{Status::ok(), earlier.request_id.text(), true};
     }
   }
-  UnixMillis now = clock_();
   if (!ledger.stocked(now)) return refused(Code::not_preloaded, "product is not preloaded");
   if (now < ledger.start_ms || now >= ledger.end_ms) return refused(Code::sale_not_active, "sale is not active");
-  if (ledger.user_locks.count(event.user_id) != 0) {
+  auto& locks = ledger.user_locks.segment(event.user_id);
+  if (locks.count(event.user_id) != 0) {
     return refused(Code::already_purchased, "user already holds an order for this product");
   }
   if (ledger.remaining < event.quantity) return refused(Code::sold_out, "sold out");
 
   // All or nothing: the stock moves only after every insertion succeeded, and
   // a failed insertion undoes the earlier ones.
-  ledger.user_locks.emplace(event.user_id, event.request_id);
+  locks.emplace(event.user_id, id);
   try {
     if (!key.empty())
-      ledger.idempotency.emplace(key, IdempotencyRecord{event.user_id, event.quantity, event.request_id});
-    states_.put(RequestState{event.request_id, RequestStatus::pending, {}, 0});
-    outbox_.append(event);
+      ledger.idempotency.segment(key).emplace(key, IdempotencyRecord{event.user_id, event.quantity, id, now});
+    outbox_.append(event, id);
   } catch (...) {
-    ledger.user_locks.erase(event.user_id);
-    if (!key.empty()) ledger.idempotency.erase(key);
-    states_.erase(event.request_id);
+    locks.erase(event.user_id);
+    if (!key.empty()) ledger.idempotency.segment(key).erase(key);
     throw;
   }
   ledger.remaining -= event.quantity;
@@ -96,6 +138,10 @@ Status SaleStore::load_stock(const SaleStock& stock) {
   // A live level is kept: admissions in flight are not persisted yet, so the
   // caller's "initial minus persisted" would resell them (admission.h).
   if (ledger.stocked(clock_())) return Status::ok();
+  // Sized for the stock up front (a user holds at least one unit), so that
+  // selling it never rehashes the locks under this lock; bounded, as a huge
+  // stock need not sell out, and past it the segments still grow one by one.
+  ledger.user_locks.reserve(static_cast<std::size_t>(std::min<std::int64_t>(stock.sellable, kLocksReservedMax)));
   ledger.preloaded = true;
   ledger.remaining = stock.sellable;
   ledger.start_ms = stock.start_ms;
@@ -124,17 +170,22 @@ Status SaleStore::finish(const OrderEvent& event, const PersistResult& result) {
     states_.put(state);
     return Status::ok();
   }
+  RequestKey id(event.request_id);
   ProductLedger& ledger = find_or_add(event.product_id);
-  std::lock_guard lock(ledger.mutex);
-  // Marked even when there is no stock to restore (never preloaded, or
-  // expired): a later preload counts from persisted orders, so restoring
-  // after it would sell the unit twice.
-  if (ledger.compensated.insert(event.request_id).second && ledger.stocked(clock_())) {
-    ledger.remaining += event.quantity;
+  {
+    std::lock_guard lock(ledger.mutex);
+    // Marked even when there is no stock to restore (never preloaded, or
+    // expired): a later preload counts from persisted orders, so restoring
+    // after it would sell the unit twice.
+    if (ledger.compensated.insert(event.request_id).second && ledger.stocked(clock_())) {
+      ledger.remaining += event.quantity;
+    }
+    auto& locks = ledger.user_locks.segment(event.user_id);
+    auto held = locks.find(event.user_id);
+    if (held != locks.end() && held->second == id) locks.erase(held);
   }
-  auto held = ledger.user_locks.find(event.user_id);
-  if (held != ledger.user_locks.end() && held->second == event.request_id) ledger.user_locks.erase(held);
-  // If this throws, a retried finish skips the done compensation and writes the state.
+  // Outside the ledger lock, as admission's pending write. If this throws, a
+  // retried finish skips the done compensation and writes the state.
   states_.put(state);
   return Status::ok();
 }

@@ -1,14 +1,15 @@
 // The one store the memory admit, outbox and notify stages share: the memory
 // counterpart of the Redis keys the Lua scripts touch. Products live in
 // ledgers with one lock each; request states and the outbox have locks of
-// their own, always taken after a ledger's (ledger -> states, ledger ->
-// outbox), never the other way round. The Backend owns the store; each stage
+// their own, taken after a ledger's (ledger -> outbox) or with no ledger lock
+// held (states), never the other way round. The Backend owns the store; each stage
 // holds a shared_ptr to it.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <unordered_map>
 
@@ -47,9 +48,11 @@ class SaleStore {
  private:
   ProductLedger* find(ProductId product_id);
   ProductLedger& find_or_add(ProductId product_id);
-  AdmitResult admit_locked(ProductLedger& ledger, const AdmitRequest& request);
+  AdmitResult admit_locked(ProductLedger& ledger, const AdmitRequest& request, const RequestKey& id, UnixMillis now,
+                           std::optional<RequestKey>* replayed);
 
   const Clock clock_;
+  const std::int64_t state_ttl_ms_;
   std::shared_mutex ledgers_mutex_;  // guards the map only; ledgers are never removed
   std::unordered_map<ProductId, std::unique_ptr<ProductLedger>> ledgers_;
   RequestStates states_;

@@ -2,6 +2,10 @@
 // request by request, and idle subjects do not stay in memory.
 #include <catch2/catch.hpp>
 
+#include <deque>
+#include <map>
+#include <random>
+
 #include "fake_clock.h"
 #include "memory/memory_ratelimit.h"
 
@@ -41,6 +45,26 @@ TEST_CASE("memory ratelimit: idle subjects are dropped", "[memory][ratelimit]") 
   time.advance(600);
   allow(limiter, "ip:10.0.0.2");
   CHECK(limiter.subject_count() == 2);  // the 200 users went idle; the IPs are recent
+}
+
+TEST_CASE("memory ratelimit: the log agrees with a plain sliding window", "[memory][ratelimit]") {
+  // The log keeps its first times inline and spills past them; a reference
+  // window on a std::deque must decide every request the same.
+  for (std::int64_t limit : {1, 2, 3, 5, 8}) {
+    test::FakeClock time;
+    MemoryRateLimiter limiter(limit, 1000, time.clock());
+    std::map<std::string, std::deque<UnixMillis>> reference;
+    std::mt19937 random(static_cast<std::uint32_t>(limit));
+    for (int i = 0; i < 5000; ++i) {
+      time.advance(std::uniform_int_distribution<int>(0, 150)(random));
+      std::string subject = "u:" + std::to_string(std::uniform_int_distribution<int>(0, 3)(random));
+      std::deque<UnixMillis>& window = reference[subject];
+      while (!window.empty() && window.front() + 1000 <= time.now()) window.pop_front();
+      bool expected = static_cast<std::int64_t>(window.size()) < limit;
+      if (expected) window.push_back(time.now());
+      if (allow(limiter, subject) != expected) FAIL("limit " << limit << ", request " << i);
+    }
+  }
 }
 
 }  // namespace flashsale::memory
