@@ -177,7 +177,6 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
 
   void buy(HTTPServerRequest& request, const std::string& body, HTTPServerResponse& response) {
     BuyRequest buy;
-    buy.client_ip = request.clientAddress().host().toString();
     buy.idempotency_key = request.get("X-Idempotency-Key", "");
     JsonObject json;
     std::string error;
@@ -195,6 +194,7 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
       if (quantity) buy.quantity = *quantity;
     }
     buy.invalid = error;
+    if (!buy.has_user) buy.client_ip = request.clientAddress().host().toString();  // the rate-limit subject
 
     BuyOutcome outcome = context_.buy->buy(buy);
     if (outcome.rate_limited) {

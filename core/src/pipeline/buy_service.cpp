@@ -81,8 +81,8 @@ BuyOutcome BuyService::buy(const BuyRequest& request) {
     outcome.rate_limited = true;
     return outcome;
   }
-  outcome.status = result.status;
-  outcome.request_id = result.request_id;
+  outcome.status = std::move(result.status);
+  outcome.request_id = std::move(result.request_id);
   outcome.replayed = result.replayed;
   bump(outcome.status.is_ok() ? counters_->buy_accepted : counters_->buy_rejected);
   return outcome;

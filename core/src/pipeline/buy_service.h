@@ -19,7 +19,7 @@ struct BuyRequest {
   ProductId product_id = 0;
   std::int64_t quantity = 0;
   std::string idempotency_key;
-  std::string client_ip;
+  std::string client_ip;  // needed (and set) only without a usable user
   std::string invalid;  // non-empty: why the body is unusable (400 after the rate limit)
 };
 
