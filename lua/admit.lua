@@ -38,15 +38,18 @@ local now = redis.call('TIME')
 
 if KEYS[5] then
   -- Kept in step with ratelimit.lua (tests/plugins/redis/ratelimit_test.cpp runs both).
-  local limit, window_ms = tonumber(ARGV[8]), tonumber(ARGV[9])
+  local limit = tonumber(ARGV[8])
   local now_us = tonumber(now[1]) * 1000000 + tonumber(now[2])
-  local trimmed = redis.pcall('ZREMRANGEBYSCORE', KEYS[5], '-inf', string.format('%d', now_us - window_ms * 1000))
-  if type(trimmed) == 'number' then
-    local count = redis.call('ZCARD', KEYS[5])
+  local count = redis.pcall('ZCARD', KEYS[5])
+  if type(count) == 'number' then
+    if count >= limit then
+      redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', string.format('%d', now_us - tonumber(ARGV[9]) * 1000))
+      count = redis.call('ZCARD', KEYS[5])
+    end
     if count >= limit then return {'rate_limited', ''} end
     local stamp = string.format('%d', now_us)
     redis.call('ZADD', KEYS[5], stamp, stamp .. ':' .. count)
-    redis.call('PEXPIRE', KEYS[5], window_ms)
+    redis.call('PEXPIRE', KEYS[5], ARGV[9])
   end
 end
 
@@ -91,7 +94,7 @@ if failed(appended) then
   if string.find(appended.err, 'WRONGTYPE', 1, true) then return {'wrong_type', KEYS[4]} end
   return appended
 end
-redis.call('HINCRBY', KEYS[1], 'remaining', -quantity)
+redis.call('HINCRBY', KEYS[1], 'remaining', '-' .. ARGV[4])
 if ttl > 0 then
   redis.call('SET', KEYS[2], request_id, 'PX', px)
 else

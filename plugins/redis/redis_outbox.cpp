@@ -5,14 +5,21 @@
 // outbox.claim.idle.ms (XAUTOCLAIM; a crashed relay's entries come back) and
 // moves those delivered more than outbox.max.deliveries times to the
 // dead-letter stream <stream>:dead; then XREADGROUP ">" fetches new entries,
-// blocking only when the claim found nothing. An entry that does not decode
-// is dead-lettered too (lua/outbox_dead_letter.lua): counted, never dropped.
-// ack(): lua/outbox_ack.lua, XACK then XDEL of each pending id. The stream is
-// never trimmed by length, so no unrelayed entry can be cut off.
+// blocking only when the claim found nothing. The claim scan runs at most
+// every half claim time (and at most every second), unless the previous scan
+// stopped part-way: an entry becomes claimable only after a whole claim time,
+// so scanning on every read would only cost Redis time at full load.
+// An entry that does not decode is dead-lettered too
+// (lua/outbox_dead_letter.lua): counted, never dropped.
+// ack(): lua/outbox_ack.lua, XACK of the ids, then the stream is trimmed
+// below the group's oldest pending entry: never by length, so no unrelayed
+// entry can be cut off.
 //
 // The group is created (from id 0, MKSTREAM) when the stage is made, and again
 // when Redis lost it (NOGROUP after a restart without persistence).
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <mutex>
 
 #include "redis/keys.h"
@@ -49,8 +56,10 @@ class RedisOutbox final : public Outbox {
     return guarded("redis outbox read", [&] {
       if (max == 0) return Status::ok();
       std::size_t before = out->size();
-      Status claimed = with_group([&] { return claim(max, out); });
-      if (!claimed.is_ok()) return claimed;
+      if (claim_due()) {
+        Status claimed = with_group([&] { return claim(max, out); });
+        if (!claimed.is_ok()) return claimed;
+      }
       std::size_t taken = out->size() - before;
       if (taken >= max) return Status::ok();
       return with_group([&] { return read_new(max - taken, taken == 0 ? wait : std::chrono::milliseconds(0), out); });
@@ -107,6 +116,18 @@ class RedisOutbox final : public Outbox {
     Status created = create_group();
     if (!created.is_ok()) return created;
     return step();
+  }
+
+  // True when a claim scan should run now; claims the slot when it is.
+  bool claim_due() {
+    using Clock = std::chrono::steady_clock;
+    const auto interval =
+        std::min<Clock::duration>(std::chrono::milliseconds(context_->options.claim_idle_ms / 2), std::chrono::seconds(1));
+    std::lock_guard lock(cursor_mutex_);
+    Clock::time_point now = Clock::now();
+    if (cursor_ == "0-0" && last_claim_ != Clock::time_point() && now - last_claim_ < interval) return false;
+    last_claim_ = now;
+    return true;
   }
 
   Status claim(std::size_t max, std::vector<OutboxEntry>* out) {
@@ -193,6 +214,7 @@ class RedisOutbox final : public Outbox {
   const std::string dead_;
   std::mutex cursor_mutex_;
   std::string cursor_ = "0-0";  // where the next XAUTOCLAIM scan of the pending list starts
+  std::chrono::steady_clock::time_point last_claim_;  // of the last scan started; epoch = never
 };
 
 }  // namespace

@@ -63,7 +63,7 @@ TEST_CASE(
   CHECK(stats.pending == 0);
   CHECK(stats.dead_lettered == 0);
   Client client(server);
-  CHECK(client.integer({"XLEN", kStream}) == 0);  // acked entries are deleted, not trimmed
+  CHECK(client.integer({"XLEN", kStream}) == 0);  // acked entries leave the stream
   std::this_thread::sleep_for(kPastClaimIdle);
   CHECK(read_now(survivor.outbox()).empty());
 }
@@ -132,6 +132,29 @@ TEST_CASE("ack ignores unknown ids and never removes an undelivered entry", "[re
   REQUIRE(stages.outbox().ack({entries[0].id}).is_ok());  // a late second ack is harmless
   REQUIRE(stages.outbox().stats(&stats).is_ok());
   CHECK(stats.pending == 0);
+}
+
+TEST_CASE("ack removes relayed entries only: nothing pending or undelivered leaves the stream", "[redis][outbox]") {
+  SaleFixture sale(10);
+  auto& [server, stages, client, product] = sale;
+  for (UserId user = 1; user <= 5; ++user) {
+    REQUIRE(stages.admission().admit(AdmitRequest{make_event(product, user), ""}).status.is_ok());
+  }
+  std::vector<OutboxEntry> delivered = read_now(stages.outbox(), 3);
+  REQUIRE(delivered.size() == 3);
+
+  REQUIRE(stages.outbox().ack({delivered[1].id}).is_ok());
+  CHECK(client.integer({"XLEN", kStream}) == 5);  // the oldest is still pending: nothing moves
+  REQUIRE(stages.outbox().ack({delivered[0].id}).is_ok());
+  CHECK(client.integer({"XLEN", kStream}) == 3);  // the two acked ones go, the pending third stays
+  REQUIRE(stages.outbox().ack({delivered[2].id}).is_ok());
+  CHECK(client.integer({"XLEN", kStream}) == 2);  // the two never delivered stay
+
+  std::vector<OutboxEntry> rest = read_now(stages.outbox());
+  REQUIRE(rest.size() == 2);
+  CHECK(rest[0].deliveries == 1);
+  REQUIRE(stages.outbox().ack({rest[0].id, rest[1].id}).is_ok());
+  CHECK(client.integer({"XLEN", kStream}) == 0);
 }
 
 TEST_CASE("read waits up to `wait` for a new entry", "[redis][outbox]") {
