@@ -4,6 +4,7 @@ baseline Poco server, a scratch redis-server, the Kafka dev broker.
 Every process started here is registered in STARTED; stop_all() ends them."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -61,6 +62,7 @@ class Process:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)  # its log, database and sockets
         if self in STARTED:
             STARTED.remove(self)
 
