@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
-#include <thread>
 
 namespace flashsale {
 
@@ -72,68 +71,16 @@ Worker::Step ConsumerWorker::step() {
 }
 
 bool ConsumerWorker::finish_batch() {
-  // A lane hands its share of the batch to Notifier::finish_all, which a
-  // networked backend records in one round trip; a backend left with the
-  // default (finish() per event) still gets up to kNotifyLanes calls side by
-  // side. Events of one batch are distinct requests, and finish is idempotent
-  // and compensates at most once, so a redelivered duplicate is harmless.
-  std::vector<std::size_t> open;
-  for (std::size_t i = 0; i < batch_.size(); ++i)
-    if (!finished_[i]) open.push_back(i);
-  std::size_t lanes = std::clamp<std::size_t>((open.size() + kEventsPerLane - 1) / kEventsPerLane, 1, kNotifyLanes);
-  std::size_t share = (open.size() + lanes - 1) / lanes;
-
-  if (lanes == 1) {  // the usual case: the batch as it is, no copies
-    std::vector<bool> before = finished_;
-    Status status = notifier_->finish_all(batch_, results_, &finished_);
-    finished_.resize(batch_.size(), false);
-    for (std::size_t i = 0; i < batch_.size(); ++i) {
-      if (finished_[i] && !before[i]) count_finished(i);
-    }
-    if (status.is_ok()) return all_finished();
-    bump(counters_->worker_errors);
-    std::cerr << name() << ": notify: " << status.message() << "\n";
-    return false;
+  std::vector<bool> before = finished_;
+  Status status = notifier_->finish_all(batch_, results_, &finished_);
+  finished_.resize(batch_.size(), false);
+  for (std::size_t i = 0; i < batch_.size(); ++i) {
+    if (finished_[i] && !before[i]) count_finished(i);
   }
-
-  struct Lane {
-    std::vector<std::size_t> indexes;
-    std::vector<OrderEvent> events;
-    std::vector<PersistResult> results;
-    std::vector<bool> finished;
-    Status status;
-  };
-  std::vector<Lane> work(lanes);
-  for (std::size_t k = 0; k < open.size(); ++k) {
-    Lane& lane = work[k / share];
-    lane.indexes.push_back(open[k]);
-    lane.events.push_back(batch_[open[k]]);
-    lane.results.push_back(results_[open[k]]);
-  }
-  auto run = [this](Lane* lane) {
-    lane->finished.assign(lane->events.size(), false);
-    lane->status = notifier_->finish_all(lane->events, lane->results, &lane->finished);
-  };
-  std::vector<std::thread> helpers;
-  for (std::size_t l = 1; l < lanes; ++l) helpers.emplace_back(run, &work[l]);
-  run(&work[0]);
-  for (auto& helper : helpers) helper.join();
-
-  bool all = true;
-  for (const Lane& lane : work) {
-    for (std::size_t k = 0; k < lane.indexes.size(); ++k) {
-      if (!lane.finished[k]) continue;
-      std::size_t i = lane.indexes[k];
-      finished_[i] = true;
-      count_finished(i);
-    }
-    if (!lane.status.is_ok() && all) {
-      bump(counters_->worker_errors);
-      std::cerr << name() << ": notify: " << lane.status.message() << "\n";
-    }
-    all = all && lane.status.is_ok();
-  }
-  return all && all_finished();
+  if (status.is_ok()) return all_finished();
+  bump(counters_->worker_errors);
+  std::cerr << name() << ": notify: " << status.message() << "\n";
+  return false;
 }
 
 void ConsumerWorker::count_finished(std::size_t i) {

@@ -26,8 +26,6 @@ class ConsumerWorker : public Worker {
   Step step() override;
 
  private:
-  static constexpr std::size_t kNotifyLanes = 4;
-  static constexpr std::size_t kEventsPerLane = 64;  // below this, one lane
   // Records every event's final state; false (to retry later) if any failed.
   bool finish_batch();
   bool all_finished();  // every event of the batch has its final state recorded
