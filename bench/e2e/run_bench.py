@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 import traceback
 
 import phases
@@ -28,6 +29,20 @@ def json_block(detail):
     return "```\n{\n" + ",\n".join(parts) + "\n}\n```"
 
 
+def settle_writeback(limit_kb=8192, timeout=15):
+    """Flushes what earlier phases wrote (SQLite files of 100,000s of orders)
+    and waits for the kernel's writeback to finish, so it does not run during
+    the next phase's measurement."""
+    os.sync()
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with open("/proc/meminfo") as f:
+            kb = sum(int(line.split()[1]) for line in f if line.startswith(("Dirty:", "Writeback:")))
+        if kb < limit_kb:
+            return
+        time.sleep(0.2)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--build", default="build/bench")
@@ -42,6 +57,7 @@ def main():
     def phase(name, run):
         if name not in args.only.split(","):
             return
+        settle_writeback()
         print(f"== {name}", flush=True)
         try:
             run()
