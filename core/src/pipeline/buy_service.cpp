@@ -40,21 +40,18 @@ BuyOutcome BuyService::buy(const BuyRequest& request) {
   // fused, a buy that reaches the admission is counted there, in the same
   // call; every other request is counted here before its refusal.
   std::string subject = request.has_user ? "u:" + std::to_string(request.user_id) : "ip:" + request.client_ip;
+  auto limited = [&] {
+    bump(counters_->rate_limited);
+    outcome.rate_limited = true;
+    return outcome;
+  };
   auto refuse = [&](Status status) {
-    if (fuse_rate_limit_ && !allowed_by_ratelimit_stage(subject)) {
-      bump(counters_->rate_limited);
-      outcome.rate_limited = true;
-      return outcome;
-    }
+    if (fuse_rate_limit_ && !allowed_by_ratelimit_stage(subject)) return limited();
     bump(counters_->buy_rejected);
     outcome.status = std::move(status);
     return outcome;
   };
-  if (!fuse_rate_limit_ && !allowed_by_ratelimit_stage(subject)) {
-    bump(counters_->rate_limited);
-    outcome.rate_limited = true;
-    return outcome;
-  }
+  if (!fuse_rate_limit_ && !allowed_by_ratelimit_stage(subject)) return limited();
 
   if (Status body = judge_body(request); !body.is_ok()) return refuse(std::move(body));
 
@@ -76,11 +73,7 @@ BuyOutcome BuyService::buy(const BuyRequest& request) {
   admit.idempotency_key = request.idempotency_key;
   if (fuse_rate_limit_) admit.rate_limit_subject = std::move(subject);
   AdmitResult result = admission_->admit(admit);
-  if (result.status.code() == Code::rate_limited) {
-    bump(counters_->rate_limited);
-    outcome.rate_limited = true;
-    return outcome;
-  }
+  if (result.status.code() == Code::rate_limited) return limited();
   outcome.status = std::move(result.status);
   outcome.request_id = std::move(result.request_id);
   outcome.replayed = result.replayed;
