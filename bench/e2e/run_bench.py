@@ -6,6 +6,7 @@ bench/throughput.png. usage: run_bench.py --build build/bench"""
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -109,6 +110,7 @@ def main():
     report.write(os.path.join(ROOT, "bench/RESULTS.md"), rows, notes, started, load_before, report.loadavg(),
                  sections)
     print(open(os.path.join(ROOT, "bench/RESULTS.md")).read())
+    shutil.rmtree(work, ignore_errors=True)  # the reports and plot data the run read back
     return 1 if failed else 0
 
 
