@@ -5,7 +5,7 @@
 // in its rate-limit window (counts_rate_limit): one round trip per buy. That
 // window key carries the subject's tag, not the product's, so the fused call
 // needs one Redis holding both, which is what this family supports today
-// (plugins/redis/README.md, "Cluster").
+// (README, "Redis Cluster plan").
 //
 // The request's `pending` state lives under the request's own hash tag (so
 // /result finds it by request_id alone), hence outside the script's slot. It

@@ -6,7 +6,7 @@
 // moves those delivered more than outbox.max.deliveries times to the
 // dead-letter stream <stream>:dead; then XREADGROUP ">" fetches new entries,
 // blocking only when the claim found nothing. The claim scan runs at most
-// every half claim time (and at most every second), unless the previous scan
+// every half claim time (and at least once a second), unless the previous scan
 // stopped part-way: an entry becomes claimable only after a whole claim time,
 // so scanning on every read would only cost Redis time at full load.
 // An entry that does not decode is dead-lettered too
