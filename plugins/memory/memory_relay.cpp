@@ -42,8 +42,10 @@ class MemoryRelay final : public Relay {
       if (max == 0) return Status::ok();
       std::unique_lock lock(mutex_);
       published_.wait_for(lock, wait, [&] { return handed_out_ < log_.size(); });
+      // Moved out, not copied: an event is handed out once per object, and
+      // commit drops the shell left behind.
       for (std::size_t taken = 0; taken < max && handed_out_ < log_.size(); ++taken) {
-        out->push_back(log_[handed_out_]);
+        out->push_back(std::move(log_[handed_out_]));
         ++handed_out_;
       }
       return Status::ok();

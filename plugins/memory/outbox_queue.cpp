@@ -14,11 +14,11 @@ void OutboxQueue::append(const OrderEvent& event) {
 }
 
 void OutboxQueue::append(const OrderEvent& event, const RequestKey& request_id) {
-  NewEntry entry{0, request_id, event.user_id, event.product_id, event.quantity, event.unit_price, event.accepted_ms};
+  Compact entry{0, request_id, event.user_id, event.product_id, event.quantity, event.unit_price, event.accepted_ms};
   {
     std::lock_guard lock(mutex_);
     entry.id = next_id_;
-    fresh_.push_back(std::move(entry));
+    fresh_.push_back(entry);
     ++next_id_;
   }
   appended_.notify_all();
@@ -27,53 +27,56 @@ void OutboxQueue::append(const OrderEvent& event, const RequestKey& request_id) 
 void OutboxQueue::read(std::size_t max, std::chrono::milliseconds wait, std::vector<OutboxEntry>* out) {
   if (max == 0) return;
   Steady::time_point deadline = Steady::now() + wait;
-  std::unique_lock lock(mutex_);
-  for (;;) {
-    Steady::time_point now = Steady::now();
-    std::size_t taken = redeliver_idle(now, max, out);
-    taken += deliver_new(now, max - taken, out);
-    if (taken > 0 || now >= deadline) return;
-    appended_.wait_until(lock, next_claim(deadline));
+  std::vector<Handout> taken;
+  {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      Steady::time_point now = Steady::now();
+      redeliver_idle(now, max, &taken);
+      deliver_new(now, max - taken.size(), &taken);
+      if (!taken.empty() || now >= deadline) break;
+      appended_.wait_until(lock, next_claim(deadline));
+    }
   }
+  // Pending already: if building these fails, a later read reclaims them.
+  out->reserve(out->size() + taken.size());
+  for (const Handout& handout : taken) out->push_back(expand(handout.entry, handout.deliveries));
 }
 
-std::size_t OutboxQueue::redeliver_idle(Steady::time_point now, std::size_t max, std::vector<OutboxEntry>* out) {
-  std::size_t taken = 0;
-  for (auto it = pending_.begin(); it != pending_.end() && taken < max;) {
+OutboxEntry OutboxQueue::expand(const Compact& entry, std::uint32_t deliveries) {
+  return OutboxEntry{std::to_string(entry.id),
+                     OrderEvent{entry.request_id.text(), entry.user_id, entry.product_id, entry.quantity,
+                                entry.unit_price, entry.accepted_ms},
+                     deliveries};
+}
+
+void OutboxQueue::redeliver_idle(Steady::time_point now, std::size_t max, std::vector<Handout>* taken) {
+  for (auto it = pending_.begin(); it != pending_.end() && taken->size() < max;) {
     Pending& pending = it->second;
     if (now - pending.delivered_at < claim_idle_) {
       ++it;
       continue;
     }
-    if (pending.entry.deliveries >= max_deliveries_) {
-      dead_letters_.push_back(pending.entry);
+    if (pending.deliveries >= max_deliveries_) {
+      dead_letters_.push_back(expand(pending.entry, pending.deliveries));
       it = pending_.erase(it);
       continue;
     }
-    ++pending.entry.deliveries;
+    ++pending.deliveries;
     pending.delivered_at = now;
-    out->push_back(pending.entry);
-    ++taken;
+    taken->push_back(Handout{pending.entry, pending.deliveries});
     ++it;
   }
-  return taken;
 }
 
-std::size_t OutboxQueue::deliver_new(Steady::time_point now, std::size_t max, std::vector<OutboxEntry>* out) {
-  std::size_t taken = 0;
-  while (taken < max && !fresh_.empty()) {
-    const NewEntry& fresh = fresh_.front();
-    OutboxEntry entry{std::to_string(fresh.id),
-                      OrderEvent{fresh.request_id.text(), fresh.user_id, fresh.product_id, fresh.quantity,
-                                 fresh.unit_price, fresh.accepted_ms},
-                      1};
+void OutboxQueue::deliver_new(Steady::time_point now, std::size_t max, std::vector<Handout>* taken) {
+  for (std::size_t n = 0; n < max && !fresh_.empty(); ++n) {
+    Compact fresh = fresh_.front();
     // Pending before handed out: if handing out fails, a later read reclaims it.
-    const OutboxEntry& delivered = pending_.emplace(fresh.id, Pending{std::move(entry), now}).first->second.entry;
+    pending_.emplace_hint(pending_.end(), fresh.id, Pending{fresh, 1, now});
     fresh_.pop_front();
-    out->push_back(delivered);
-    ++taken;
+    taken->push_back(Handout{fresh, 1});
   }
-  return taken;
 }
 
 // When a waiting reader should look again: at the deadline, or earlier when a

@@ -5,9 +5,11 @@
 // time is handed out again with deliveries + 1, unless it has already been
 // delivered max_deliveries times: then it moves to the dead letters (kept and
 // counted, never dropped). ack removes pending entries for good.
-// New entries are kept compact (the request id packed, no entry id text):
-// append runs under a product's ledger lock, so the OutboxEntry a reader gets
-// is built on the reader's thread, in read().
+// Entries are kept compact (the request id packed, no entry id text), new
+// and pending alike: append runs under a product's ledger lock and waits for
+// this queue's, so the queue's lock is held only to move compact entries, and
+// the OutboxEntry a reader gets is built on the reader's thread after read()
+// has let go of it.
 #pragma once
 
 #include <chrono>
@@ -42,8 +44,8 @@ class OutboxQueue {
 
  private:
   using Steady = std::chrono::steady_clock;
-  // An OrderEvent as it waits to be delivered the first time.
-  struct NewEntry {
+  // An OrderEvent as it waits in the queue.
+  struct Compact {
     std::uint64_t id = 0;
     RequestKey request_id;
     UserId user_id = 0;
@@ -53,12 +55,19 @@ class OutboxQueue {
     UnixMillis accepted_ms = 0;
   };
   struct Pending {
-    OutboxEntry entry;
+    Compact entry;
+    std::uint32_t deliveries = 0;
     Steady::time_point delivered_at;
   };
+  // An entry read() hands out, taken under the lock and expanded after it.
+  struct Handout {
+    Compact entry;
+    std::uint32_t deliveries = 0;
+  };
 
-  std::size_t redeliver_idle(Steady::time_point now, std::size_t max, std::vector<OutboxEntry>* out);
-  std::size_t deliver_new(Steady::time_point now, std::size_t max, std::vector<OutboxEntry>* out);
+  static OutboxEntry expand(const Compact& entry, std::uint32_t deliveries);
+  void redeliver_idle(Steady::time_point now, std::size_t max, std::vector<Handout>* taken);
+  void deliver_new(Steady::time_point now, std::size_t max, std::vector<Handout>* taken);
   Steady::time_point next_claim(Steady::time_point deadline) const;
 
   const std::chrono::milliseconds claim_idle_;
@@ -67,7 +76,7 @@ class OutboxQueue {
   mutable std::mutex mutex_;
   std::condition_variable appended_;
   std::uint64_t next_id_ = 1;
-  std::deque<NewEntry> fresh_;                // appended, never delivered
+  std::deque<Compact> fresh_;                 // appended, never delivered
   std::map<std::uint64_t, Pending> pending_;  // delivered, not acked; by id = arrival order
   std::vector<OutboxEntry> dead_letters_;
 };

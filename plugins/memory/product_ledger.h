@@ -7,11 +7,11 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "adaptive_mutex.h"
 #include "flashsale/types.h"
 #include "request_key.h"
 #include "segmented_map.h"
@@ -26,7 +26,7 @@ struct IdempotencyRecord {
 };
 
 struct ProductLedger {
-  std::mutex mutex;
+  AdaptiveMutex mutex;
 
   bool preloaded = false;
   std::int64_t remaining = 0;

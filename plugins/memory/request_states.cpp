@@ -18,10 +18,12 @@ RequestStates::RequestStates(std::int64_t ttl_ms, Clock clock)
     : ttl_ms_(ttl_ms), clock_(std::move(clock)), sweep_(sweep_interval(ttl_ms)) {}
 
 void RequestStates::put(const RequestState& state) {
-  UnixMillis expires_ms = clock_() + ttl_ms_;
-  RequestKey key(state.request_id);
-  Entry entry{state.status, state.order_id, state.reason, expires_ms};
-  states_.with_shard(key, [&](auto& states) { states.insert_or_assign(std::move(key), std::move(entry)); });
+  put(RequestKey(state.request_id), state.status, state.order_id, state.reason);
+}
+
+void RequestStates::put(const RequestKey& request_id, RequestStatus status, OrderId order_id, std::string reason) {
+  Entry entry{status, order_id, std::move(reason), clock_() + ttl_ms_};
+  states_.with_shard(request_id, [&](auto& states) { states.insert_or_assign(request_id, std::move(entry)); });
 }
 
 void RequestStates::put_pending_if_absent(const RequestKey& request_id) {

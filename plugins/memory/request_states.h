@@ -26,6 +26,7 @@ class RequestStates {
 
   // Writes (or overwrites) a state and restarts its TTL.
   void put(const RequestState& state);
+  void put(const RequestKey& request_id, RequestStatus status, OrderId order_id, std::string reason);
   // Writes `pending` for a request that has no entry yet, expired or not, and
   // leaves any existing one alone: admission writes it after its product lock
   // is released, when finish() may already have recorded the final state.

@@ -163,14 +163,11 @@ Status SaleStore::finish(const OrderEvent& event, const PersistResult& result) {
     return Status(Code::invalid_argument, "finish needs a request_id and a final status");
   }
   states_.sweep_if_due();
-  bool failed = result.status == RequestStatus::failed;
-  RequestState state{event.request_id, result.status, failed ? result.reason : std::string(),
-                     failed ? 0 : result.order_id};
-  if (!failed) {
-    states_.put(state);
+  RequestKey id(event.request_id);
+  if (result.status == RequestStatus::success) {
+    states_.put(id, result.status, result.order_id, {});
     return Status::ok();
   }
-  RequestKey id(event.request_id);
   ProductLedger& ledger = find_or_add(event.product_id);
   {
     std::lock_guard lock(ledger.mutex);
@@ -186,7 +183,7 @@ Status SaleStore::finish(const OrderEvent& event, const PersistResult& result) {
   }
   // Outside the ledger lock, as admission's pending write. If this throws, a
   // retried finish skips the done compensation and writes the state.
-  states_.put(state);
+  states_.put(id, result.status, 0, result.reason);
   return Status::ok();
 }
 

@@ -43,6 +43,10 @@ void append_json_string(std::string* out, std::string_view text);
 // Builds {"k": v, ...} one field at a time.
 class JsonWriter {
  public:
+  JsonWriter() {
+    out_.reserve(128);  // an answer of a few fields: one allocation
+    out_ += '{';
+  }
   JsonWriter& field(std::string_view key, std::string_view value);
   JsonWriter& field(std::string_view key, const char* value) { return field(key, std::string_view(value)); }
   JsonWriter& field(std::string_view key, std::int64_t value);
@@ -52,7 +56,7 @@ class JsonWriter {
 
  private:
   void key(std::string_view key);
-  std::string out_ = "{";
+  std::string out_;
 };
 
 }  // namespace flashsale

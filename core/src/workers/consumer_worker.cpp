@@ -74,8 +74,9 @@ bool ConsumerWorker::finish_batch() {
   std::vector<bool> before = finished_;
   Status status = notifier_->finish_all(batch_, results_, &finished_);
   finished_.resize(batch_.size(), false);
+  UnixMillis now = now_ms();
   for (std::size_t i = 0; i < batch_.size(); ++i) {
-    if (finished_[i] && !before[i]) count_finished(i);
+    if (finished_[i] && !before[i]) count_finished(i, now);
   }
   if (status.is_ok()) return all_finished();
   bump(counters_->worker_errors);
@@ -83,9 +84,9 @@ bool ConsumerWorker::finish_batch() {
   return false;
 }
 
-void ConsumerWorker::count_finished(std::size_t i) {
+void ConsumerWorker::count_finished(std::size_t i, UnixMillis now) {
   bump(results_[i].status == RequestStatus::success ? counters_->finished_success : counters_->finished_failed);
-  counters_->accepted_to_final.record(std::max<std::int64_t>(0, now_ms() - batch_[i].accepted_ms));
+  counters_->accepted_to_final.record(std::max<std::int64_t>(0, now - batch_[i].accepted_ms));
 }
 
 bool ConsumerWorker::all_finished() {

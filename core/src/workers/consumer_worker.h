@@ -29,7 +29,7 @@ class ConsumerWorker : public Worker {
   // Records every event's final state; false (to retry later) if any failed.
   bool finish_batch();
   bool all_finished();  // every event of the batch has its final state recorded
-  void count_finished(std::size_t i);  // counters and the accepted->final histogram
+  void count_finished(std::size_t i, UnixMillis now);  // counters and the accepted->final histogram
 
   std::shared_ptr<Relay> relay_;
   std::shared_ptr<OrderStore> store_;

@@ -33,9 +33,11 @@ Worker::Step RelayWorker::step() {
     }
   }
 
+  // The events are lent to publish (moved out, not copied) and an entry that
+  // was not delivered gets its event back for the retry.
   std::vector<OrderEvent> events;
   events.reserve(unpublished_.size());
-  for (const OutboxEntry& entry : unpublished_) events.push_back(entry.event);
+  for (OutboxEntry& entry : unpublished_) events.push_back(std::move(entry.event));
   std::vector<bool> delivered;
   Status published = relay_->publish(events, &delivered);
   delivered.resize(events.size(), false);
@@ -43,10 +45,12 @@ Worker::Step RelayWorker::step() {
   std::vector<std::string> acked;
   std::vector<OutboxEntry> retry;
   for (std::size_t i = 0; i < unpublished_.size(); ++i) {
-    if (delivered[i])
-      acked.push_back(unpublished_[i].id);
-    else
+    if (delivered[i]) {
+      acked.push_back(std::move(unpublished_[i].id));
+    } else {
+      unpublished_[i].event = std::move(events[i]);
       retry.push_back(std::move(unpublished_[i]));
+    }
   }
   unpublished_ = std::move(retry);
   if (!acked.empty()) {
