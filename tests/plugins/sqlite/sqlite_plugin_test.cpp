@@ -32,7 +32,9 @@ TEST_CASE("sqlite family: make_backend creates the schema in the file", "[sqlite
   CHECK(has("view", "order_requests"));
   CHECK(has("index", "orders_user_product"));
   CHECK(side.number("SELECT \"unique\" FROM pragma_index_list('orders') WHERE name = 'orders_user_product'") == 1);
-  CHECK(side.number("PRAGMA user_version") == 2);
+  CHECK(side.number("PRAGMA user_version") == 3);
+  // Order ids are plain rowids: no sqlite_sequence read and write per insert.
+  CHECK(side.number("SELECT count(*) FROM sqlite_master WHERE name = 'orders' AND sql LIKE '%AUTOINCREMENT%'") == 0);
 }
 
 namespace {
@@ -93,11 +95,50 @@ TEST_CASE("sqlite family: a file of the first layout is refused, not misread", "
 TEST_CASE("sqlite family: a file of a newer schema version is refused", "[sqlite]") {
   TempDir dir;
   std::string path = dir.file("flash_sale.db");
-  { SideConnection(path).exec("PRAGMA user_version = 3"); }
+  { SideConnection(path).exec("PRAGMA user_version = 4"); }
   std::string message = refusal(path);
   REQUIRE_FALSE(message.empty());
   check_refusal_line(message, path);
-  CHECK(message.find("version 3") != std::string::npos);
+  CHECK(message.find("version 4") != std::string::npos);
+}
+
+TEST_CASE("sqlite family: a file of schema version 2 (AUTOINCREMENT order ids) opens and keeps working",
+          "[sqlite]") {
+  TempDir dir;
+  std::string path = dir.file("flash_sale.db");
+  {
+    // Version 2's orders table: the same as 3's but for AUTOINCREMENT.
+    SideConnection old(path);
+    old.exec(
+        "CREATE TABLE products (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, stock INTEGER NOT NULL,"
+        " sale_price INTEGER NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,"
+        " created_ms INTEGER NOT NULL)");
+    old.exec(
+        "CREATE TABLE orders (id INTEGER PRIMARY KEY AUTOINCREMENT, request_id BLOB NOT NULL UNIQUE,"
+        " user_id INTEGER NOT NULL, product_id INTEGER NOT NULL, quantity INTEGER NOT NULL,"
+        " unit_price INTEGER NOT NULL, amount INTEGER NOT NULL, accepted_ms INTEGER NOT NULL,"
+        " created_ms INTEGER NOT NULL)");
+    old.exec("CREATE UNIQUE INDEX orders_user_product ON orders (user_id, product_id)");
+    old.exec(
+        "CREATE TABLE failed_requests (request_id BLOB NOT NULL PRIMARY KEY, user_id INTEGER NOT NULL,"
+        " product_id INTEGER NOT NULL, quantity INTEGER NOT NULL, reason TEXT NOT NULL,"
+        " failed_ms INTEGER NOT NULL) WITHOUT ROWID");
+    old.exec(
+        "CREATE TABLE product_sales (product_id INTEGER PRIMARY KEY, orders INTEGER NOT NULL,"
+        " quantity_sold INTEGER NOT NULL, failed_requests INTEGER NOT NULL)");
+    old.exec("INSERT INTO orders VALUES (41, x'00112233445566778899aabbccddeeff', 9, 1, 1, 100, 100, 0, 0)");
+    old.exec("PRAGMA user_version = 2");
+  }
+  REQUIRE(refusal(path).empty());
+  SqliteFamily family(path);
+  std::unique_ptr<OrderStore> store = family.make_store();
+  std::vector<PersistResult> results;
+  REQUIRE(store->persist({OrderEvent{"req-v2", 10, 1, 1, 100, 0}}, &results).is_ok());
+  REQUIRE(results.size() == 1);
+  CHECK(results[0].status == RequestStatus::success);
+  CHECK(results[0].order_id == 42);  // after the file's highest order id
+  SideConnection side(path);
+  CHECK(side.number("PRAGMA user_version") == 2);  // never converted
 }
 
 TEST_CASE("sqlite family: a file of the current version opens again, an empty one is laid out", "[sqlite]") {
@@ -107,7 +148,7 @@ TEST_CASE("sqlite family: a file of the current version opens again, an empty on
   CHECK(refusal(path).empty());
   CHECK(refusal(path).empty());
   SideConnection side(path);
-  CHECK(side.number("PRAGMA user_version") == 2);
+  CHECK(side.number("PRAGMA user_version") == 3);
 }
 
 TEST_CASE("sqlite family: the WAL is checkpointed into the file in the background, the store still open", "[sqlite]") {
