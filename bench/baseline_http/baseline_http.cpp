@@ -4,6 +4,10 @@
 // answers 202 with a fixed body the size of a real buy answer. Whatever the
 // buy endpoint does beyond this is the cost of flashsale itself.
 //
+// With --sqlite PATH, each POST also queues one order row for a writer
+// thread that batches rows into PATH (sqlite_orders.h): the ceiling of an
+// embedded buy, which must make every accepted order durable.
+//
 // With --redis, each POST also sends one Redis command (the words after
 // "--") over a blocking hiredis connection of its worker thread before it
 // answers: the ceiling of a buy that costs one round trip and one admit.lua
@@ -14,7 +18,7 @@
 // caller counts the success share from the keys the script writes.
 //
 // usage: flashsale-baseline-http [--addr HOST:PORT] [--threads N]
-//                                [--redis HOST:PORT -- COMMAND ARG...]
+//                                [--sqlite PATH | --redis HOST:PORT -- COMMAND ARG...]
 // Prints "baseline listening on http://HOST:PORT" first; stops on SIGTERM/SIGINT.
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
@@ -36,7 +40,12 @@
 #include <string>
 #include <vector>
 
+#include "post_work.h"
+#include "sqlite_orders.h"
+
 namespace {
+
+using flashsale::bench::PostWork;
 
 const std::string kBody = R"({"request_id":"0b4f3c1e-6a0d-4b5e-9a57-3f1c2d4e5f60","status":"pending"})";
 const std::string kPlaceholder = "__rand_int__";
@@ -49,13 +58,13 @@ struct RedisCall {
   std::vector<std::string> words;
 };
 
-class RedisCaller {
+class RedisCaller final : public PostWork {
  public:
   explicit RedisCaller(const RedisCall& call) : call_(call) {}
 
   // Sends the command once on this thread's connection; false on an I/O or
   // Redis error (the connection is dropped and made again by the next call).
-  bool call_once() {
+  bool once() override {
     thread_local std::unique_ptr<redisContext, decltype(&redisFree)> context(nullptr, &redisFree);
     if (!context) {
       context.reset(redisConnect(call_.host.c_str(), call_.port));
@@ -102,14 +111,14 @@ class RedisCaller {
 
 class FixedAnswer : public Poco::Net::HTTPRequestHandler {
  public:
-  explicit FixedAnswer(RedisCaller* redis) : redis_(redis) {}
+  explicit FixedAnswer(PostWork* work) : work_(work) {}
 
   void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
     std::string body;
     Poco::StreamCopier::copyToString(request.stream(), body);
     bool post = request.getMethod() == Poco::Net::HTTPRequest::HTTP_POST;
     auto status = post ? Poco::Net::HTTPResponse::HTTP_ACCEPTED : Poco::Net::HTTPResponse::HTTP_METHOD_NOT_ALLOWED;
-    if (post && redis_ != nullptr && !redis_->call_once()) status = Poco::Net::HTTPResponse::HTTP_INTERNAL_SERVER_ERROR;
+    if (post && work_ != nullptr && !work_->once()) status = Poco::Net::HTTPResponse::HTTP_INTERNAL_SERVER_ERROR;
     response.setStatus(status);
     response.setContentType("application/json");
     response.setContentLength(static_cast<std::streamsize>(kBody.size()));
@@ -117,19 +126,19 @@ class FixedAnswer : public Poco::Net::HTTPRequestHandler {
   }
 
  private:
-  RedisCaller* redis_;
+  PostWork* work_;
 };
 
 class Factory : public Poco::Net::HTTPRequestHandlerFactory {
  public:
-  explicit Factory(RedisCaller* redis) : redis_(redis) {}
+  explicit Factory(PostWork* work) : work_(work) {}
 
   Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-    return new FixedAnswer(redis_);
+    return new FixedAnswer(work_);
   }
 
  private:
-  RedisCaller* redis_;
+  PostWork* work_;
 };
 
 }  // namespace
@@ -137,7 +146,7 @@ class Factory : public Poco::Net::HTTPRequestHandlerFactory {
 int main(int argc, char** argv) {
   std::string addr = "127.0.0.1:0";
   int threads = 128;  // http.threads default of the flashsale server
-  std::string redis_addr;
+  std::string redis_addr, sqlite_path;
   RedisCall call;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--") == 0) {
@@ -151,9 +160,18 @@ int main(int argc, char** argv) {
       threads = std::stoi(argv[++i]);
     else if (std::strcmp(argv[i], "--redis") == 0)
       redis_addr = argv[++i];
+    else if (std::strcmp(argv[i], "--sqlite") == 0)
+      sqlite_path = argv[++i];
   }
-  std::unique_ptr<RedisCaller> redis;
-  if (!redis_addr.empty()) {
+  std::unique_ptr<PostWork> work;
+  if (!sqlite_path.empty()) {
+    try {
+      work = std::make_unique<flashsale::bench::SqliteOrders>(sqlite_path);
+    } catch (const std::exception& e) {
+      std::cerr << "baseline: " << e.what() << std::endl;
+      return 2;
+    }
+  } else if (!redis_addr.empty()) {
     auto colon = redis_addr.rfind(':');
     if (colon == std::string::npos || call.words.empty()) {
       std::cerr << "baseline: --redis HOST:PORT needs a port and a command after --" << std::endl;
@@ -161,7 +179,7 @@ int main(int argc, char** argv) {
     }
     call.host = redis_addr.substr(0, colon);
     call.port = std::stoi(redis_addr.substr(colon + 1));
-    redis = std::make_unique<RedisCaller>(call);
+    work = std::make_unique<RedisCaller>(call);
     std::signal(SIGPIPE, SIG_IGN);  // a Redis that goes away is an error reply, not the end of the process
   }
   sigset_t stop;
@@ -180,7 +198,7 @@ int main(int argc, char** argv) {
   params->setMaxKeepAliveRequests(0);
   params->setKeepAliveTimeout(Poco::Timespan(10, 0));
   Poco::ThreadPool pool(2, threads);
-  Poco::Net::HTTPServer server(new Factory(redis.get()), pool, socket, params);
+  Poco::Net::HTTPServer server(new Factory(work.get()), pool, socket, params);
   server.start();
   std::cout << "baseline listening on http://" << socket.address().toString() << std::endl;
 

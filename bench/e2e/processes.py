@@ -83,15 +83,25 @@ def start_server(build, env, name="server", config="etc/embedded.properties"):
     return p, line.split("http://", 1)[1]
 
 
-def start_baseline(build, threads=128, redis=None, command=None, name="baseline"):
+def start_baseline(build, threads=128, redis=None, command=None, sqlite=None, name="baseline"):
     """flashsale-baseline-http on a free port; with redis ("HOST:PORT") and
-    command (a Redis command's words) each POST also sends that command.
-    Returns (process, "127.0.0.1:PORT")."""
+    command (a Redis command's words) each POST also sends that command; with
+    sqlite (a file holding the flashsale schema) each POST also queues one
+    order row for its batching writer. Returns (process, "127.0.0.1:PORT")."""
     argv = [os.path.join(build, "bin/flashsale-baseline-http"), "--addr", "127.0.0.1:0", "--threads", str(threads)]
+    if sqlite:
+        argv += ["--sqlite", sqlite]
     if redis:
         argv += ["--redis", redis, "--"] + list(command)
     p = Process(name, argv)
     return p, p.first_line().split("http://", 1)[1]
+
+
+def lay_out_database(build, path):
+    """A new SQLite file at path with the flashsale schema, as the server's
+    sqlite plugin lays it out (the server is started on it and stopped)."""
+    server, _ = start_server(build, {"DB_PATH": os.path.abspath(path)}, "schema")
+    server.stop()
 
 
 def start_redis():

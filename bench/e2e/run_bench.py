@@ -76,9 +76,10 @@ def main():
 
     def embedded():
         nonlocal slices
-        r, slices, table, detail = phases.embedded_buy(build)
+        r, slices, table, detail = phases.embedded_buy(build, work)
         rows.extend(r)
-        sections.append(("Embedded buy vs baseline (wrk), round by round", table + "\n\n" + json_block(detail)))
+        sections.append(("Embedded buy, ceiling and baseline (wrk), round by round",
+                         table + "\n\n" + json_block(detail)))
 
     def rss():
         r, note = phases.embedded_rss(build, work)

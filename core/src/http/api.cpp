@@ -135,15 +135,18 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
   // 413 and closes the connection, since the rest of the body is not read.
   bool read_body(HTTPServerRequest& request, HTTPServerResponse& response, std::string* body) {
     const std::int64_t limit = context_.max_body_bytes;
-    bool too_large = request.getContentLength64() > limit;
+    // Each header lookup is a scan of all headers: the length is read once.
+    const std::int64_t length = request.getContentLength64();
+    const bool has_length = length != HTTPRequest::UNKNOWN_CONTENT_LENGTH;
+    bool too_large = length > limit;
     // A request without Content-Length or chunking has no body (RFC 9112);
     // asking Poco for one would wait for the connection to close.
-    bool has_body = request.hasContentLength() || request.getChunkedTransferEncoding();
+    bool has_body = has_length || request.getChunkedTransferEncoding();
     if (!too_large && has_body) {
       // Read what Content-Length announces (one byte more shows a lie); a
       // chunked body in pieces, up to one byte past the limit.
       std::istream& in = request.stream();
-      std::int64_t want = request.hasContentLength() ? request.getContentLength64() + 1 : limit + 1;
+      std::int64_t want = has_length ? length + 1 : limit + 1;
       char chunk[4096];
       while (want > 0 && in.read(chunk, std::min<std::int64_t>(want, sizeof chunk)), in.gcount() > 0) {
         body->append(chunk, static_cast<std::size_t>(in.gcount()));
@@ -177,7 +180,10 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
 
   void buy(HTTPServerRequest& request, const std::string& body, HTTPServerResponse& response) {
     BuyRequest buy;
-    buy.idempotency_key = request.get("X-Idempotency-Key", "");
+    // Made once: the name is too long for a std::string without an allocation.
+    static const std::string kIdempotencyHeader = "X-Idempotency-Key";
+    static const std::string kNone;
+    buy.idempotency_key = request.get(kIdempotencyHeader, kNone);
     JsonObject json;
     std::string error;
     if (JsonObject::parse(body, &json, &error)) {

@@ -141,6 +141,10 @@ class Reader {
   bool read_string(std::string* out) {
     if (!consume('"')) return false;
     for (;;) {
+      // A run of plain ASCII (a key, an id) is copied in one append.
+      const char* run = at_;
+      while (at_ < end_ && plain_ascii(static_cast<unsigned char>(*at_))) ++at_;
+      if (out != nullptr && at_ != run) out->append(run, static_cast<std::size_t>(at_ - run));
       if (at_ >= end_) return false;
       auto c = static_cast<unsigned char>(*at_);
       if (c == '"') {
@@ -150,14 +154,13 @@ class Reader {
       if (c < 0x20) return false;
       if (c == '\\') {
         if (!read_escape(out)) return false;
-      } else if (c < 0x80) {
-        if (out != nullptr) out->push_back(static_cast<char>(c));
-        ++at_;
       } else if (!copy_utf8(out)) {
         return false;
       }
     }
   }
+
+  static bool plain_ascii(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
 
   bool read_escape(std::string* out) {
     ++at_;  // backslash
