@@ -282,7 +282,7 @@ def default_stack(build, work):
         samples = sampler.stop()
         backlog = clients.http(addr, "GET", "/healthz")["counters"]["relayed"]
         server.stop()
-        drain_rate = backlog_drain_rate(build, brokers, backlog, work)
+        drain_rate, drain_seen = backlog_drain_rate(build, brokers, backlog, work)
     finally:
         for p in (server, broker, redis):
             if p:
@@ -309,7 +309,7 @@ def default_stack(build, work):
     ]
     rows.append(row("default stack: accepted->persisted lag from /healthz counters, worst second (ms, 1-s "
                     "resolution)", persist_lag_ms(samples), None, "ms", "", "GET /healthz every second"))
-    details = {"peak": peak, "low": low, "exit_codes": (code_peak, code_low)}
+    details = {"peak": peak, "low": low, "exit_codes": (code_peak, code_low), "drain": drain_seen}
     return rows, drain, details
 
 
@@ -318,27 +318,30 @@ def backlog_drain_rate(build, brokers, events, work):
     consumer-only server in a new group (auto.offset.reset=earliest) with its
     own Redis and SQLite file works off every event the runs put on the topic.
     Its rate is counted from its first persisted order (after the group join)
-    to the last one."""
+    to the last one. Returns (orders/s or None, what was seen)."""
     redis, raddr = processes.start_redis()
     server = None
     try:
         env = {"REDIS_ADDR": raddr, "KAFKA_BROKERS": brokers, "DB_PATH": "drain.db", "ROLES": "api,consumer",
                "KAFKA_GROUP_ID": "bench-drain"}
         server, addr = processes.start_server(build, env, "drain", config="etc/flashsale.properties")
-        first = last = None
+        first = last = None  # (time, persisted) of the first sample above 0, of the last that grew
+        persisted = 0
         deadline = time.time() + 120
-        while time.time() < deadline:
+        while time.time() < deadline and persisted < events:
             persisted = clients.http(addr, "GET", "/healthz")["counters"]["persisted"]
             now = time.time()
             if persisted > 0 and first is None:
                 first = (now, persisted)
-            if persisted >= events:
+            if last is None or persisted > last[1]:
                 last = (now, persisted)
-                break
+            elif first is not None and now - last[0] > 10:
+                break  # stalled: report what was drained
             time.sleep(0.1)
-        if first is None or last is None or last[0] <= first[0]:
-            return None
-        return (last[1] - first[1]) / (last[0] - first[0])
+        seen = {"events": events, "persisted": persisted, "first": first, "last": last}
+        if first is None or last[0] <= first[0]:
+            return None, seen
+        return (last[1] - first[1]) / (last[0] - first[0]), seen
     finally:
         for p in (server, redis):
             if p:

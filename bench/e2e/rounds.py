@@ -15,7 +15,7 @@ import resource
 import statistics
 import time
 
-ROUNDS = 6  # even, so with two or three sides each order is measured equally often
+ROUNDS = 12  # a multiple of 6, so with two or three sides each order is measured equally often
 ROUND_SECONDS = 2
 WARMUP_SECONDS = 2
 SETTLE_SECONDS = 0.25  # between turns: the side just measured finishes its tail (relay, consumer) first
