@@ -4,6 +4,8 @@
 #include <iostream>
 #include <stdexcept>
 
+#include "sqlite_pragmas.h"
+
 namespace flashsale::bench {
 
 namespace {
@@ -23,10 +25,7 @@ std::int64_t now_ms() {
 SqliteOrders::SqliteOrders(const std::string& path) {
   int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr);
   if (rc != SQLITE_OK) throw std::runtime_error("--sqlite " + path + ": " + sqlite3_errstr(rc));
-  for (const char* pragma : {"PRAGMA busy_timeout = 5000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL",
-                             "PRAGMA cache_size = -32768", "PRAGMA wal_autocheckpoint = 10000"}) {
-    check(sqlite3_exec(db_, pragma, nullptr, nullptr, nullptr), pragma);
-  }
+  for (const char* pragma : kPluginPragmas) check(sqlite3_exec(db_, pragma, nullptr, nullptr, nullptr), pragma);
   check(sqlite3_prepare_v2(db_,
                            "INSERT INTO orders (request_id, user_id, product_id, quantity, unit_price, amount,"
                            " accepted_ms, created_ms) VALUES (?1, ?2, ?3, 1, ?4, ?4, ?5, ?6)",

@@ -16,6 +16,7 @@
 
 #include "flashsale/clock.h"
 #include "persist_batch.h"
+#include "sqlite_pragmas.h"
 #include "support/temp_dir.h"
 
 namespace flashsale::bench {
@@ -42,10 +43,7 @@ class RawOrderWriter {
  public:
   explicit RawOrderWriter(const std::string& path) {
     check(sqlite3_open(path.c_str(), &db_), "open");
-    for (const char* pragma : {"PRAGMA busy_timeout = 5000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL",
-                               "PRAGMA cache_size = -32768", "PRAGMA wal_autocheckpoint = 10000"}) {
-      check(sqlite3_exec(db_, pragma, nullptr, nullptr, nullptr), pragma);
-    }
+    for (const char* pragma : kPluginPragmas) check(sqlite3_exec(db_, pragma, nullptr, nullptr, nullptr), pragma);
     check(sqlite3_prepare_v2(db_,
                              "INSERT INTO orders (request_id, user_id, product_id, quantity, unit_price, amount,"
                              " accepted_ms, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?4 * ?5, ?6, ?7)",

@@ -50,6 +50,19 @@ std::string refusal(const std::string& path) {
   }
 }
 
+// The products and orders tables of the layouts before version 3 (ids with
+// AUTOINCREMENT), their request ids of the given column type.
+void create_old_products_and_orders(SideConnection& old, const std::string& request_id_type) {
+  old.exec(
+      "CREATE TABLE products (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, stock INTEGER NOT NULL,"
+      " sale_price INTEGER NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,"
+      " created_ms INTEGER NOT NULL)");
+  old.exec("CREATE TABLE orders (id INTEGER PRIMARY KEY AUTOINCREMENT, request_id " + request_id_type +
+           " NOT NULL UNIQUE, user_id INTEGER NOT NULL, product_id INTEGER NOT NULL, quantity INTEGER NOT NULL,"
+           " unit_price INTEGER NOT NULL, amount INTEGER NOT NULL, accepted_ms INTEGER NOT NULL,"
+           " created_ms INTEGER NOT NULL)");
+}
+
 void check_refusal_line(const std::string& message, const std::string& path) {
   INFO(message);
   CHECK(message.find("db.path") != std::string::npos);
@@ -66,15 +79,7 @@ TEST_CASE("sqlite family: a file of the first layout is refused, not misread", "
   {
     // The tables of the layout before schema versions, with one order in them.
     SideConnection old(path);
-    old.exec(
-        "CREATE TABLE products (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, stock INTEGER NOT NULL,"
-        " sale_price INTEGER NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,"
-        " created_ms INTEGER NOT NULL)");
-    old.exec(
-        "CREATE TABLE orders (id INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL UNIQUE,"
-        " user_id INTEGER NOT NULL, product_id INTEGER NOT NULL, quantity INTEGER NOT NULL,"
-        " unit_price INTEGER NOT NULL, amount INTEGER NOT NULL, accepted_ms INTEGER NOT NULL,"
-        " created_ms INTEGER NOT NULL)");
+    create_old_products_and_orders(old, "TEXT");
     old.exec(
         "CREATE TABLE order_requests (request_id TEXT NOT NULL PRIMARY KEY, user_id INTEGER NOT NULL,"
         " product_id INTEGER NOT NULL, quantity INTEGER NOT NULL, status TEXT NOT NULL, reason TEXT,"
@@ -109,15 +114,7 @@ TEST_CASE("sqlite family: a file of schema version 2 (AUTOINCREMENT order ids) o
   {
     // Version 2's orders table: the same as 3's but for AUTOINCREMENT.
     SideConnection old(path);
-    old.exec(
-        "CREATE TABLE products (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, stock INTEGER NOT NULL,"
-        " sale_price INTEGER NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,"
-        " created_ms INTEGER NOT NULL)");
-    old.exec(
-        "CREATE TABLE orders (id INTEGER PRIMARY KEY AUTOINCREMENT, request_id BLOB NOT NULL UNIQUE,"
-        " user_id INTEGER NOT NULL, product_id INTEGER NOT NULL, quantity INTEGER NOT NULL,"
-        " unit_price INTEGER NOT NULL, amount INTEGER NOT NULL, accepted_ms INTEGER NOT NULL,"
-        " created_ms INTEGER NOT NULL)");
+    create_old_products_and_orders(old, "BLOB");
     old.exec("CREATE UNIQUE INDEX orders_user_product ON orders (user_id, product_id)");
     old.exec(
         "CREATE TABLE failed_requests (request_id BLOB NOT NULL PRIMARY KEY, user_id INTEGER NOT NULL,"
