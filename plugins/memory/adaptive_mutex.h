@@ -1,8 +1,9 @@
 // A mutex that spins briefly before it sleeps (glibc's adaptive kind). Every
 // buyer of a product takes that product's one lock for well under a
-// microsecond; with many HTTP threads on few cores, a plain std::mutex puts a
-// waiter to sleep at once and wakes it with a syscall, and those futex calls
-// cost more than the work they guard.
+// microsecond; a plain std::mutex puts a waiter to sleep at once and wakes it
+// with a syscall. Under the embedded buy benchmark (50 connections, 2 cores)
+// this took futex calls from 0.32 to 0.23 per buy; no throughput change could
+// be told apart from the machine's noise.
 #pragma once
 
 #include <pthread.h>
