@@ -5,6 +5,9 @@ JOBS ?= $(shell nproc)
 RELEASE_DIR := build/release
 ASAN_DIR := build/asan
 TSAN_DIR := build/tsan
+FUZZ_DIR := build/fuzz
+FUZZ_HARNESSES := request_parser json
+FUZZ_SECONDS ?= 45
 # Under ThreadSanitizer: the worker threads and the memory stages, in process
 # and in the real server on the embedded profile.
 TSAN_TARGETS := flashsale-server flashsale_plugin_memory flashsale_plugin_sqlite flashsale-loadtest \
@@ -12,7 +15,7 @@ TSAN_TARGETS := flashsale-server flashsale_plugin_memory flashsale_plugin_sqlite
 TSAN_TESTS := memory:|sqlite-persist:|flashsale-memory-tests|core_tests|integration_tests:(2,000 concurrent|the same idem|after a restart|flashsale-loadtest finds)
 CONFIG ?= etc/embedded.properties
 
-.PHONY: deps build build-asan run run-stack test bench clean
+.PHONY: deps build build-asan run run-stack test test-fuzz bench clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -39,7 +42,7 @@ run: build
 run-stack: build
 	bash scripts/run-stack.sh
 
-test: test-asan test-tsan
+test: test-asan test-tsan test-fuzz
 
 # Every test under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan: build-asan
@@ -51,12 +54,35 @@ test-tsan: deps $(TSAN_DIR)/Makefile
 	cd $(TSAN_DIR) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp \
 		ctest --output-on-failure -j $(JOBS) --timeout 900 -R '$(TSAN_TESTS)'
 
+# The libFuzzer harnesses of the parsers that read network bytes (tests/fuzz/),
+# each for FUZZ_SECONDS on a copy of its checked-in corpus: what the fuzzer
+# adds to a corpus stays out of the repo. A crash, leak, hang or broken
+# invariant fails the target and leaves its input in $(FUZZ_DIR)/artifacts/.
+# libFuzzer is clang's, so this is a small project of its own built with clang.
+test-fuzz: deps
+	@bash scripts/install-deps.sh clang libclang-rt-14-dev
+	cmake -S tests/fuzz -B $(FUZZ_DIR) -DCMAKE_CXX_COMPILER=clang++
+	cmake --build $(FUZZ_DIR) -j $(JOBS)
+	@mkdir -p $(FUZZ_DIR)/artifacts
+	@set -e; work=$$(mktemp -d); trap 'rm -rf "$$work"' EXIT; \
+	for harness in $(FUZZ_HARNESSES); do \
+		cp -r tests/fuzz/corpus/$$harness $$work/$$harness; \
+		echo "fuzzing $$harness for $(FUZZ_SECONDS) s"; \
+		if ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(FUZZ_DIR)/$${harness}_fuzz \
+			-max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 \
+			-artifact_prefix=$(FUZZ_DIR)/artifacts/$$harness- $$work/$$harness >$$work/$$harness.log 2>&1; then \
+			grep -h '^Done' $$work/$$harness.log; \
+		else \
+			tail -n 60 $$work/$$harness.log; echo "$$harness: the fuzzer failed (input in $(FUZZ_DIR)/artifacts/)"; exit 1; \
+		fi; \
+	done
+
 # Micro-benchmarks and end-to-end comparisons, each beside its baseline; writes
 # bench/RESULTS.md and bench/throughput.png (README.md, "Benchmarks"). Release at -O2:
 # GCC 12 at -O3 reports a false -Werror=restrict in apps/loadtest.
 BENCH_DIR := build/bench
 bench: deps
-	@bash scripts/install-deps.sh wrk gnuplot-nox redis-tools procps
+	@bash scripts/install-deps.sh wrk gnuplot-nox redis-tools procps nginx
 	cmake -S . -B $(BENCH_DIR) -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG" \
 		-DBUILD_TESTING=OFF -DFLASHSALE_BENCH=ON
 	cmake --build $(BENCH_DIR) -j $(JOBS)

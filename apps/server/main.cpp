@@ -55,11 +55,10 @@ int main(int argc, char** argv) {
     std::string exe_dir = std::filesystem::canonical("/proc/self/exe").parent_path().string();
     flashsale::Config config = flashsale::load_config(config_file, environ, exe_dir, &warnings);
     for (const auto& warning : warnings) std::cerr << "flashsale-server: warning: " << warning << "\n";
-    // glibc makes at most 8 malloc arenas per core, so the HTTP threads (one
-    // per keep-alive connection) share a few and a buy's allocations queue on
-    // arena locks: on 2 cores that capped buys/s well below what the CPUs
-    // could do. An arena costs address space until a thread allocates in it.
-    mallopt(M_ARENA_MAX, config.http_threads + 16);
+    // glibc makes at most 8 malloc arenas per core, so the handler threads
+    // would share a few and a buy's allocations queue on arena locks. An
+    // arena costs address space until a thread allocates in it.
+    mallopt(M_ARENA_MAX, config.http.handler_threads + config.http.io_threads + 16);
     bool api = config.role_api;
     std::string host = config.http_host.empty() ? "0.0.0.0" : config.http_host;
     flashsale::Server server(std::move(config));

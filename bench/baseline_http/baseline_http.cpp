@@ -1,8 +1,9 @@
-// flashsale-baseline-http: the framework ceiling for the buy endpoint. A
-// Poco HTTPServer set up exactly as the flashsale server sets up its own
-// (same thread pool size, queue, keep-alive) that reads each POST body and
-// answers 202 with a fixed body the size of a real buy answer. Whatever the
-// buy endpoint does beyond this is the cost of flashsale itself.
+// flashsale-baseline-http: the framework ceiling the flashsale server is
+// measured against. A bare Poco HTTPServer (a thread per connection from a
+// pool of --threads, keep-alive) that reads each POST body and answers 202
+// with a fixed body the size of a real buy answer, and answers every GET 200
+// with the fixed body of the server's GET /livez. Whatever the buy endpoint
+// does beyond this is the cost of flashsale itself.
 //
 // With --sqlite PATH, each POST also queues one order row for a writer
 // thread that batches rows into PATH (sqlite_orders.h): the ceiling of an
@@ -48,6 +49,7 @@ namespace {
 using flashsale::bench::PostWork;
 
 const std::string kBody = R"({"request_id":"0b4f3c1e-6a0d-4b5e-9a57-3f1c2d4e5f60","status":"pending"})";
+const std::string kLiveBody = R"({"status":"ok"})";
 const std::string kPlaceholder = "__rand_int__";
 
 // The command each POST sends, and where it goes. Set once in main, before
@@ -116,13 +118,18 @@ class FixedAnswer : public Poco::Net::HTTPRequestHandler {
   void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
     std::string body;
     Poco::StreamCopier::copyToString(request.stream(), body);
-    bool post = request.getMethod() == Poco::Net::HTTPRequest::HTTP_POST;
-    auto status = post ? Poco::Net::HTTPResponse::HTTP_ACCEPTED : Poco::Net::HTTPResponse::HTTP_METHOD_NOT_ALLOWED;
+    const std::string& method = request.getMethod();
+    bool post = method == Poco::Net::HTTPRequest::HTTP_POST;
+    bool get = method == Poco::Net::HTTPRequest::HTTP_GET;
+    auto status = post  ? Poco::Net::HTTPResponse::HTTP_ACCEPTED
+                  : get ? Poco::Net::HTTPResponse::HTTP_OK
+                        : Poco::Net::HTTPResponse::HTTP_METHOD_NOT_ALLOWED;
     if (post && work_ != nullptr && !work_->once()) status = Poco::Net::HTTPResponse::HTTP_INTERNAL_SERVER_ERROR;
+    const std::string& answer = get ? kLiveBody : kBody;
     response.setStatus(status);
     response.setContentType("application/json");
-    response.setContentLength(static_cast<std::streamsize>(kBody.size()));
-    response.send() << kBody;
+    response.setContentLength(static_cast<std::streamsize>(answer.size()));
+    response.send() << answer;
   }
 
  private:
@@ -145,7 +152,7 @@ class Factory : public Poco::Net::HTTPRequestHandlerFactory {
 
 int main(int argc, char** argv) {
   std::string addr = "127.0.0.1:0";
-  int threads = 128;  // http.threads default of the flashsale server
+  int threads = 128;  // more than the connections of a -c 50 wrk run: none waits for a thread
   std::string redis_addr, sqlite_path;
   RedisCall call;
   for (int i = 1; i < argc; ++i) {

@@ -2,7 +2,7 @@
 -- on every request (so, on a large stock, every call takes the success path).
 -- Environment: PRODUCT_ID (default 1), USER_BASE (first user id; give each
 -- run its own range). Each wrk thread owns 10^9 ids above USER_BASE.
--- done() prints one line "WRK_JSON {...}" that bench/e2e/clients.py parses.
+-- done() (wrk_report.lua) prints one line "WRK_JSON {...}" that clients.py parses.
 
 local threads = {}
 local thread_count = 0
@@ -27,12 +27,4 @@ function request()
   return wrk.format("POST", "/api/flash_sale/buy", {["Content-Type"] = "application/json"}, body)
 end
 
-function done(summary, latency, requests)
-  local seconds = summary.duration / 1e6
-  local e = summary.errors
-  io.write(string.format(
-    'WRK_JSON {"requests":%d,"seconds":%.3f,"rps":%.1f,"p50_ms":%.3f,"p90_ms":%.3f,"p99_ms":%.3f,' ..
-    '"non_2xx":%d,"socket_errors":%d}\n',
-    summary.requests, seconds, summary.requests / seconds, latency:percentile(50) / 1000,
-    latency:percentile(90) / 1000, latency:percentile(99) / 1000, e.status, e.connect + e.read + e.write + e.timeout))
-end
+done = require("wrk_report")

@@ -1,10 +1,11 @@
 """The load generators and probes of an end-to-end run, each returning plain
-numbers: wrk with buy.lua, redis-benchmark, flashsale-loadtest, the
+numbers: wrk with buy.lua or get.lua, redis-benchmark, flashsale-loadtest, the
 micro-benchmark binary, the admin API, and a /healthz sampler."""
 
 import datetime
 import json
 import os
+import socket
 import subprocess
 import threading
 import time
@@ -61,14 +62,33 @@ def wait_until_final(addr, product, user, timeout=60):
     raise RuntimeError(f"warm-up request {request_id} not final within {timeout} s")
 
 
-def wrk(addr, seconds, connections, threads=2, product=1, user_base=1):
-    """Runs wrk with buy.lua; returns (the parsed WRK_JSON dict, the command)."""
+def wrk(addr, seconds, connections, threads=2, product=1, user_base=1, script="buy.lua", path=""):
+    """Runs wrk with buy.lua (or `script`, on the URL's `path`); returns (the
+    parsed WRK_JSON dict, the command)."""
     cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency",
-           "-s", os.path.join(HERE, "buy.lua"), f"http://{addr}"]
-    env = dict(os.environ, PRODUCT_ID=str(product), USER_BASE=str(user_base))
+           "-s", os.path.join(HERE, script), f"http://{addr}{path}"]
+    env = dict(os.environ, PRODUCT_ID=str(product), USER_BASE=str(user_base), LUA_PATH=HERE + "/?.lua;;")
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
     line = next(l for l in out.splitlines() if l.startswith("WRK_JSON "))
-    return json.loads(line[len("WRK_JSON "):]), " ".join(cmd[:-3] + ["bench/e2e/buy.lua", "URL"])
+    return json.loads(line[len("WRK_JSON "):]), " ".join(cmd[:-3] + ["bench/e2e/" + script, "URL" + path])
+
+
+def answer_bytes(addr, path):
+    """The size of one keep-alive GET's whole answer (status line, headers and
+    body), so fixed-answer figures can say what each side sends."""
+    host, port = addr.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n".encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(65536)
+            if not chunk:
+                raise RuntimeError(f"{addr}{path}: connection closed before the answer's head")
+            data += chunk
+        head = data.split(b"\r\n\r\n", 1)[0]
+        fields = [line.split(b":", 1) for line in head.split(b"\r\n")[1:]]
+        length = next(int(value) for name, value in fields if name.strip().lower() == b"content-length")
+        return len(head) + 4 + length
 
 
 def wrk_slices(targets, count, connections):

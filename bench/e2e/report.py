@@ -81,7 +81,7 @@ def write(path, rows, notes, started, load_before, load_after, extra_sections):
         "",
         f"Load average before the run: {load_before}; after: {load_after}."
         + (" **The machine was busy with other work when the run started**, so absolute figures are noisy; "
-           "the buy ratios are medians of interleaved rounds (see their sections), the others compare "
+           "the buy and GET /livez ratios are medians of interleaved rounds (see their sections), the others compare "
            "measurements taken minutes apart in the same run." if shared else ""),
         "",
         "| figure | ours | baseline | ratio | target | command |",

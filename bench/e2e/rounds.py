@@ -22,8 +22,11 @@ SETTLE_SECONDS = 0.25  # between turns: the side just measured finishes its tail
 
 
 def cpu_seconds(pid):
+    """utime + stime of one pid, or the sum over a list of pids (nginx's master and workers)."""
+    if isinstance(pid, (list, tuple)):
+        return sum(cpu_seconds(p) for p in pid)
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def children_cpu_seconds():
@@ -33,8 +36,8 @@ def children_cpu_seconds():
 
 def interleave(sides):
     """sides: [(name, measure, pids)], measure(seconds) -> dict with at least
-    "rps", "p99_ms" and "requests"; pids: {process name: pid} of the servers
-    that side's requests run on. Returns {"warmup": {name: result}, "rounds":
+    "rps", "p99_ms" and "requests"; pids: {process name: pid or [pid]} of the
+    servers that side's requests run on. Returns {"warmup": {name: result}, "rounds":
     [{name: result}]}, each result with "cpu_us_per_req": {process name or
     "client": us}."""
     def turn(measure, pids, length):

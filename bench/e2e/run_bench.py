@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""`make bench`: runs every comparison of bench/README.md in one go, each
-figure beside its baseline, and writes bench/RESULTS.md and
-bench/throughput.png. usage: run_bench.py --build build/bench"""
+"""`make bench`: runs every comparison of README.md's "Benchmarks" in one go,
+each figure beside its baseline, and writes bench/RESULTS.md and
+bench/throughput.png. usage: run_bench.py --build build/bench [--only PHASES]
+[--results FILE]. A run of only some phases writes its RESULTS.md (and plot)
+under the build dir unless --results says where, so it never replaces the
+full run's figures."""
 
 import argparse
 import json
@@ -44,19 +47,36 @@ def settle_writeback(limit_kb=8192, timeout=15):
         time.sleep(0.2)
 
 
+PHASES = ("micro", "livez", "livez-c1000", "idle-rss", "embedded", "rss", "redis", "stack")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--build", default="build/bench")
-    parser.add_argument("--only", default="micro,embedded,rss,redis,stack", help="comma-separated phases")
+    parser.add_argument("--only", default=",".join(PHASES), help="comma-separated phases of: " + ",".join(PHASES))
+    parser.add_argument("--results", help="where RESULTS.md goes (the plot beside it); default bench/RESULTS.md "
+                        "for a run of every phase, <build>/partial/RESULTS.md otherwise")
     args = parser.parse_args()
     os.chdir(ROOT)
     build = os.path.abspath(args.build)
+    only = args.only.split(",")
+    unknown = [name for name in only if name not in PHASES]
+    if unknown:
+        parser.error(f"unknown phase(s) {','.join(unknown)}; the phases are {','.join(PHASES)}")
+    if args.results:
+        results = os.path.abspath(args.results)
+    elif set(PHASES) <= set(only):
+        results = os.path.join(ROOT, "bench/RESULTS.md")
+    else:
+        results = os.path.join(build, "partial/RESULTS.md")
+    os.makedirs(os.path.dirname(results), exist_ok=True)
+    processes.raise_open_files()  # wrk -c 1000, 10,000 idle connections; the servers inherit it
     work = tempfile.mkdtemp(prefix="flashsale-bench-")
     started, load_before = report.now(), report.loadavg()
     rows, notes, sections, slices, drain, failed = [], [], [], [], [], []
 
     def phase(name, run):
-        if name not in args.only.split(","):
+        if name not in only:
             return
         settle_writeback()
         print(f"== {name}", flush=True)
@@ -73,6 +93,19 @@ def main():
         r, rates = phases.micro(build, work)
         rows.extend(r)
         sections.append(("Micro-benchmarks (items/s)", "\n".join(f"- `{k}`: {v:,.0f}/s" for k, v in rates.items())))
+
+    def livez(connections):
+        def run():
+            r, table, detail = phases.fixed_answer(build, connections)
+            rows.extend(r)
+            sections.append((f"GET /livez: ours, nginx and bare Poco at -c {connections} (wrk), round by round",
+                             table + "\n\n" + json_block(detail)))
+        return run
+
+    def idle_rss():
+        r, note = phases.idle_connection_rss(build)
+        rows.extend(r)
+        notes.append(note)
 
     def embedded():
         nonlocal slices
@@ -101,16 +134,18 @@ def main():
         rows.extend(r)
         sections.append(("Default stack loadtests", "```\n" + json.dumps(detail, indent=1) + "\n```"))
 
-    for name, run in (("micro", micro), ("embedded", embedded), ("rss", rss), ("redis", redis), ("stack", stack)):
-        phase(name, run)
+    runs = {"micro": micro, "livez": livez(phases.CONNECTIONS), "livez-c1000": livez(1000), "idle-rss": idle_rss,
+            "embedded": embedded, "rss": rss, "redis": redis, "stack": stack}
+    for name in PHASES:
+        phase(name, runs[name])
 
     notes.append(f"Every buy run uses a fresh product with stock {phases.BIG_STOCK:,} and a distinct user per "
                  "request, so the path measured is the success path.")
     if slices or drain:
-        report.plot(os.path.join(ROOT, "bench/throughput.png"), slices, drain, work)
-    report.write(os.path.join(ROOT, "bench/RESULTS.md"), rows, notes, started, load_before, report.loadavg(),
-                 sections)
-    print(open(os.path.join(ROOT, "bench/RESULTS.md")).read())
+        report.plot(os.path.join(os.path.dirname(results), "throughput.png"), slices, drain, work)
+    report.write(results, rows, notes, started, load_before, report.loadavg(), sections)
+    print(open(results).read())
+    print(f"written: {results}")
     shutil.rmtree(work, ignore_errors=True)  # the reports and plot data the run read back
     return 1 if failed else 0
 

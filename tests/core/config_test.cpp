@@ -137,3 +137,81 @@ TEST_CASE("KAFKA_CONSUMER_* and KAFKA_PRODUCER_* pass librdkafka properties thro
   CHECK(config.settings.get("kafka.consumer.session.timeout.ms") == "6000");
   CHECK(config.settings.get("kafka.producer.linger.ms") == "1");
 }
+
+TEST_CASE("the HTTP front's limits have their documented defaults and variables", "[config]") {
+  Env defaults{};
+  Config config = load_config("", defaults.get(), "/opt/fs/bin", nullptr);
+  const flashsale::HttpLimits& limits = config.http.limits;
+  CHECK(config.http.io_threads >= 1);  // 0 means one per core
+  CHECK(config.http.handler_threads == 32);
+  CHECK(limits.handler_queue == 4096);
+  CHECK(limits.max_connections == 20000);
+  CHECK(limits.max_connections_per_ip == 256);
+  CHECK(limits.parser.max_body_bytes == 16384);
+  CHECK(limits.parser.max_header_bytes == 16384);
+  CHECK(limits.parser.max_request_line == 8192);
+  CHECK(limits.parser.max_headers == 64);
+  CHECK(limits.max_pipelined == 16);
+  CHECK(limits.header_timeout == std::chrono::milliseconds(5000));
+  CHECK(limits.body_timeout == std::chrono::milliseconds(10000));
+  CHECK(limits.idle_timeout == std::chrono::milliseconds(60000));
+  CHECK(limits.write_timeout == std::chrono::milliseconds(10000));
+  CHECK(config.drain_timeout == std::chrono::milliseconds(10000));
+  CHECK(config.http.trusted_proxies.empty());
+  CHECK(config.admin_failures_per_second == 10);
+
+  Env env{"HTTP_IO_THREADS=3",
+          "HTTP_THREADS=0",
+          "HTTP_HANDLER_QUEUE=7",
+          "HTTP_MAX_CONNECTIONS=100",
+          "HTTP_MAX_CONNECTIONS_PER_IP=9",
+          "HTTP_MAX_BODY_BYTES=1000",
+          "HTTP_MAX_HEADER_BYTES=2000",
+          "HTTP_MAX_REQUEST_LINE_BYTES=300",
+          "HTTP_MAX_HEADERS=5",
+          "HTTP_MAX_PIPELINED=2",
+          "HTTP_HEADER_TIMEOUT_MS=11",
+          "HTTP_BODY_TIMEOUT_MS=12",
+          "HTTP_IDLE_TIMEOUT_MS=13",
+          "HTTP_WRITE_TIMEOUT_MS=14",
+          "HTTP_DRAIN_TIMEOUT_MS=15",
+          "HTTP_TRUSTED_PROXIES=10.0.0.0/8",
+          "ADMIN_AUTH_FAILURES_PER_SEC=4"};
+  config = load_config("", env.get(), "/opt/fs/bin", nullptr);
+  CHECK(config.http.io_threads == 3);
+  CHECK(config.http.handler_threads == 0);
+  CHECK(config.http.limits.handler_queue == 7);
+  CHECK(config.http.limits.max_connections == 100);
+  CHECK(config.http.limits.max_connections_per_ip == 9);
+  CHECK(config.http.limits.parser.max_body_bytes == 1000);
+  CHECK(config.http.limits.parser.max_header_bytes == 2000);
+  CHECK(config.http.limits.parser.max_request_line == 300);
+  CHECK(config.http.limits.parser.max_headers == 5);
+  CHECK(config.http.limits.max_pipelined == 2);
+  CHECK(config.http.limits.header_timeout == std::chrono::milliseconds(11));
+  CHECK(config.http.limits.body_timeout == std::chrono::milliseconds(12));
+  CHECK(config.http.limits.idle_timeout == std::chrono::milliseconds(13));
+  CHECK(config.http.limits.write_timeout == std::chrono::milliseconds(14));
+  CHECK(config.drain_timeout == std::chrono::milliseconds(15));
+  CHECK_FALSE(config.http.trusted_proxies.empty());
+  CHECK(config.admin_failures_per_second == 4);
+}
+
+TEST_CASE("a bad HTTP limit stops start-up naming its key", "[config]") {
+  auto error_of = [](const std::string& var) {
+    Env env{var};
+    try {
+      load_config("", env.get(), "/opt/fs/bin", nullptr);
+    } catch (const StartupError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK_THAT(error_of("HTTP_MAX_CONNECTIONS=0"), Catch::StartsWith("http.max.connections (HTTP_MAX_CONNECTIONS)"));
+  CHECK_THAT(error_of("HTTP_HEADER_TIMEOUT_MS=soon"),
+             Catch::StartsWith("http.header.timeout.ms (HTTP_HEADER_TIMEOUT_MS)"));
+  CHECK_THAT(error_of("HTTP_MAX_HEADER_BYTES=70000"),
+             Catch::StartsWith("http.max.header.bytes (HTTP_MAX_HEADER_BYTES)"));
+  CHECK_THAT(error_of("HTTP_TRUSTED_PROXIES=10.0.0.0/40"),
+             Catch::StartsWith("http.trusted.proxies (HTTP_TRUSTED_PROXIES)") && Catch::Contains("10.0.0.0/40"));
+}

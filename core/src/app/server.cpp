@@ -1,13 +1,11 @@
 #include "app/server.h"
 
-#include <Poco/Net/HTTPServer.h>
-#include <Poco/Net/HTTPServerParams.h>
-#include <Poco/Net/ServerSocket.h>
-#include <Poco/ThreadPool.h>
-
 #include "host/plugin_host.h"
 #include "host/startup_error.h"
+#include "http/admin_guard.h"
 #include "http/api.h"
+#include "http/http_server.h"
+#include "http/router.h"
 #include "pipeline/buy_service.h"
 #include "pipeline/catalog.h"
 #include "pipeline/counters.h"
@@ -29,9 +27,10 @@ struct Server::Parts {
   Catalog catalog;
   BuyService buy;
   ResultService results;
+  AdminGuard admin;
   ApiContext api;
-  std::unique_ptr<Poco::ThreadPool> http_threads;
-  std::unique_ptr<Poco::Net::HTTPServer> http;
+  Router router;
+  std::unique_ptr<HttpServer> http;
   std::unique_ptr<RelayWorker> relay_worker;
   std::unique_ptr<ConsumerWorker> consumer_worker;
 
@@ -41,13 +40,14 @@ struct Server::Parts {
         stages(host.make_stages()),
         catalog(stages.store, stages.admission, config.settings.get_int("stock.cache.ttl.hour", 24, nullptr) * 3600),
         buy(stages.ratelimit, stages.admission, &catalog, &counters, stages.rate_limit_in_admission),
-        results(stages.notifier, stages.store) {
+        results(stages.notifier, stages.store),
+        admin(config.admin_token, &counters, config.admin_failures_per_second) {
     api.catalog = &catalog;
     api.buy = &buy;
     api.results = &results;
     api.counters = &counters;
-    api.admin_token = config.admin_token;
-    api.max_body_bytes = config.max_body_bytes;
+    api.admin = &admin;
+    add_api_routes(&api, &router);
   }
 };
 
@@ -72,38 +72,24 @@ void Server::start() {
     p.relay_worker->start();
   }
   if (p.config.role_api) {
-    Poco::Net::ServerSocket socket;
+    p.http = std::make_unique<HttpServer>(&p.router, p.config.http, &p.counters.http);
     try {
-      Poco::Net::SocketAddress address = p.config.http_host.empty()
-                                             ? Poco::Net::SocketAddress(p.config.http_port)
-                                             : Poco::Net::SocketAddress(p.config.http_host, p.config.http_port);
-      socket.bind(address, true);
-      socket.listen(1024);
+      p.http->start();
     } catch (const std::exception& e) {
       throw StartupError("http.addr (HTTP_ADDR): cannot listen on " + p.config.settings.get("http.addr") + ": " +
                          e.what());
     }
-    auto* params = new Poco::Net::HTTPServerParams;
-    params->setMaxThreads(p.config.http_threads);
-    params->setMaxQueued(4096);
-    params->setKeepAlive(true);
-    params->setMaxKeepAliveRequests(0);  // unlimited: load generators reuse connections
-    params->setKeepAliveTimeout(Poco::Timespan(10, 0));
-    p.http_threads = std::make_unique<Poco::ThreadPool>(2, p.config.http_threads);
-    p.http = std::make_unique<Poco::Net::HTTPServer>(make_api_handler_factory(&p.api), *p.http_threads, socket, params);
-    p.http->start();
   }
 }
 
 std::uint16_t Server::port() const {
-  return parts_->http ? parts_->http->socket().address().port() : 0;
+  return parts_->http ? parts_->http->port() : 0;
 }
 
 void Server::stop() {
   Parts& p = *parts_;
   if (p.http) {
-    p.http->stopAll(false);  // stop accepting; let requests in progress finish
-    p.http_threads->joinAll();
+    p.http->stop(p.config.drain_timeout);  // no new requests; those in progress are answered
     p.http.reset();
   }
   // The relay first, so what it publishes while draining reaches the consumer.

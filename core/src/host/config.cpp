@@ -5,6 +5,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "host/startup_error.h"
 
@@ -31,8 +32,24 @@ const char* stage_name(StageKind stage) noexcept {
 const std::vector<KnownKey>& known_keys() {
   static const std::vector<KnownKey> keys = {
       {"http.addr", ":8080", "listen address, host:port (host empty = all interfaces, port 0 = any free port)"},
-      {"http.threads", "128", "HTTP worker threads; each keep-alive connection holds one while open"},
+      {"http.io.threads", "0", "threads that serve every connection (event-driven); 0 = one per core"},
+      {"http.threads", "32", "threads that run handlers which call a backend; 0 = run them on the I/O threads"},
+      {"http.handler.queue", "4096", "requests waiting for a handler thread; beyond it 503 overloaded"},
+      {"http.max.connections", "20000", "open connections in total; beyond it a new one gets 503 and is closed"},
+      {"http.max.connections.per.ip", "256", "open connections per client address; beyond it 429 and closed"},
       {"http.max.body.bytes", "16384", "largest request body accepted; larger gets 413"},
+      {"http.max.header.bytes", "16384", "request line and header fields together; larger gets 431"},
+      {"http.max.request.line.bytes", "8192", "longest request line; longer gets 414"},
+      {"http.max.headers", "64", "most header fields in a request; more gets 431"},
+      {"http.max.pipelined", "16", "requests answered on one connection before other connections get a turn"},
+      {"http.header.timeout.ms", "5000", "a request's head must arrive within this from its first byte (408)"},
+      {"http.body.timeout.ms", "10000", "a request's body must arrive within this from the end of its head (408)"},
+      {"http.idle.timeout.ms", "60000", "a connection with no request in progress is closed after this"},
+      {"http.write.timeout.ms", "10000",
+       "a connection whose client reads nothing of an answer for this long is closed"},
+      {"http.drain.timeout.ms", "10000", "on SIGTERM, requests in progress get this long to finish"},
+      {"http.trusted.proxies", "", "addresses/CIDR blocks whose X-Forwarded-For names the client (empty = none)"},
+      {"admin.auth.failures.per.sec", "10", "wrong admin tokens per client address per second before 429"},
       {"preload.admin.token", "dev-admin-token", "token admin endpoints expect in X-Admin-Token"},
       {"roles", "api,relay,consumer", "what this process runs: any of api, relay, consumer"},
       {"plugin.dir", "", "where flashsale-<family>.so files are (default: <exe dir>/../plugins)"},
@@ -150,6 +167,41 @@ void parse_roles(const Settings& settings, Config* config) {
   }
 }
 
+void parse_http(const Settings& settings, Config* config) {
+  HttpServerOptions& http = config->http;
+  http.host = config->http_host;
+  http.port = config->http_port;
+  auto int_of = [&](const char* key, std::int64_t min, std::int64_t max) {
+    return require_int(settings, key, min, max);
+  };
+  auto ms_of = [&](const char* key) { return std::chrono::milliseconds(int_of(key, 1, 3'600'000)); };
+  auto size_of = [&](const char* key, std::int64_t min, std::int64_t max) {
+    return static_cast<std::size_t>(int_of(key, min, max));
+  };
+  http.io_threads = static_cast<int>(int_of("http.io.threads", 0, 64));
+  if (http.io_threads == 0) http.io_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  http.handler_threads = static_cast<int>(int_of("http.threads", 0, 1024));
+  HttpLimits& limits = http.limits;
+  limits.handler_queue = size_of("http.handler.queue", 1, 1'000'000);
+  limits.max_connections = size_of("http.max.connections", 1, 1'000'000);
+  limits.max_connections_per_ip = size_of("http.max.connections.per.ip", 1, 1'000'000);
+  limits.parser.max_body_bytes = size_of("http.max.body.bytes", 64, 16 << 20);
+  limits.parser.max_header_bytes = size_of("http.max.header.bytes", 256, 65535);
+  limits.parser.max_request_line = size_of("http.max.request.line.bytes", 64, 65535);
+  limits.parser.max_headers = size_of("http.max.headers", 1, 1000);
+  limits.max_pipelined = size_of("http.max.pipelined", 1, 1000);
+  limits.header_timeout = ms_of("http.header.timeout.ms");
+  limits.body_timeout = ms_of("http.body.timeout.ms");
+  limits.idle_timeout = ms_of("http.idle.timeout.ms");
+  limits.write_timeout = ms_of("http.write.timeout.ms");
+  config->drain_timeout = std::chrono::milliseconds(int_of("http.drain.timeout.ms", 0, 3'600'000));
+  std::string error;
+  if (!TrustedProxies::parse(settings.get("http.trusted.proxies"), &http.trusted_proxies, &error)) {
+    throw StartupError(where("http.trusted.proxies") + ": " + error);
+  }
+  config->admin_failures_per_second = static_cast<int>(int_of("admin.auth.failures.per.sec", 1, 1'000'000));
+}
+
 }  // namespace
 
 Config load_config(const std::string& file, char** env, const std::string& exe_dir,
@@ -198,8 +250,7 @@ Config load_config(const std::string& file, char** env, const std::string& exe_d
   config.settings = Settings(std::move(values));
   const Settings& s = config.settings;
   parse_addr(s, &config);
-  config.http_threads = static_cast<int>(require_int(s, "http.threads", 1, 1024));
-  config.max_body_bytes = require_int(s, "http.max.body.bytes", 64, 16 << 20);
+  parse_http(s, &config);
   config.admin_token = s.get("preload.admin.token");
   if (config.admin_token.empty()) throw StartupError(where("preload.admin.token") + ": must not be empty");
   config.plugin_dir = s.get("plugin.dir");

@@ -4,11 +4,13 @@
 // StartupError naming the key and its variable.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "flashsale/settings.h"
+#include "http/http_server.h"
 
 namespace flashsale {
 
@@ -30,9 +32,10 @@ struct Config {
 
   std::string http_host;  // "" = every interface
   std::uint16_t http_port = 8080;
-  int http_threads = 0;
-  std::int64_t max_body_bytes = 0;
+  HttpServerOptions http;                          // address, threads and every limit of the HTTP front
+  std::chrono::milliseconds drain_timeout{10000};  // for requests in progress at a stop
   std::string admin_token;
+  int admin_failures_per_second = 10;
   std::string plugin_dir;
   std::string stage_backend[6];  // indexed by StageKind
   bool role_api = true, role_relay = true, role_consumer = true;

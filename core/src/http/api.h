@@ -1,16 +1,13 @@
-// The HTTP API: routes, request parsing, and the one place where a Status
-// becomes an HTTP status and an error code.
+// The HTTP API as a route table: each endpoint a handler from HttpRequest to
+// HttpResponse, with no socket in sight, so the connection layer serves it and
+// tests call it directly.
 #pragma once
 
-#include <cstdint>
-#include <string>
-
-namespace Poco::Net {
-class HTTPRequestHandlerFactory;
-}
+#include "http/router.h"
 
 namespace flashsale {
 
+class AdminGuard;
 class BuyService;
 class Catalog;
 class ResultService;
@@ -21,12 +18,11 @@ struct ApiContext {
   BuyService* buy = nullptr;
   ResultService* results = nullptr;
   Counters* counters = nullptr;
-  std::string admin_token;
-  std::int64_t max_body_bytes = 16384;
+  AdminGuard* admin = nullptr;  // guards the admin endpoints
 };
 
-// The factory Poco's HTTPServer asks for a handler per request. `context`
-// must outlive the server.
-Poco::Net::HTTPRequestHandlerFactory* make_api_handler_factory(const ApiContext* context);
+// Adds every endpoint of the API to `router`. `context` (and what it points
+// to) must outlive the router.
+void add_api_routes(const ApiContext* context, Router* router);
 
 }  // namespace flashsale

@@ -9,6 +9,24 @@
 
 namespace flashsale {
 
+// The HTTP front's limits at work: each limit has its counter.
+struct HttpCounters {
+  std::atomic<std::uint64_t> connections_open{0};  // a gauge
+  std::atomic<std::uint64_t> connections_accepted{0};
+  std::atomic<std::uint64_t> refused_max_connections{0};  // http.max.connections
+  std::atomic<std::uint64_t> refused_per_ip{0};  // http.max.connections.per.ip
+  std::atomic<std::uint64_t> header_timeouts{0};  // http.header.timeout.ms
+  std::atomic<std::uint64_t> body_timeouts{0};  // http.body.timeout.ms
+  std::atomic<std::uint64_t> idle_closed{0};  // http.idle.timeout.ms
+  std::atomic<std::uint64_t> write_timeouts{0};  // http.write.timeout.ms
+  std::atomic<std::uint64_t> bad_requests{0};  // refused by the parser (4xx/5xx before routing)
+  std::atomic<std::uint64_t> payload_too_large{0};  // http.max.body.bytes
+  std::atomic<std::uint64_t> pipeline_paused{0};  // http.max.pipelined reached: reading paused
+  std::atomic<std::uint64_t> handler_queue_full{0};  // http.handler.queue: 503 overloaded
+  std::atomic<std::uint64_t> admin_auth_failures{0};
+  std::atomic<std::uint64_t> admin_auth_limited{0};  // answered 429 by the admin guard
+};
+
 struct Counters {
   std::atomic<std::uint64_t> buy_accepted{0};
   std::atomic<std::uint64_t> buy_rejected{0};
@@ -20,6 +38,7 @@ struct Counters {
   std::atomic<std::uint64_t> finished_success{0};
   std::atomic<std::uint64_t> finished_failed{0};
   std::atomic<std::uint64_t> worker_errors{0};
+  HttpCounters http;
   LatencyHistogram accepted_to_final;  // ms, recorded when a final state is
 };
 

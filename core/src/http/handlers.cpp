@@ -1,0 +1,172 @@
+// The sale's and the products' endpoints. Expected failures arrive as a
+// Status and leave through error_mapping, so each has one HTTP status and one
+// error code.
+#include "http/handlers.h"
+
+#include <charconv>
+
+#include "flashsale/clock.h"
+#include "http/error_mapping.h"
+#include "http/json.h"
+#include "pipeline/buy_service.h"
+#include "pipeline/catalog.h"
+#include "pipeline/result_service.h"
+
+namespace flashsale::handlers {
+
+namespace {
+
+HttpResponse status_response(const Status& status) {
+  HttpError error = http_error_for(status.code());
+  return HttpResponse::error(error.http_status, error.code, status.message());
+}
+
+bool parse_id(std::string_view text, std::int64_t* id) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *id);
+  return ec == std::errc() && end == text.data() + text.size() && *id > 0;
+}
+
+HttpResponse no_product(std::string_view id_text) {
+  return HttpResponse::error(404, "not_found", "no product " + std::string(id_text));
+}
+
+std::string product_json(const Product& product, const StockLevel* level) {
+  JsonWriter json;
+  json.field("id", product.id)
+      .field("name", product.name)
+      .field("stock", product.stock)
+      .field("sale_price", product.sale_price)
+      .field("start_time", format_rfc3339(product.start_ms))
+      .field("end_time", format_rfc3339(product.end_ms));
+  if (level != nullptr) {
+    json.field("preloaded", level->preloaded);
+    if (level->preloaded)
+      json.field("remaining", level->remaining);
+    else
+      json.raw("remaining", "null");
+  }
+  return json.done();
+}
+
+}  // namespace
+
+HttpResponse buy(const ApiContext& context, const HttpRequest& request, std::string_view) {
+  BuyRequest buy;
+  buy.idempotency_key = std::string(request.header("X-Idempotency-Key"));
+  JsonObject json;
+  std::string error;
+  if (JsonObject::parse(request.body, &json, &error)) {
+    auto user = json.integer("user_id", &error);
+    buy.has_user = user.has_value() && *user > 0;
+    if (buy.has_user)
+      buy.user_id = *user;
+    else if (user)
+      error = "user_id must be positive";
+    auto product = json.integer("product_id", &error);
+    if (product && *product <= 0) error = "product_id must be positive";
+    auto quantity = json.integer("quantity", &error);
+    if (product) buy.product_id = *product;
+    if (quantity) buy.quantity = *quantity;
+  }
+  buy.invalid = error;
+  if (!buy.has_user) buy.client_ip = request.client_ip;  // the rate-limit subject
+
+  BuyOutcome outcome = context.buy->buy(buy);
+  if (outcome.rate_limited) return HttpResponse::error(429, "rate_limited", "too many requests; retry later");
+  if (!outcome.status.is_ok()) return status_response(outcome.status);
+  // A replay reports where the first request stands now, which may be final.
+  RequestState state;
+  state.status = RequestStatus::pending;
+  if (outcome.replayed && !context.results->lookup(outcome.request_id, &state).is_ok()) {
+    state.status = RequestStatus::pending;
+  }
+  JsonWriter json_out;
+  json_out.field("request_id", outcome.request_id).field("status", status_name(state.status));
+  if (outcome.replayed) json_out.field("replayed", true);
+  return HttpResponse::json(202, json_out.done());
+}
+
+HttpResponse result(const ApiContext& context, const HttpRequest&, std::string_view request_id) {
+  RequestState state;
+  Status status = context.results->lookup(std::string(request_id), &state);
+  if (!status.is_ok()) return status_response(status);
+  JsonWriter json;
+  json.field("request_id", request_id).field("status", status_name(state.status));
+  if (state.status == RequestStatus::failed) json.field("reason", state.reason);
+  if (state.status == RequestStatus::success) json.field("order_id", state.order_id);
+  return HttpResponse::json(200, json.done());
+}
+
+HttpResponse create_product(const ApiContext& context, const HttpRequest& request, std::string_view) {
+  JsonObject json;
+  std::string error;
+  NewProduct product;
+  if (JsonObject::parse(request.body, &json, &error)) {
+    auto name = json.string("name", &error);
+    auto stock = json.integer("stock", &error);
+    auto price = json.integer("sale_price", &error);
+    auto start = json.string("start_time", &error);
+    auto end = json.string("end_time", &error);
+    if (name) product.name = *name;
+    if (stock) product.stock = *stock;
+    if (price) product.sale_price = *price;
+    if (start && !parse_rfc3339(*start, &product.start_ms)) error = "start_time must be an RFC 3339 time";
+    if (end && !parse_rfc3339(*end, &product.end_ms)) error = "end_time must be an RFC 3339 time";
+  }
+  if (!error.empty()) return HttpResponse::error(400, "invalid_request", error);
+  Product created;
+  Status status = context.catalog->create(product, &created);
+  if (!status.is_ok()) return status_response(status);
+  return HttpResponse::json(201, product_json(created, nullptr));
+}
+
+HttpResponse get_product(const ApiContext& context, const HttpRequest&, std::string_view id_text) {
+  ProductId id = 0;
+  if (!parse_id(id_text, &id)) return no_product(id_text);
+  Product product;
+  Status status = context.catalog->find(id, &product);
+  if (!status.is_ok()) return status_response(status);
+  StockLevel level;
+  status = context.catalog->stock(id, &level);
+  if (!status.is_ok()) return status_response(status);
+  return HttpResponse::json(200, product_json(product, &level));
+}
+
+HttpResponse preload(const ApiContext& context, const HttpRequest&, std::string_view id_text) {
+  ProductId id = 0;
+  if (!parse_id(id_text, &id)) return no_product(id_text);
+  SaleStock loaded;
+  Status status = context.catalog->preload(id, &loaded);
+  if (!status.is_ok()) return status_response(status);
+  return HttpResponse::json(200, JsonWriter().field("product_id", id).field("remaining", loaded.sellable).done());
+}
+
+// What an operator (or the load test) needs to check that stock adds up:
+// initial = remaining in the admit stage + sold + in flight.
+HttpResponse reconcile(const ApiContext& context, const HttpRequest&, std::string_view id_text) {
+  ProductId id = 0;
+  if (!parse_id(id_text, &id)) return no_product(id_text);
+  Product product;
+  StockLevel level;
+  ProductSales sales;
+  Status status = context.catalog->find(id, &product);
+  if (status.is_ok()) status = context.catalog->stock(id, &level);
+  if (status.is_ok()) status = context.catalog->sales(id, &sales);
+  if (!status.is_ok()) return status_response(status);
+  JsonWriter json;
+  json.field("product_id", id)
+      .field("initial_stock", product.stock)
+      .field("preloaded", level.preloaded)
+      .field("orders", sales.orders)
+      .field("quantity_sold", sales.quantity_sold)
+      .field("failed_requests", sales.failed_requests);
+  if (level.preloaded) {
+    std::int64_t in_flight = product.stock - level.remaining - sales.quantity_sold;
+    json.field("admit_remaining", level.remaining).field("in_flight", in_flight).field("reconciled", in_flight == 0);
+  } else {
+    json.raw("admit_remaining", "null").raw("in_flight", "null").field("reconciled", false);
+  }
+  return HttpResponse::json(200, json.done());
+}
+
+}  // namespace flashsale::handlers

@@ -1,0 +1,24 @@
+// The API's handlers, one per endpoint; api.cpp says which route reaches
+// which and guards the admin ones. Each turns a request (and the path
+// segment its route matched) into a response, and maps a Status to an HTTP
+// status and error code through error_mapping.
+#pragma once
+
+#include <string_view>
+
+#include "http/api.h"
+#include "http/message.h"
+
+namespace flashsale::handlers {
+
+HttpResponse buy(const ApiContext& context, const HttpRequest& request, std::string_view param);
+HttpResponse result(const ApiContext& context, const HttpRequest& request, std::string_view request_id);
+HttpResponse create_product(const ApiContext& context, const HttpRequest& request, std::string_view param);
+HttpResponse get_product(const ApiContext& context, const HttpRequest& request, std::string_view id);
+HttpResponse preload(const ApiContext& context, const HttpRequest& request, std::string_view id);
+HttpResponse reconcile(const ApiContext& context, const HttpRequest& request, std::string_view id);
+HttpResponse healthz(const ApiContext& context, const HttpRequest& request, std::string_view param);
+// GET /livez: the process is up and its I/O threads answer; a fixed answer.
+HttpResponse livez(const ApiContext& context, const HttpRequest& request, std::string_view param);
+
+}  // namespace flashsale::handlers

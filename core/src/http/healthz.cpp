@@ -1,0 +1,86 @@
+// GET /healthz: what operators read, the process's counters since start and
+// the accepted-to-final latency histogram. It only reads atomics, so it never
+// blocks and answers even when every backend is down.
+#include <atomic>
+
+#include "http/handlers.h"
+#include "http/json.h"
+#include "pipeline/counters.h"
+
+namespace flashsale::handlers {
+
+namespace {
+
+std::int64_t n(const std::atomic<std::uint64_t>& value) {
+  return static_cast<std::int64_t>(value.load(std::memory_order_relaxed));
+}
+
+std::string pipeline_json(const Counters& c) {
+  return JsonWriter()
+      .field("buy_accepted", n(c.buy_accepted))
+      .field("buy_rejected", n(c.buy_rejected))
+      .field("rate_limited", n(c.rate_limited))
+      .field("ratelimit_fail_open", n(c.ratelimit_fail_open))
+      .field("relayed", n(c.relayed))
+      .field("relay_retries", n(c.relay_retries))
+      .field("persisted", n(c.persisted))
+      .field("finished_success", n(c.finished_success))
+      .field("finished_failed", n(c.finished_failed))
+      .field("worker_errors", n(c.worker_errors))
+      .done();
+}
+
+std::string http_json(const HttpCounters& h) {
+  return JsonWriter()
+      .field("connections_open", n(h.connections_open))
+      .field("connections_accepted", n(h.connections_accepted))
+      .field("refused_max_connections", n(h.refused_max_connections))
+      .field("refused_per_ip", n(h.refused_per_ip))
+      .field("header_timeouts", n(h.header_timeouts))
+      .field("body_timeouts", n(h.body_timeouts))
+      .field("idle_closed", n(h.idle_closed))
+      .field("write_timeouts", n(h.write_timeouts))
+      .field("bad_requests", n(h.bad_requests))
+      .field("payload_too_large", n(h.payload_too_large))
+      .field("pipeline_paused", n(h.pipeline_paused))
+      .field("handler_queue_full", n(h.handler_queue_full))
+      .field("admin_auth_failures", n(h.admin_auth_failures))
+      .field("admin_auth_limited", n(h.admin_auth_limited))
+      .done();
+}
+
+// Cumulative, like Prometheus' `le` buckets: a client diffs two samples.
+std::string latency_json(const LatencyHistogram& histogram) {
+  LatencyHistogram::Counts counts = histogram.counts();
+  JsonWriter le;
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < LatencyHistogram::kBuckets; ++i) {
+    cumulative += counts[i];
+    le.field(i < LatencyHistogram::kBoundsMs.size() ? std::to_string(LatencyHistogram::kBoundsMs[i]) : "+Inf",
+             static_cast<std::int64_t>(cumulative));
+  }
+  return JsonWriter()
+      .field("count", static_cast<std::int64_t>(cumulative))
+      .field("p50_le", LatencyHistogram::bound_of_share(counts, 0.5))
+      .field("p99_le", LatencyHistogram::bound_of_share(counts, 0.99))
+      .raw("le", le.done())
+      .done();
+}
+
+}  // namespace
+
+HttpResponse healthz(const ApiContext& context, const HttpRequest&, std::string_view) {
+  const Counters& c = *context.counters;
+  return HttpResponse::json(200, JsonWriter()
+                                     .field("status", "ok")
+                                     .raw("counters", pipeline_json(c))
+                                     .raw("http", http_json(c.http))
+                                     .raw("accepted_to_final_ms", latency_json(c.accepted_to_final))
+                                     .done());
+}
+
+HttpResponse livez(const ApiContext&, const HttpRequest&, std::string_view) {
+  return HttpResponse::json(200, R"({"status":"ok"})");
+}
+
+}  // namespace flashsale::handlers

@@ -1,0 +1,282 @@
+// The API's handlers through its route table, with no socket: every stage
+// from the memory family, loaded through the real plugin host.
+#include <catch2/catch.hpp>
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "flashsale/plugin.h"
+#include "host/config.h"
+#include "host/plugin_host.h"
+#include "http/admin_guard.h"
+#include "http/api.h"
+#include "http/json.h"
+#include "pipeline/buy_service.h"
+#include "pipeline/catalog.h"
+#include "pipeline/counters.h"
+#include "pipeline/result_service.h"
+#include "support/temp_dir.h"
+
+namespace flashsale {
+
+namespace {
+
+const std::string kToken = "test-admin-token";
+using Headers = std::vector<std::pair<std::string, std::string>>;
+const Headers kAdmin = {{"X-Admin-Token", kToken}};
+
+Config memory_config(std::int64_t rate_limit) {
+  char* no_env[] = {nullptr};
+  Config config = load_config("", no_env, ".", nullptr);
+  config.plugin_dir = test::plugin_dir();
+  for (StageKind stage : kAllStages) config.stage_backend[static_cast<int>(stage)] = "memory";
+  config.settings.set("buy.rate.limit", std::to_string(rate_limit));
+  return config;
+}
+
+// What server.cpp builds for role api, minus the listener.
+struct Api {
+  explicit Api(std::int64_t rate_limit = 1000)
+      : host(memory_config(rate_limit)),
+        stages(host.make_stages()),
+        catalog(stages.store, stages.admission, 3600),
+        buy(stages.ratelimit, stages.admission, &catalog, &counters, stages.rate_limit_in_admission),
+        results(stages.notifier, stages.store),
+        admin(kToken, &counters, 10, {}, [](const std::string&) {}) {
+    context.catalog = &catalog;
+    context.buy = &buy;
+    context.results = &results;
+    context.counters = &counters;
+    context.admin = &admin;
+    add_api_routes(&context, &router);
+  }
+
+  HttpResponse call(std::string_view method, std::string_view target, std::string body = {},
+                    const Headers& headers = {}, const std::string& client_ip = "192.0.2.1") {
+    HttpRequest request = HttpRequest::make(method, target, headers, std::move(body));
+    request.client_ip = client_ip;
+    Router::Match match = router.match(request);
+    if (match.handler == nullptr) return match.refusal;
+    return (*match.handler)(request, match.param);
+  }
+
+  // A product on sale now; its id.
+  std::int64_t create_product(std::int64_t stock) {
+    HttpResponse created = call("POST", "/api/products",
+                                R"({"name":"phone","stock":)" + std::to_string(stock) +
+                                    R"(,"sale_price":100,"start_time":"2020-01-01T00:00:00Z",)"
+                                    R"("end_time":"2099-01-01T00:00:00Z"})",
+                                kAdmin);
+    REQUIRE(created.status == 201);
+    return integer_field(created.body, "id");
+  }
+
+  // A top-level field of a JSON body, as JsonObject reads it (integer or string).
+  template <typename Read>
+  static auto field(const std::string& body, const std::string& key, Read read) {
+    JsonObject json;
+    std::string error;
+    REQUIRE(JsonObject::parse(body, &json, &error));
+    auto value = read(json, key, &error);
+    INFO(error);
+    REQUIRE(value);
+    return *value;
+  }
+  static std::int64_t integer_field(const std::string& body, const std::string& key) {
+    return field(body, key,
+                 [](const JsonObject& json, const std::string& k, std::string* e) { return json.integer(k, e); });
+  }
+  static std::string string_field(const std::string& body, const std::string& key) {
+    return field(body, key,
+                 [](const JsonObject& json, const std::string& k, std::string* e) { return json.string(k, e); });
+  }
+
+  PluginHost host;
+  Stages stages;
+  Counters counters;
+  Catalog catalog;
+  BuyService buy;
+  ResultService results;
+  AdminGuard admin;
+  ApiContext context;
+  Router router;
+};
+
+void check_error(const HttpResponse& response, int status, const std::string& code) {
+  INFO(response.body);
+  CHECK(response.status == status);
+  CHECK_THAT(response.body, Catch::StartsWith("{\"error\":") && Catch::Contains("\"code\":\"" + code + "\""));
+}
+
+std::string buy_body(std::int64_t product, std::int64_t user) {
+  return R"({"product_id":)" + std::to_string(product) + R"(,"user_id":)" + std::to_string(user) + R"(,"quantity":1})";
+}
+
+}  // namespace
+
+TEST_CASE("a product is created by an admin then preloaded and bought and reconciled", "[routes]") {
+  Api api;
+  const std::string body = R"({"name":"phone","stock":5,"sale_price":100,"start_time":"2020-01-01T00:00:00Z",)"
+                           R"("end_time":"2099-01-01T00:00:00Z"})";
+  check_error(api.call("POST", "/api/products", body), 401, "unauthorized");
+  check_error(api.call("POST", "/api/products", body, {{"X-Admin-Token", kToken + "!"}}), 401, "unauthorized");
+  check_error(api.call("POST", "/api/products", R"({"name":"phone"})", kAdmin), 400, "invalid_request");
+  HttpResponse created = api.call("POST", "/api/products", body, kAdmin);
+  REQUIRE(created.status == 201);
+  CHECK(created.content_type == std::string("application/json"));
+  const std::int64_t id = Api::integer_field(created.body, "id");
+  CHECK(id > 0);
+  CHECK(Api::string_field(created.body, "start_time") == "2020-01-01T00:00:00Z");
+  const std::string product = std::to_string(id);
+
+  HttpResponse before = api.call("GET", "/api/products/" + product);
+  CHECK(before.status == 200);
+  CHECK_THAT(before.body, Catch::Contains("\"preloaded\":false") && Catch::Contains("\"remaining\":null"));
+  check_error(api.call("POST", "/api/flash_sale/buy", buy_body(id, 1)), 409, "not_preloaded");
+
+  check_error(api.call("POST", "/api/flash_sale/preload/" + product), 401, "unauthorized");
+  HttpResponse preloaded = api.call("POST", "/api/flash_sale/preload/" + product, "", kAdmin);
+  CHECK(preloaded.status == 200);
+  CHECK(preloaded.body == R"({"product_id":)" + product + R"(,"remaining":5})");
+  check_error(api.call("POST", "/api/flash_sale/preload/999", "", kAdmin), 404, "not_found");
+  check_error(api.call("POST", "/api/flash_sale/preload/x", "", kAdmin), 404, "not_found");
+
+  HttpResponse bought = api.call("POST", "/api/flash_sale/buy", buy_body(id, 7), {{"X-Idempotency-Key", "k-1"}});
+  REQUIRE(bought.status == 202);
+  const std::string request_id = Api::string_field(bought.body, "request_id");
+  CHECK(request_id.size() == 36);
+  CHECK(Api::string_field(bought.body, "status") == "pending");
+  CHECK(bought.body.find("replayed") == std::string::npos);
+
+  HttpResponse replay = api.call("POST", "/api/flash_sale/buy", buy_body(id, 7), {{"X-Idempotency-Key", "k-1"}});
+  CHECK(replay.status == 202);
+  CHECK(Api::string_field(replay.body, "request_id") == request_id);
+  CHECK_THAT(replay.body, Catch::Contains("\"replayed\":true"));
+  check_error(api.call("POST", "/api/flash_sale/buy", buy_body(id, 8), {{"X-Idempotency-Key", "k-1"}}), 422,
+              "idempotency_key_reused");
+  check_error(api.call("POST", "/api/flash_sale/buy", buy_body(id, 7)), 409, "already_purchased");
+
+  HttpResponse after = api.call("GET", "/api/products/" + product);
+  CHECK_THAT(after.body, Catch::Contains("\"preloaded\":true") && Catch::Contains("\"remaining\":4"));
+
+  check_error(api.call("GET", "/api/admin/reconcile/" + product), 401, "unauthorized");
+  HttpResponse reconciled = api.call("GET", "/api/admin/reconcile/" + product, "", kAdmin);
+  CHECK(reconciled.status == 200);
+  CHECK(Api::integer_field(reconciled.body, "initial_stock") == 5);
+  CHECK(Api::integer_field(reconciled.body, "admit_remaining") == 4);
+  CHECK(Api::integer_field(reconciled.body, "in_flight") == 1);
+  CHECK_THAT(reconciled.body, Catch::Contains("\"reconciled\":false"));
+}
+
+TEST_CASE("a buy is refused for an invalid body or an unknown product and rate-limited by address", "[routes]") {
+  Api api(3);
+  const std::int64_t id = api.create_product(10);
+  REQUIRE(api.call("POST", "/api/flash_sale/preload/" + std::to_string(id), "", kAdmin).status == 200);
+
+  check_error(api.call("POST", "/api/flash_sale/buy", "not json"), 400, "invalid_request");
+  check_error(api.call("POST", "/api/flash_sale/buy", R"({"product_id":1,"user_id":1})"), 400, "invalid_request");
+  check_error(api.call("POST", "/api/flash_sale/buy", ""), 400, "invalid_request");
+  check_error(api.call("POST", "/api/flash_sale/buy", R"({"product_id":1,"user_id":0,"quantity":1})"), 400,
+              "invalid_request");
+  check_error(api.call("POST", "/api/flash_sale/buy", buy_body(id + 1000, 1), {}, "192.0.2.2"), 404, "not_found");
+
+  // Without a usable user the client address is the rate-limit subject:
+  // 192.0.2.1 has had its three, 192.0.2.3 has not.
+  check_error(api.call("POST", "/api/flash_sale/buy", "{}"), 429, "rate_limited");
+  check_error(api.call("POST", "/api/flash_sale/buy", "{}", {}, "192.0.2.3"), 400, "invalid_request");
+}
+
+TEST_CASE("result answers a known request and 404 for an unknown one", "[routes]") {
+  Api api;
+  const std::int64_t id = api.create_product(10);
+  REQUIRE(api.call("POST", "/api/flash_sale/preload/" + std::to_string(id), "", kAdmin).status == 200);
+  HttpResponse bought = api.call("POST", "/api/flash_sale/buy", buy_body(id, 1));
+  REQUIRE(bought.status == 202);
+  const std::string request_id = Api::string_field(bought.body, "request_id");
+
+  HttpResponse result = api.call("GET", "/api/flash_sale/result/" + request_id);
+  CHECK(result.status == 200);
+  CHECK(Api::string_field(result.body, "request_id") == request_id);
+  CHECK(Api::string_field(result.body, "status") == "pending");
+
+  check_error(api.call("GET", "/api/flash_sale/result/019b78ff-f900-7a3c-9e51-0f6a1c2d3e4f"), 404, "not_found");
+  check_error(api.call("GET", "/api/products/999"), 404, "not_found");
+  check_error(api.call("GET", "/api/products/0"), 404, "not_found");
+  check_error(api.call("GET", "/api/products/abc"), 404, "not_found");
+}
+
+TEST_CASE("wrong methods are 405 with Allow and unknown paths 404 while HEAD is served", "[routes]") {
+  Api api;
+  HttpResponse wrong = api.call("GET", "/api/flash_sale/buy");
+  check_error(wrong, 405, "method_not_allowed");
+  REQUIRE(wrong.headers.size() == 1);
+  CHECK(wrong.headers[0] == std::make_pair(std::string("Allow"), std::string("POST")));
+  check_error(api.call("POST", "/api/products/1"), 405, "method_not_allowed");
+  check_error(api.call("DELETE", "/healthz"), 405, "method_not_allowed");
+  check_error(api.call("GET", "/nowhere"), 404, "route_not_found");
+  check_error(api.call("GET", "/api/flash_sale/result/"), 404, "route_not_found");
+  CHECK(api.call("HEAD", "/healthz").status == 200);
+}
+
+TEST_CASE("only /healthz and /livez may run on the I/O thread", "[routes]") {
+  Api api;
+  auto blocking = [&](std::string_view method, std::string_view target) {
+    Router::Match match = api.router.match(HttpRequest::make(method, target));
+    REQUIRE(match.handler != nullptr);
+    return match.blocking;
+  };
+  CHECK_FALSE(blocking("GET", "/healthz"));
+  CHECK_FALSE(blocking("GET", "/livez"));
+  CHECK(api.call("GET", "/livez").body == R"({"status":"ok"})");
+  CHECK(blocking("POST", "/api/flash_sale/buy"));
+  CHECK(blocking("GET", "/api/flash_sale/result/x"));
+  CHECK(blocking("POST", "/api/products"));
+  CHECK(blocking("GET", "/api/products/1"));
+  CHECK(blocking("POST", "/api/flash_sale/preload/1"));
+  CHECK(blocking("GET", "/api/admin/reconcile/1"));
+}
+
+TEST_CASE("/healthz reports the pipeline's and the HTTP front's counters", "[routes]") {
+  Api api;
+  check_error(api.call("POST", "/api/products", "{}"), 401, "unauthorized");
+  bump(api.counters.http.connections_accepted, 3);
+  HttpResponse health = api.call("GET", "/healthz");
+  REQUIRE(health.status == 200);
+  CHECK_THAT(health.body, Catch::StartsWith(R"({"status":"ok","counters":{"buy_accepted":0,)"));
+  CHECK_THAT(health.body, Catch::Contains(R"("http":{"connections_open":0,"connections_accepted":3,)"));
+  for (const char* name : {"refused_max_connections", "refused_per_ip", "header_timeouts", "body_timeouts",
+                           "idle_closed", "write_timeouts", "bad_requests", "payload_too_large", "pipeline_paused",
+                           "handler_queue_full", "admin_auth_limited"}) {
+    CHECK_THAT(health.body, Catch::Contains("\"" + std::string(name) + "\":0"));
+  }
+  CHECK_THAT(health.body, Catch::Contains("\"admin_auth_failures\":1"));
+  CHECK_THAT(health.body, Catch::Contains(R"("accepted_to_final_ms":{"count":0,)"));
+}
+
+TEST_CASE("the admin guard's lockout reaches the API as 429 auth_rate_limited", "[routes]") {
+  Api api;
+  for (int i = 0; i < 10; ++i) check_error(api.call("GET", "/api/admin/reconcile/1"), 401, "unauthorized");
+  CHECK(api.call("GET", "/api/admin/reconcile/1", "", kAdmin).status == 404);  // not locked out yet
+  HttpResponse limited = api.call("GET", "/api/admin/reconcile/1");
+  check_error(limited, 429, "auth_rate_limited");
+  CHECK(limited.headers == Headers{{"Retry-After", "1"}});
+  check_error(api.call("GET", "/api/admin/reconcile/1", "", kAdmin), 429, "auth_rate_limited");
+  CHECK(api.call("GET", "/api/admin/reconcile/1", "", kAdmin, "192.0.2.9").status == 404);  // another address
+}
+
+TEST_CASE("a handler that throws answers 500 internal", "[routes]") {
+  Api api;
+  api.router.add("GET", "/boom", false, [](const HttpRequest&, std::string_view) -> HttpResponse {
+    throw std::runtime_error("stage exploded");
+  });
+  api.router.add("GET", "/odd/{}", false, [](const HttpRequest&, std::string_view) -> HttpResponse { throw 42; });
+  HttpResponse boom = api.call("GET", "/boom");
+  check_error(boom, 500, "internal");
+  CHECK_THAT(boom.body, Catch::Contains("stage exploded"));
+  check_error(api.call("GET", "/odd/1"), 500, "internal");
+  CHECK(api.call("GET", "/healthz").status == 200);  // the table still answers
+}
+
+}  // namespace flashsale
