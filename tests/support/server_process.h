@@ -20,6 +20,7 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   int port() const { return port_; }  // 0 when the process has no api role
+  pid_t pid() const { return pid_; }  // -1 once stopped
   // SIGTERM and wait; returns the exit status (or -1 when killed after a timeout).
   int stop();
   // Waits for the process to exit by itself; its exit status, or -1 (then killed).

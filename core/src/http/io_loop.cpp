@@ -522,7 +522,7 @@ void IoLoop::settle(Connection* c) {
     return;
   }
   if (c->parser.idle()) {
-    if (draining_) return begin_linger(c);
+    if (draining_ && close_if_quiet(c)) return;
     if (c->in.capacity() > 0) std::string().swap(c->in);
     set_phase(c, Phase::awaiting);
   } else {
@@ -539,6 +539,16 @@ void IoLoop::begin_linger(Connection* c) {
   c->in.clear();
   set_phase(c, Phase::lingering);
   set_mode(c, PollSet::POLL_READ);
+}
+
+bool IoLoop::close_if_quiet(Connection* c) {
+  // A request already on its way is a request in progress: it is read and
+  // answered (with Connection: close). Closing over it would reset the
+  // connection.
+  char byte;
+  if (::recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0) return false;
+  close(c);
+  return true;
 }
 
 void IoLoop::answer_timeout(Connection* c, const char* what) {
@@ -577,10 +587,9 @@ void IoLoop::begin_drain() {
     poll_set_.remove(listener_);
     listening_ = false;
   }
-  // Idle connections are shut at once, like an answer with "Connection:
-  // close": a request already on its way is read and dropped rather than
-  // met with a reset.
-  while (Connection* c = lists_[static_cast<int>(Phase::awaiting)].head) begin_linger(c);
+  std::vector<Connection*> idle;
+  for (Connection* c = lists_[static_cast<int>(Phase::awaiting)].head; c != nullptr; c = c->next) idle.push_back(c);
+  for (Connection* c : idle) close_if_quiet(c);
 }
 
 void IoLoop::set_mode(Connection* c, int mode) {

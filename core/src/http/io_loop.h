@@ -100,6 +100,7 @@ class IoLoop {
   void flush(Connection* c);
   void settle(Connection* c);  // after a flush: the phase the connection is in now
   void begin_linger(Connection* c);
+  bool close_if_quiet(Connection* c);  // while draining: closes an idle connection unless a request is arriving
   void answer_timeout(Connection* c, const char* what);
   void unlist(Connection* c);  // off its deadline list; the next set_phase starts a new one
   void relist(Connection* c);
