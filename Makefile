@@ -51,7 +51,7 @@ test-asan: build-asan
 
 test-tsan: deps $(TSAN_DIR)/Makefile
 	cmake --build $(TSAN_DIR) -j $(JOBS) --target $(TSAN_TARGETS)
-	cd $(TSAN_DIR) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp \
+	cd $(TSAN_DIR) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 		ctest --output-on-failure -j $(JOBS) --timeout 900 -R '$(TSAN_TESTS)'
 
 # The libFuzzer harnesses of the parsers that read network bytes (tests/fuzz/),
