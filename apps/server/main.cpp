@@ -11,6 +11,7 @@
 
 #include "app/server.h"
 #include "host/config.h"
+#include "host/plugin_host.h"
 #include "host/startup_error.h"
 
 extern char** environ;
@@ -18,7 +19,8 @@ extern char** environ;
 namespace {
 
 void usage() {
-  std::cout << "usage: flashsale-server [--config FILE]\n\n"
+  std::cout << "usage: flashsale-server [--config FILE] [--list-plugins]\n\n"
+               "--list-plugins prints every plugin on the search path (plugin.dir) and exits.\n\n"
                "Every key can also be set by its environment variable (key upper-cased, dots as underscores):\n";
   for (const auto& key : flashsale::known_keys()) {
     std::cout << "  " << key.key << " (" << flashsale::Settings::env_name(key.key) << ", default '" << key.fallback
@@ -26,13 +28,29 @@ void usage() {
   }
 }
 
+// One line per plugin file, in the order the host looks: family, ABI version
+// (or why it does not load), file, and the earlier file that shadows it.
+void list_plugins(const flashsale::Config& config) {
+  for (const auto& plugin : flashsale::find_plugins(config)) {
+    std::cout << plugin.family << "\t";
+    if (plugin.abi_version != 0) std::cout << "abi " << plugin.abi_version;
+    std::cout << "\t" << plugin.path;
+    if (!plugin.error.empty()) std::cout << "\terror: " << plugin.error;
+    if (!plugin.shadowed_by.empty()) std::cout << "\tshadowed by " << plugin.shadowed_by;
+    std::cout << "\n";
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string config_file;
+  bool list_only = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
       config_file = argv[++i];
+    } else if (std::strcmp(argv[i], "--list-plugins") == 0) {
+      list_only = true;
     } else if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
       usage();
       return 0;
@@ -55,6 +73,10 @@ int main(int argc, char** argv) {
     std::string exe_dir = std::filesystem::canonical("/proc/self/exe").parent_path().string();
     flashsale::Config config = flashsale::load_config(config_file, environ, exe_dir, &warnings);
     for (const auto& warning : warnings) std::cerr << "flashsale-server: warning: " << warning << "\n";
+    if (list_only) {
+      list_plugins(config);
+      return 0;
+    }
     // glibc makes at most 8 malloc arenas per core, so the handler threads
     // would share a few and a buy's allocations queue on arena locks. An
     // arena costs address space until a thread allocates in it.

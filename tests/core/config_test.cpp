@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <fstream>
 
 #include "host/config.h"
@@ -214,4 +215,24 @@ TEST_CASE("a bad HTTP limit stops start-up naming its key", "[config]") {
              Catch::StartsWith("http.max.header.bytes (HTTP_MAX_HEADER_BYTES)"));
   CHECK_THAT(error_of("HTTP_TRUSTED_PROXIES=10.0.0.0/40"),
              Catch::StartsWith("http.trusted.proxies (HTTP_TRUSTED_PROXIES)") && Catch::Contains("10.0.0.0/40"));
+}
+
+TEST_CASE("relative plugin paths in the file are beside the file and in the environment beside the process",
+          "[config]") {
+  TempDir dir;
+  std::filesystem::create_directories(dir.file("etc"));
+  std::string file = dir.file("etc/server.properties");
+  std::ofstream(file) << "plugin.dir = plugins::../shared:/opt/fs/plugins\n"
+                         "plugin.mine.path = lib/flashsale-mine.so\n"
+                         "plugin.other.path = /opt/other/flashsale-other.so\n";
+  Env none{};
+  Config config = load_config(file, none.get(), "/opt/fs/bin", nullptr);
+  CHECK(config.plugin_dir == dir.file("etc/plugins") + ":" + dir.file("shared") + ":/opt/fs/plugins");
+  CHECK(config.settings.get("plugin.mine.path") == dir.file("etc/lib/flashsale-mine.so"));
+  CHECK(config.settings.get("plugin.other.path") == "/opt/other/flashsale-other.so");
+
+  Env env{"PLUGIN_DIR=plugins:more", "PLUGIN_MINE_PATH=lib/flashsale-mine.so"};
+  config = load_config(file, env.get(), "/opt/fs/bin", nullptr);
+  CHECK(config.plugin_dir == "plugins:more");
+  CHECK(config.settings.get("plugin.mine.path") == "lib/flashsale-mine.so");
 }

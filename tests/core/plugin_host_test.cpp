@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+
 #include "flashsale/plugin.h"
 #include "host/config.h"
 #include "host/plugin_host.h"
@@ -7,6 +10,7 @@
 #include "support/temp_dir.h"
 
 using flashsale::Config;
+using flashsale::FoundPlugin;
 using flashsale::PluginHost;
 using flashsale::StageKind;
 using flashsale::StartupError;
@@ -25,6 +29,23 @@ Config memory_config() {
 void use_fixture(Config* config, StageKind stage, const std::string& family, const std::string& file) {
   config->stage_backend[static_cast<int>(stage)] = family;
   config->settings.set("plugin." + family + ".path", std::string(FIXTURE_PLUGIN_DIR) + "/" + file);
+}
+
+// Puts a fixture into `folder` under a plugin's file name.
+std::string place_fixture(const std::string& folder, const std::string& fixture, const std::string& family) {
+  std::filesystem::create_directories(folder);
+  std::string path = folder + "/flashsale-" + family + ".so";
+  std::filesystem::copy_file(std::string(FIXTURE_PLUGIN_DIR) + "/" + fixture, path);
+  return path;
+}
+
+// A file named like a plugin that is not an ELF file at all.
+std::string place_junk(const std::string& folder, const std::string& family) {
+  std::filesystem::create_directories(folder);
+  std::string path = folder + "/flashsale-" + family + ".so";
+  std::ofstream out(path);
+  for (int i = 0; i < 100; ++i) out << "this is not a shared object\n";
+  return path;
 }
 
 std::string startup_error(const Config& config) {
@@ -59,19 +80,63 @@ TEST_CASE("all six stages load from one family, each family once", "[plugin_host
   CHECK(allowed);
 }
 
-TEST_CASE("an unknown backend name is refused naming the key", "[plugin_host]") {
-  Config config = memory_config();
-  config.stage_backend[static_cast<int>(StageKind::ratelimit)] = "bogus";
-  std::string message = startup_error(config);
-  CHECK_THAT(message, Catch::StartsWith("stage.ratelimit (STAGE_RATELIMIT): unknown backend 'bogus'"));
-}
-
-TEST_CASE("a missing shared object is refused naming the file", "[plugin_host]") {
+TEST_CASE("an unknown backend name is refused naming the key and the folders searched", "[plugin_host]") {
   flashsale::test::TempDir empty;
   Config config = memory_config();
-  config.plugin_dir = empty.path();
-  std::string message = startup_error(config);
-  CHECK_THAT(message, Catch::Contains(empty.path() + "/flashsale-memory.so") && Catch::Contains("not found"));
+  config.plugin_dir = empty.path() + "::" + flashsale::test::plugin_dir();
+  config.stage_backend[static_cast<int>(StageKind::ratelimit)] = "bogus";
+  CHECK(startup_error(config) ==
+        "stage.ratelimit (STAGE_RATELIMIT): unknown backend 'bogus': no flashsale-bogus.so in " + empty.path() + ", " +
+            flashsale::test::plugin_dir() + " and no plugin.bogus.path");
+
+  config.plugin_dir = "";
+  CHECK(startup_error(config) ==
+        "stage.ratelimit (STAGE_RATELIMIT): unknown backend 'bogus': no flashsale-bogus.so "
+        "(plugin.dir is empty) and no plugin.bogus.path");
+}
+
+TEST_CASE("a plugin path naming no file is refused naming the file", "[plugin_host]") {
+  flashsale::test::TempDir empty;
+  Config config = memory_config();
+  config.stage_backend[static_cast<int>(StageKind::persist)] = "mine";
+  config.settings.set("plugin.mine.path", empty.file("flashsale-mine.so"));
+  CHECK(startup_error(config) ==
+        "plugin " + empty.file("flashsale-mine.so") + ": file not found (named by plugin.mine.path)");
+}
+
+TEST_CASE("any family on the search path is found in the first folder that has it", "[plugin_host]") {
+  flashsale::test::TempDir dir;
+  std::string good = place_fixture(dir.file("good"), "failing.so", "failing");
+  std::string junk = place_junk(dir.file("junk"), "failing");
+  Config config = memory_config();
+  config.stage_backend[static_cast<int>(StageKind::persist)] = "failing";
+
+  const std::string memory = ":" + flashsale::test::plugin_dir();
+  config.plugin_dir = dir.file("none") + ":" + dir.file("good") + ":" + dir.file("junk") + memory;
+  CHECK(startup_error(config) == "plugin " + good + ": backend 'failing' did not start: failing.mode is not 'empty'");
+
+  config.plugin_dir = dir.file("junk") + ":" + dir.file("good") + memory;
+  CHECK_THAT(startup_error(config), Catch::StartsWith("plugin " + junk + ": cannot be loaded"));
+
+  config.settings.set("plugin.failing.path", good);  // the explicit file comes first
+  CHECK_THAT(startup_error(config), Catch::StartsWith("plugin " + good + ": backend 'failing' did not start"));
+}
+
+TEST_CASE("a file that is not a shared object is refused with the loader's reason", "[plugin_host]") {
+  flashsale::test::TempDir dir;
+  std::string junk = place_junk(dir.path(), "junk");
+  Config config = memory_config();
+  config.plugin_dir = dir.path() + ":" + flashsale::test::plugin_dir();
+  config.stage_backend[static_cast<int>(StageKind::relay)] = "junk";
+  CHECK(startup_error(config) == "plugin " + junk + ": cannot be loaded: invalid ELF header");
+}
+
+TEST_CASE("a plugin with an undefined symbol is refused naming the symbol", "[plugin_host]") {
+  Config config = memory_config();
+  use_fixture(&config, StageKind::relay, "undefined", "undefined_symbol.so");
+  CHECK(startup_error(config) == "plugin " + std::string(FIXTURE_PLUGIN_DIR) +
+                                     "/undefined_symbol.so: cannot be loaded: undefined symbol: "
+                                     "flashsale_fixture_defined_nowhere");
 }
 
 TEST_CASE("a shared object without the factory symbol is refused", "[plugin_host]") {
@@ -109,6 +174,10 @@ TEST_CASE("a backend that fails to start, or lacks a stage, is named", "[plugin_
   CHECK_THAT(startup_error(config),
              Catch::Contains("failing.so") && Catch::Contains("did not start: failing.mode is not 'empty'"));
 
+  config.settings.set("failing.mode", "silent");
+  CHECK(startup_error(config) ==
+        "plugin " + std::string(FIXTURE_PLUGIN_DIR) + "/failing.so: backend 'failing' did not start: gave no reason");
+
   config.settings.set("failing.mode", "empty");
   CHECK_THAT(startup_error(config), Catch::StartsWith("stage.persist (STAGE_PERSIST): backend 'failing'") &&
                                         Catch::Contains("does not provide the persist stage"));
@@ -119,4 +188,41 @@ TEST_CASE("a plugin reporting another family than the config asked for is refuse
   config.stage_backend[static_cast<int>(StageKind::relay)] = "elsewhere";
   config.settings.set("plugin.elsewhere.path", flashsale::test::plugin_dir() + "/flashsale-memory.so");
   CHECK_THAT(startup_error(config), Catch::Contains("provides family 'memory', config asked for 'elsewhere'"));
+}
+
+TEST_CASE("the plugins on the search path are listed in the order the host looks", "[plugin_host]") {
+  flashsale::test::TempDir dir;
+  std::string first = place_fixture(dir.file("a"), "failing.so", "failing");
+  std::string junk = place_junk(dir.file("a"), "junk");
+  std::string abi = place_fixture(dir.file("a"), "abi_mismatch.so", "abimismatch");
+  std::string later = place_fixture(dir.file("b"), "failing.so", "failing");
+  std::string renamed = place_fixture(dir.file("b"), "failing.so", "renamed");
+  std::ofstream(dir.file("b/not-a-plugin.so")) << "ignored";
+  Config config = memory_config();
+  config.plugin_dir = dir.file("a") + ":" + dir.file("missing") + ":" + dir.file("b");
+  config.settings.set("plugin.mine.path", dir.file("nowhere.so"));
+
+  std::vector<FoundPlugin> found = flashsale::find_plugins(config);
+  REQUIRE(found.size() == 6);
+  const std::string abi_now = std::to_string(flashsale::kPluginAbiVersion);
+  CHECK(found[0].family == "mine");
+  CHECK(found[0].error == "file not found");
+  CHECK(found[1].family == "abimismatch");
+  CHECK(found[1].path == abi);
+  CHECK(found[1].abi_version == flashsale::kPluginAbiVersion + 998);
+  CHECK_THAT(found[1].error, Catch::StartsWith("ABI version "));
+  CHECK(found[2].family == "failing");
+  CHECK(found[2].path == first);
+  CHECK(found[2].abi_version == flashsale::kPluginAbiVersion);
+  CHECK(found[2].error.empty());
+  CHECK(found[2].shadowed_by.empty());
+  CHECK(found[3].family == "junk");
+  CHECK(found[3].path == junk);
+  CHECK(found[3].error == "cannot be loaded: invalid ELF header");
+  CHECK(found[4].family == "failing");
+  CHECK(found[4].path == later);
+  CHECK(found[4].shadowed_by == first);
+  CHECK(found[4].error.empty());
+  CHECK(found[5].family == "renamed");
+  CHECK(found[5].error == "provides family 'failing', config asked for 'renamed'");
 }

@@ -8,9 +8,12 @@
 #include <Poco/StreamCopier.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "flashsale/clock.h"
+#include "flashsale/plugin.h"
 #include "integration/sale_fixture.h"
 #include "support/sqlite_file.h"
 
@@ -168,6 +171,34 @@ TEST_CASE("a bad config stops start-up with one line naming the key", "[e2e][sta
   err = failed_start_output(embedded_config(), {{"STAGE_OUTBOX", "sqlite"}, {"PLUGIN_DIR", plugin_dir()}}, &code);
   CHECK(code == 2);
   CHECK_THAT(err, Catch::Contains("stage.outbox (STAGE_OUTBOX): must be the same backend family"));
+}
+
+TEST_CASE("flashsale-server --list-plugins prints each plugin on the search path and exits", "[e2e][startup]") {
+  // The config file names its first folder relative to itself; the build's
+  // plugins come second, so its memory plugin is shadowed by the copy.
+  TempDir dir;
+  std::filesystem::create_directories(dir.file("etc"));
+  std::filesystem::create_directories(dir.file("extra"));
+  std::filesystem::copy_file(plugin_dir() + "/flashsale-memory.so", dir.file("extra/flashsale-memory.so"));
+  std::ofstream(dir.file("extra/flashsale-junk.so")) << std::string(4096, 'x');
+  std::ofstream(dir.file("etc/list.properties")) << "plugin.dir = ../extra:" << plugin_dir() << "\n";
+
+  std::string output;
+  int code = run_command(
+      {build_dir() + "/bin/flashsale-server", "--config", dir.file("etc/list.properties"), "--list-plugins"}, &output,
+      30000);
+  INFO(output);
+  CHECK(code == 0);
+  const std::string abi = "\tabi " + std::to_string(flashsale::kPluginAbiVersion) + "\t";
+  CHECK_THAT(output, Catch::StartsWith("junk\t\t" + dir.file("extra/flashsale-junk.so") +
+                                       "\terror: cannot be loaded: invalid ELF header\n"
+                                       "memory" +
+                                       abi + dir.file("extra/flashsale-memory.so") + "\n"));
+  CHECK_THAT(output, Catch::Contains("\nkafka" + abi + plugin_dir() + "/flashsale-kafka.so\n"));
+  CHECK_THAT(output, Catch::Contains("\nmemory" + abi + plugin_dir() + "/flashsale-memory.so\tshadowed by " +
+                                     dir.file("extra/flashsale-memory.so") + "\n"));
+  CHECK_THAT(output, Catch::Contains("\nsqlite" + abi + plugin_dir() + "/flashsale-sqlite.so\n"));
+  CHECK_THAT(output, Catch::Contains("\nredis" + abi + plugin_dir() + "/flashsale-redis.so\n"));
 }
 
 TEST_CASE("an over-limit body is answered 413 even when the client reads late (no reset)", "[e2e][api]") {

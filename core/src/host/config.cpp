@@ -2,8 +2,10 @@
 
 #include <cctype>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -52,7 +54,8 @@ const std::vector<KnownKey>& known_keys() {
       {"admin.auth.failures.per.sec", "10", "wrong admin tokens per client address per second before 429"},
       {"preload.admin.token", "dev-admin-token", "token admin endpoints expect in X-Admin-Token"},
       {"roles", "api,relay,consumer", "what this process runs: any of api, relay, consumer"},
-      {"plugin.dir", "", "where flashsale-<family>.so files are (default: <exe dir>/../plugins)"},
+      {"plugin.dir", "",
+       "folders searched in order for flashsale-<family>.so, separated by ':' (default: <exe dir>/../plugins)"},
       {"stage.ratelimit", "redis", "backend family of the ratelimit stage"},
       {"stage.admit", "redis", "backend family of the admit stage"},
       {"stage.outbox", "redis", "backend family of the outbox stage (must equal stage.admit)"},
@@ -202,7 +205,34 @@ void parse_http(const Settings& settings, Config* config) {
   config->admin_failures_per_second = static_cast<int>(int_of("admin.auth.failures.per.sec", 1, 1'000'000));
 }
 
+// A relative path written in the config file means a place beside that file,
+// wherever the server is started from. plugin.dir is a list: each folder is
+// resolved, empty entries are dropped.
+std::string resolve_against(const std::filesystem::path& folder, const std::string& key, const std::string& value) {
+  auto resolve = [&](const std::string& path) {
+    std::filesystem::path given(path);
+    return given.is_absolute() ? path : (folder / given).lexically_normal().string();
+  };
+  if (key != "plugin.dir") return value.empty() ? value : resolve(value);
+  std::string resolved;
+  std::stringstream list(value);
+  for (std::string entry; std::getline(list, entry, ':');) {
+    if (entry.empty()) continue;
+    resolved += (resolved.empty() ? "" : ":") + resolve(entry);
+  }
+  return resolved;
+}
+
 }  // namespace
+
+std::string plugin_path_family(const std::string& key) {
+  const std::string prefix = "plugin.", suffix = ".path";
+  if (key.size() <= prefix.size() + suffix.size() || key.rfind(prefix, 0) != 0 ||
+      key.compare(key.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    return {};
+  }
+  return key.substr(prefix.size(), key.size() - prefix.size() - suffix.size());
+}
 
 Config load_config(const std::string& file, char** env, const std::string& exe_dir,
                    std::vector<std::string>* warnings) {
@@ -210,8 +240,10 @@ Config load_config(const std::string& file, char** env, const std::string& exe_d
   for (const KnownKey& known : known_keys()) values[known.key] = known.fallback;
   values["plugin.dir"] = exe_dir + "/../plugins";
 
+  std::set<std::string> plugin_paths_from_file;
   if (!file.empty()) {
     for (auto& [key, value] : read_properties(file)) {
+      if (key == "plugin.dir" || !plugin_path_family(key).empty()) plugin_paths_from_file.insert(key);
       bool known = values.count(key) != 0 || key.rfind("plugin.", 0) == 0;
       if (!known && warnings != nullptr) {
         warnings->push_back("config file " + file + ": unknown key " + key + " (passed on to plugins)");
@@ -222,7 +254,10 @@ Config load_config(const std::string& file, char** env, const std::string& exe_d
   auto vars = environment(env);
   for (auto& [key, value] : values) {
     auto it = vars.find(Settings::env_name(key));
-    if (it != vars.end()) value = it->second;
+    if (it != vars.end()) {
+      value = it->second;
+      plugin_paths_from_file.erase(key);
+    }
   }
   // PLUGIN_<FAMILY>_PATH names an out-of-tree plugin without any config file;
   // KAFKA_PRODUCER_<PROPERTY> / KAFKA_CONSUMER_<PROPERTY> pass librdkafka
@@ -243,7 +278,11 @@ Config load_config(const std::string& file, char** env, const std::string& exe_d
       std::string family = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
       for (char& c : family) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       values["plugin." + family + ".path"] = value;
+      plugin_paths_from_file.erase("plugin." + family + ".path");
     }
+  }
+  for (const std::string& key : plugin_paths_from_file) {
+    values[key] = resolve_against(std::filesystem::absolute(file).parent_path(), key, values[key]);
   }
 
   Config config;

@@ -36,6 +36,9 @@ struct Config {
   std::chrono::milliseconds drain_timeout{10000};  // for requests in progress at a stop
   std::string admin_token;
   int admin_failures_per_second = 10;
+  // The plugin search path: folders separated by ':', searched in order.
+  // Relative entries from the config file are already resolved against its
+  // folder; those from the environment are relative to the working directory.
   std::string plugin_dir;
   std::string stage_backend[6];  // indexed by StageKind
   bool role_api = true, role_relay = true, role_consumer = true;
@@ -43,9 +46,14 @@ struct Config {
   const std::string& backend(StageKind stage) const { return stage_backend[static_cast<int>(stage)]; }
 };
 
+// "mine" for the key plugin.mine.path (the file of a family), "" for any other.
+std::string plugin_path_family(const std::string& key);
+
 // `file` may be empty (defaults and environment only). `env` is the process
 // environment (environ). `exe_dir` anchors the default plugin directory.
-// Unknown keys in the file are reported through `warnings`.
+// Unknown keys in the file are reported through `warnings`. Relative
+// plugin.dir and plugin.<family>.path values from the file are resolved
+// against the file's folder.
 Config load_config(const std::string& file, char** env, const std::string& exe_dir, std::vector<std::string>* warnings);
 
 }  // namespace flashsale

@@ -1,7 +1,10 @@
 #include "host/plugin_host.h"
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <filesystem>
+#include <sstream>
 
 #include <boost/dll/shared_library.hpp>
 
@@ -17,19 +20,79 @@ struct PluginHost::Family {
   std::string path;
 };
 
+namespace {
+
+const std::string kFilePrefix = "flashsale-", kFileSuffix = ".so";
+
+std::vector<std::string> search_folders(const std::string& search_path) {
+  std::vector<std::string> folders;
+  std::stringstream list(search_path);
+  for (std::string folder; std::getline(list, folder, ':');) {
+    if (!folder.empty()) folders.push_back(folder);
+  }
+  return folders;
+}
+
+// Boost.DLL keeps only an error_code ("Bad file descriptor") when dlopen
+// fails; the loader's own message (not an ELF file, an undefined symbol) comes
+// from trying again. A failed dlopen leaves nothing loaded.
+std::string loader_message(const std::string& path, const boost::dll::fs::error_code& ec) {
+  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle != nullptr) {
+    dlclose(handle);
+    return ec.message();
+  }
+  const char* text = dlerror();
+  std::string message = text != nullptr ? text : ec.message();
+  if (message.rfind(path + ": ", 0) == 0) message.erase(0, path.size() + 2);  // the file is named once, by the caller
+  return message;
+}
+
+// Loads `path` now + local and finds its descriptor; nullptr with *error set
+// (one line, without the file's name) when it is not a loadable plugin.
+const PluginDescriptor* open_plugin(const std::string& path, boost::dll::shared_library* library, std::string* error) {
+  boost::dll::fs::error_code ec;
+  library->load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
+  if (ec) {
+    *error = "cannot be loaded: " + loader_message(path, ec);
+    return nullptr;
+  }
+  if (!library->has("flashsale_plugin")) {
+    *error = "exports no flashsale_plugin symbol (not a flashsale plugin)";
+    return nullptr;
+  }
+  return &library->get_alias<const PluginDescriptor>("flashsale_plugin");
+}
+
+// Why the host refuses a loaded descriptor as `family`, or "".
+std::string refusal(const PluginDescriptor& descriptor, const std::string& family) {
+  if (descriptor.abi_version != kPluginAbiVersion) {  // then nothing after the version can be trusted
+    return "ABI version " + std::to_string(descriptor.abi_version) + ", this host needs version " +
+           std::to_string(kPluginAbiVersion) + " (rebuild the plugin)";
+  }
+  if (descriptor.family != nullptr && family == descriptor.family) return {};
+  return "provides family '" + std::string(descriptor.family ? descriptor.family : "") + "', config asked for '" +
+         family + "'";
+}
+
+}  // namespace
+
 PluginHost::PluginHost(const Config& config) : config_(config) {}
 PluginHost::~PluginHost() = default;
 
 std::string PluginHost::plugin_path(const std::string& family, const std::string& key) const {
   std::string explicit_path = config_.settings.get("plugin." + family + ".path");
   if (!explicit_path.empty()) return explicit_path;
-  bool in_tree = std::any_of(std::begin(kInTreeFamilies), std::end(kInTreeFamilies),
-                             [&](const char* name) { return family == name; });
-  if (!in_tree) {
-    throw StartupError(key + " (" + Settings::env_name(key) + "): unknown backend '" + family +
-                       "' (in-tree: memory, sqlite, redis, kafka; another needs plugin." + family + ".path)");
+  std::vector<std::string> folders = search_folders(config_.plugin_dir);
+  std::string searched;
+  for (const std::string& folder : folders) {
+    std::string candidate = folder + "/" + kFilePrefix + family + kFileSuffix;
+    if (std::filesystem::exists(candidate)) return candidate;
+    searched += (searched.empty() ? "" : ", ") + folder;
   }
-  return config_.plugin_dir + "/flashsale-" + family + ".so";
+  throw StartupError(key + " (" + Settings::env_name(key) + "): unknown backend '" + family + "': no " + kFilePrefix +
+                     family + kFileSuffix + (folders.empty() ? " (plugin.dir is empty)" : " in " + searched) +
+                     " and no plugin." + family + ".path");
 }
 
 std::shared_ptr<PluginHost::Family> PluginHost::load(const std::string& family, const std::string& key) {
@@ -38,37 +101,62 @@ std::shared_ptr<PluginHost::Family> PluginHost::load(const std::string& family, 
 
   std::string path = plugin_path(family, key);
   if (!std::filesystem::exists(path)) {
-    throw StartupError("plugin " + path + ": file not found (named by " + key + " = " + family + ")");
+    throw StartupError("plugin " + path + ": file not found (named by plugin." + family + ".path)");
   }
   auto loaded = std::make_shared<Family>();
   loaded->name = family;
   loaded->path = path;
-  boost::dll::fs::error_code ec;
-  loaded->library.load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
-  if (ec) {
-    throw StartupError("plugin " + path + ": cannot be loaded: " + ec.message() + " (" +
-                       boost::dll::shared_library::suffix().string() + " built for this host?)");
-  }
-  if (!loaded->library.has("flashsale_plugin")) {
-    throw StartupError("plugin " + path + ": exports no flashsale_plugin symbol (not a flashsale plugin)");
-  }
-  const auto& descriptor = loaded->library.get_alias<const PluginDescriptor>("flashsale_plugin");
-  if (descriptor.abi_version != kPluginAbiVersion) {
-    throw StartupError("plugin " + path + ": ABI version " + std::to_string(descriptor.abi_version) +
-                       ", this host needs version " + std::to_string(kPluginAbiVersion) + " (rebuild the plugin)");
-  }
-  if (descriptor.family == nullptr || family != descriptor.family) {
-    throw StartupError("plugin " + path + ": provides family '" +
-                       std::string(descriptor.family ? descriptor.family : "") + "', config asked for '" + family +
-                       "'");
-  }
   std::string error;
-  loaded->backend.reset(descriptor.make_backend(config_.settings, &error));
+  const PluginDescriptor* descriptor = open_plugin(path, &loaded->library, &error);
+  if (descriptor != nullptr) error = refusal(*descriptor, family);
+  if (!error.empty()) throw StartupError("plugin " + path + ": " + error);
+  loaded->backend.reset(descriptor->make_backend(config_.settings, &error));
   if (!loaded->backend) {
-    throw StartupError("plugin " + path + ": backend '" + family + "' did not start: " + error);
+    throw StartupError("plugin " + path + ": backend '" + family +
+                       "' did not start: " + (error.empty() ? "gave no reason" : error));
   }
   families_.emplace(family, loaded);
   return loaded;
+}
+
+std::vector<FoundPlugin> find_plugins(const Config& config) {
+  std::vector<FoundPlugin> found;
+  for (const auto& [key, value] : config.settings.values()) {
+    std::string family = plugin_path_family(key);
+    if (!family.empty() && !value.empty()) found.push_back({family, value, {}, 0, {}});
+  }
+  for (const std::string& folder : search_folders(config.plugin_dir)) {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
+      std::string name = entry.path().filename().string();
+      if (entry.is_regular_file(ec) && name.size() > kFilePrefix.size() + kFileSuffix.size() &&
+          name.rfind(kFilePrefix, 0) == 0 &&
+          name.compare(name.size() - kFileSuffix.size(), kFileSuffix.size(), kFileSuffix) == 0) {
+        names.push_back(name);
+      }
+    }
+    std::sort(names.begin(), names.end());
+    for (const std::string& name : names) {
+      std::string family = name.substr(kFilePrefix.size(), name.size() - kFilePrefix.size() - kFileSuffix.size());
+      found.push_back({family, folder + "/" + name, {}, 0, {}});
+    }
+  }
+  std::map<std::string, std::string> first_of_family;
+  for (FoundPlugin& plugin : found) {
+    auto [first, inserted] = first_of_family.emplace(plugin.family, plugin.path);
+    if (!inserted) plugin.shadowed_by = first->second;
+    if (!std::filesystem::exists(plugin.path)) {
+      plugin.error = "file not found";
+      continue;
+    }
+    boost::dll::shared_library library;
+    const PluginDescriptor* descriptor = open_plugin(plugin.path, &library, &plugin.error);
+    if (descriptor == nullptr) continue;
+    plugin.abi_version = descriptor->abi_version;
+    plugin.error = refusal(*descriptor, plugin.family);
+  }
+  return found;
 }
 
 namespace {
@@ -108,8 +196,8 @@ Stages PluginHost::make_stages() {
                                         [](Backend& b, std::string* e) { return b.make_order_store(e); });
   stages.notifier = make_stage<Notifier>(family_of(StageKind::notify), StageKind::notify,
                                          [](Backend& b, std::string* e) { return b.make_notifier(e); });
-  stages.rate_limit_in_admission =
-      config_.backend(StageKind::ratelimit) == config_.backend(StageKind::admit) && stages.admission->counts_rate_limit();
+  stages.rate_limit_in_admission = config_.backend(StageKind::ratelimit) == config_.backend(StageKind::admit) &&
+                                   stages.admission->counts_rate_limit();
   return stages;
 }
 
@@ -122,7 +210,7 @@ std::shared_ptr<T> make_stage(const std::shared_ptr<PluginHost::Family>& family,
   if (raw == nullptr) {
     std::string key = std::string("stage.") + stage_name(stage);
     throw StartupError(key + " (" + Settings::env_name(key) + "): backend '" + family->name + "' (" + family->path +
-                       "): " + error);
+                       "): " + (error.empty() ? "gave no reason" : error));
   }
   return std::shared_ptr<T>(raw, [family](T* object) { delete object; });
 }

@@ -4,9 +4,11 @@
 // anything it made still exists.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "flashsale/plugin.h"
 #include "host/config.h"
@@ -25,9 +27,21 @@ struct Stages {
   bool rate_limit_in_admission = false;
 };
 
-// The in-tree families, looked up as <plugin.dir>/flashsale-<family>.so. Any
-// other family needs plugin.<family>.path naming its file.
-inline constexpr const char* kInTreeFamilies[] = {"memory", "sqlite", "redis", "kafka"};
+// A family is loaded from plugin.<family>.path when that is set, else from
+// flashsale-<family>.so in the first folder of plugin.dir (a ':' separated
+// search path) that has one.
+struct FoundPlugin {
+  std::string family;  // from the file name, or from the key plugin.<family>.path
+  std::string path;
+  std::string shadowed_by;  // an earlier file of the same family, which the host loads instead
+  std::uint32_t abi_version = 0;
+  std::string error;  // why the host would refuse the file; empty when it loads
+};
+
+// Every plugin the config makes visible: plugin.<family>.path files first,
+// then each folder's flashsale-*.so (by name), in search path order. Each file
+// is loaded and its descriptor read; no backend is made.
+std::vector<FoundPlugin> find_plugins(const Config& config);
 
 class PluginHost {
  public:
