@@ -266,13 +266,14 @@ TEST_CASE("15000 idle and 500 slowloris connections leave a stampede and /health
   const long long slowest = times.back();
   INFO(describe(late));
   CAPTURE(p90, slowest);
-  for (const Probe& probe : probes) CHECK(probe.status == 200);
-  // Under ASan on two cores a probe during the stampede now and then waits
-  // behind a turn of buys and the scheduler. A loop the crowd slows makes
-  // most probes late; a connection left in the listen queue costs a SYN
-  // retransmit (1 s).
-  CHECK(p90 <= 100);
-  CHECK(slowest <= 500);
+  WARN("GET /healthz from a fresh connection during the stampede: " << times.size() << " probes, median "
+                                                                    << times[times.size() / 2] << " ms, p90 " << p90
+                                                                    << " ms, slowest " << slowest << " ms");
+  // Every probe within 100 ms. This test runs alone (RUN_SERIAL): on a quiet
+  // 2-core machine under ASan the slowest probe takes 25-45 ms; with other
+  // builds loading the machine it has reached a few hundred.
+  CHECK(late.empty());
+  CHECK(slowest <= 100);
 
   auto finals = poll_final(admin, run.accepted);
   REQUIRE(finals.size() == run.accepted.size());
