@@ -13,6 +13,12 @@ using flashsale::RequestParser;
 
 namespace {
 
+std::string repeat(const std::string& text, int times) {
+  std::string out;
+  for (int i = 0; i < times; ++i) out += text;
+  return out;
+}
+
 // Small limits, so that each can be crossed by a row of a few hundred bytes.
 ParserLimits small_limits() {
   ParserLimits limits;
@@ -132,6 +138,9 @@ std::vector<Row> rows() {
       {"DEL in a value", get + "X-A: a\x7F\r\n\r\n", 400, false},
       {"request line over the limit before its CRLF", "GET /" + std::string(70, 'a'), 414, false},
       {"request line over the limit", "GET /" + std::string(70, 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n", 414, false},
+      // Empty lines count toward the head: this line passes the head's limit
+      // before its own, and fails at that byte however it arrives.
+      {"empty lines then a line past the head limit first", repeat("\r\n", 104) + std::string(80, 'G'), 431, false},
       {"too many fields", get + "A: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n", 431, false},
       {"as many fields as allowed", get + "A: 1\r\nB: 2\r\nC: 3\r\n\r\n", 0, true},
       {"head too big", get + "X-A: " + std::string(240, 'v') + "\r\n\r\n", 431, false},

@@ -121,15 +121,23 @@ RequestParser::Result RequestParser::parse_head(Input* in) {
   }
   const char* lf = static_cast<const char*>(std::memchr(in->at, '\n', available));
   std::size_t take = lf != nullptr ? static_cast<std::size_t>(lf - in->at) + 1 : available;
-  std::size_t before_lf = head.size() - line_start_ + take - (lf != nullptr ? 1 : 0);
+  // Limits are judged in byte order, so a request cut anywhere fails as it
+  // does whole: the line-length limit sees only the bytes within the head's
+  // budget, and the byte past that budget is the head limit's.
+  std::size_t used = std::min(limits_.max_header_bytes, skipped_ + head.size());
+  std::size_t budget = limits_.max_header_bytes - used;
+  bool over_budget = take > budget;
+  std::size_t seen = over_budget ? budget : take;
+  bool seen_lf = lf != nullptr && !over_budget;
+  std::size_t before_lf = head.size() - line_start_ + seen - (seen_lf ? 1 : 0);
   if (state_ == State::request_line && before_lf > 0) {
-    char last = take > (lf != nullptr ? 1u : 0u) ? in->at[take - 1 - (lf != nullptr ? 1 : 0)] : head.back();
+    char last = seen > (seen_lf ? 1u : 0u) ? in->at[seen - 1 - (seen_lf ? 1 : 0)] : head.back();
     if (line_exceeds(before_lf, last, limits_.max_request_line)) {
       return fail(414, "uri_too_long",
                   "the request line is longer than " + std::to_string(limits_.max_request_line) + " bytes");
     }
   }
-  if (skipped_ + head.size() + take > limits_.max_header_bytes) {
+  if (over_budget) {
     return fail(431, "header_fields_too_large",
                 "the request head is larger than " + std::to_string(limits_.max_header_bytes) + " bytes");
   }
