@@ -8,6 +8,9 @@ TSAN_DIR := build/tsan
 FUZZ_DIR := build/fuzz
 FUZZ_HARNESSES := request_parser json
 FUZZ_SECONDS ?= 45
+# A fixed seed makes `make test` repeat the same mutations run after run, so
+# CI stays reproducible; FUZZ_SEED=0 lets libFuzzer pick one (longer hunts).
+FUZZ_SEED ?= 1
 # Under ThreadSanitizer: the worker threads and the memory stages, in process
 # and in the real server on the embedded profile.
 TSAN_TARGETS := flashsale-server flashsale_plugin_memory flashsale_plugin_sqlite flashsale-loadtest \
@@ -69,7 +72,7 @@ test-fuzz: deps
 		cp -r tests/fuzz/corpus/$$harness $$work/$$harness; \
 		echo "fuzzing $$harness for $(FUZZ_SECONDS) s"; \
 		if ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(FUZZ_DIR)/$${harness}_fuzz \
-			-max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 \
+			-max_total_time=$(FUZZ_SECONDS) -seed=$(FUZZ_SEED) -timeout=5 -rss_limit_mb=2048 \
 			-artifact_prefix=$(FUZZ_DIR)/artifacts/$$harness- $$work/$$harness >$$work/$$harness.log 2>&1; then \
 			grep -h '^Done' $$work/$$harness.log; \
 		else \
