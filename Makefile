@@ -1,6 +1,6 @@
 # The two commands: `make run` (server on the embedded profile) and
-# `make test` (every test, under AddressSanitizer + UBSan). Both install what
-# is missing first.
+# `make test` (every test under AddressSanitizer + UBSan, the threads under
+# ThreadSanitizer, then the fuzzers). Both install what is missing first.
 JOBS ?= $(shell nproc)
 RELEASE_DIR := build/release
 ASAN_DIR := build/asan
