@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -154,6 +155,17 @@ TEST_CASE("an ABI version mismatch is refused with both versions", "[plugin_host
   const std::string theirs = std::to_string(flashsale::kPluginAbiVersion + 998);
   CHECK_THAT(message, Catch::Contains("abi_mismatch.so") && Catch::Contains("ABI version " + theirs) &&
                           Catch::Contains("needs version " + ours));
+}
+
+TEST_CASE("a plugin compiled against changed headers without an ABI bump is refused by their hash", "[plugin_host]") {
+  Config config = memory_config();
+  use_fixture(&config, StageKind::persist, "changedheaders", "changed_headers.so");
+  std::string message = startup_error(config);
+  char ours[17];
+  std::snprintf(ours, sizeof ours, "%016llx", static_cast<unsigned long long>(flashsale::kPluginHeaderHash));
+  CHECK_THAT(message, Catch::Contains("changed_headers.so") && Catch::Contains("built against other plugin headers") &&
+                          Catch::Contains(std::string("this host's ") + ours));
+  CHECK_THAT(message, !Catch::Contains("ABI version"));  // the version alone would have let it in
 }
 
 TEST_CASE("admit and outbox from different families are refused", "[plugin_host]") {

@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <sstream>
 
@@ -69,6 +70,14 @@ std::string refusal(const PluginDescriptor& descriptor, const std::string& famil
   if (descriptor.abi_version != kPluginAbiVersion) {  // then nothing after the version can be trusted
     return "ABI version " + std::to_string(descriptor.abi_version) + ", this host needs version " +
            std::to_string(kPluginAbiVersion) + " (rebuild the plugin)";
+  }
+  if (descriptor.header_hash != kPluginHeaderHash) {
+    char hashes[64];
+    std::snprintf(hashes, sizeof hashes, "%016llx, this host's %016llx",
+                  static_cast<unsigned long long>(descriptor.header_hash),
+                  static_cast<unsigned long long>(kPluginHeaderHash));
+    return "built against other plugin headers (hash " + std::string(hashes) +
+           "; rebuild it against this host's headers)";
   }
   if (descriptor.family != nullptr && family == descriptor.family) return {};
   return "provides family '" + std::string(descriptor.family ? descriptor.family : "") + "', config asked for '" +
