@@ -4,17 +4,11 @@
 
 #include <cstring>
 
+#include "http/field_syntax.h"
+
 namespace flashsale {
 
-namespace {
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
-}  // namespace
+using http_syntax::trim;
 
 bool IpAddress::parse(std::string_view text, IpAddress* out) {
   char buffer[INET6_ADDRSTRLEN + 1];
