@@ -15,7 +15,7 @@ FUZZ_SEED ?= 1
 # and in the real server on the embedded profile.
 TSAN_TARGETS := flashsale-server flashsale_plugin_memory flashsale_plugin_sqlite flashsale-loadtest \
 	flashsale-memory-tests flashsale-conformance core_tests integration_tests
-TSAN_TESTS := memory:|sqlite-persist:|flashsale-memory-tests|core_tests|integration_tests:(2,000 concurrent|the same idem|after a restart|flashsale-loadtest finds)
+TSAN_TESTS := memory:|sqlite-persist:|flashsale-memory-tests|core_tests|integration_tests:(2,000 concurrent|the same idem|after a restart|flashsale-loadtest finds|an unpaid order is cancelled|a cancel returns the stock)
 CONFIG ?= etc/embedded.properties
 
 .PHONY: deps build build-asan run run-stack test test-fuzz bench clean

@@ -23,7 +23,18 @@ namespace {
                "  -rate N              send at most N requests/s in all (default: as fast as possible)\n"
                "  -wait SEC            how long to wait for every accepted request to become final (default 60)\n"
                "  -admin-token TOKEN   X-Admin-Token (default dev-admin-token)\n"
-               "  -json FILE           also write the report as JSON\n";
+               "  -json FILE           also write the report as JSON\n"
+               "order lifecycle, after every accepted request is final (either ratio turns it on):\n"
+               "  -pay-ratio F         fraction of the winners who pay, each at a random time before its deadline\n"
+               "  -cancel-ratio F      fraction of the winners who cancel; the rest leave the order to expire\n"
+               "  -webhook-secret S    key the payments are signed with: the server's PAYMENT_WEBHOOK_SECRET\n"
+               "                       (default dev-webhook-secret, as in etc/*.properties)\n"
+               "  Moves are spread up to each order's payment deadline, so the run lasts about the server's\n"
+               "  payment timeout (900 s by default), which the tool cannot set: start the server with a short\n"
+               "  one, e.g. ORDER_PAYMENT_TIMEOUT_SEC=5 ORDER_EXPIRY_SCAN_MS=100. After the last deadline,\n"
+               "  -wait bounds the wait for every order to be final with its stock back. Then every buyer\n"
+               "  whose order was cancelled buys once more and cancels that order too. The product must have\n"
+               "  no awaiting orders, stock returns or requests in flight before the run (-create-stock).\n";
   std::exit(2);
 }
 
@@ -69,11 +80,32 @@ Options parse_options(int argc, char** argv) {
       o.wait_sec = number(flag, value, 0, 86400);
     else if (flag == "-rate")
       o.rate = number(flag, value, 0, 1e7);
-    else if (flag == "-json") o.json_file = value;
-    else usage("unknown flag " + std::string(flag));
+    else if (flag == "-pay-ratio") {
+      o.pay_ratio = number(flag, value, 0, 1);
+      o.lifecycle = true;
+    } else if (flag == "-cancel-ratio") {
+      o.cancel_ratio = number(flag, value, 0, 1);
+      o.lifecycle = true;
+    } else if (flag == "-webhook-secret")
+      o.webhook_secret = value;
+    else if (flag == "-json")
+      o.json_file = value;
+    else
+      usage("unknown flag " + std::string(flag));
   }
   if (o.product == 0 && o.create_stock == 0) usage("give -product or -create-stock");
+  if (o.pay_ratio + o.cancel_ratio > 1) usage("-pay-ratio + -cancel-ratio must not exceed 1");
+  auto colon = o.addr.rfind(':');
+  if (colon == std::string::npos || colon + 1 == o.addr.size() || o.addr.size() - colon > 6 ||
+      o.addr.find_first_not_of("0123456789", colon + 1) != std::string::npos) {
+    usage("-addr must be host:port");
+  }
   return o;
+}
+
+std::pair<std::string, int> host_port(const std::string& addr) {
+  auto colon = addr.rfind(':');
+  return {addr.substr(0, colon), std::stoi(addr.substr(colon + 1))};
 }
 
 }  // namespace flashsale::loadtest

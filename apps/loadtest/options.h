@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 namespace flashsale::loadtest {
 
@@ -20,9 +21,17 @@ struct Options {
   double rate = 0;            // target requests/s over all connections (0 = as fast as they go)
   double wait_sec = 60;       // how long to poll for final states
   std::string json_file;
+  // The order lifecycle after the stampede (lifecycle.h), on when either ratio is given.
+  bool lifecycle = false;
+  double pay_ratio = 0;     // share of the winners who pay, each at a random time before its deadline
+  double cancel_ratio = 0;  // share of the winners who cancel; the rest let the order expire
+  std::string webhook_secret = "dev-webhook-secret";  // signs the payments (the server's payment.webhook.secret)
 };
 
 // Parses argv; on a bad flag prints usage and exits with 2.
 Options parse_options(int argc, char** argv);
+
+// "host:port" of -addr, split (parse_options has checked it).
+std::pair<std::string, int> host_port(const std::string& addr);
 
 }  // namespace flashsale::loadtest

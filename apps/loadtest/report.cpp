@@ -1,26 +1,14 @@
 #include "report.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <map>
 #include <set>
+
+#include "figures.h"
 
 namespace flashsale::loadtest {
 
 namespace {
-
-double percentile(std::vector<double> values, double p) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  auto index = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
-  return values[std::min(index, values.size() - 1)];
-}
-
-std::string fixed(double value) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.2f", value);
-  return buf;
-}
 
 void check_users(const RunState& state, std::vector<std::string>* violations, std::int64_t* buyers) {
   *buyers = 0;
@@ -53,7 +41,8 @@ void check_users(const RunState& state, std::vector<std::string>* violations, st
 
 }  // namespace
 
-Report make_report(const Options& options, const RunState& state, const ServerView& server, double seconds) {
+Report make_report(const Options& options, const RunState& state, const ServerView& server, double seconds,
+                   const LifecycleReport* lifecycle) {
   Report report;
   auto& v = report.violations;
   std::int64_t buyers = 0;
@@ -74,8 +63,12 @@ Report make_report(const Options& options, const RunState& state, const ServerVi
     v.push_back(std::to_string(not_final) + " accepted requests did not become final within " +
                 fixed(options.wait_sec) + " s");
   }
-  if (success > server.stock_at_start) {
-    v.push_back("oversold: " + std::to_string(success) + " successes for stock " +
+  // An order cancelled during the run (its buyer, or its payment deadline)
+  // gives its stock back, and another buyer may win it.
+  std::int64_t cancelled = server.quantity_cancelled - server.cancelled_before;
+  std::string cancelled_note = cancelled == 0 ? "" : " (" + std::to_string(cancelled) + " cancelled during the run)";
+  if (success - cancelled > server.stock_at_start) {
+    v.push_back("oversold: " + std::to_string(success) + " successes" + cancelled_note + " for stock " +
                 std::to_string(server.stock_at_start));
   }
   auto count = [&](int status) {
@@ -85,18 +78,23 @@ Report make_report(const Options& options, const RunState& state, const ServerVi
   std::int64_t errors = count(0) + count(429);
   for (const auto& [status, n] : state.by_status) errors += status >= 500 ? n : 0;
   std::int64_t expected = std::min(server.stock_at_start, buyers);
-  if (errors == 0 && failed_other == 0 && not_final == 0 && success != expected) {
-    v.push_back("expected min(stock, buyers) = " + std::to_string(expected) + " successes, got " +
-                std::to_string(success));
+  std::int64_t expected_most = std::min(server.stock_at_start + cancelled, buyers);
+  if (errors == 0 && failed_other == 0 && not_final == 0 && (success < expected || success > expected_most)) {
+    v.push_back("expected min(stock, buyers) = " + std::to_string(expected) +
+                (expected_most == expected ? "" : " to " + std::to_string(expected_most) + cancelled_note) +
+                " successes, got " + std::to_string(success));
   }
   if (!server.reconcile_ok) {
     v.push_back("the reconciliation endpoint did not answer");
   } else if (not_final == 0 &&
-             (!server.reconciled || server.admit_remaining + server.quantity_sold != server.initial_stock)) {
+             (!server.reconciled ||
+              server.admit_remaining + server.quantity_sold + server.returns_pending != server.initial_stock)) {
     v.push_back("stock does not reconcile: remaining " + std::to_string(server.admit_remaining) + " + sold " +
-                std::to_string(server.quantity_sold) + " != initial " + std::to_string(server.initial_stock));
-  } else if (not_final == 0 && server.quantity_sold - server.sold_before != success) {
-    v.push_back("the store persisted " + std::to_string(server.quantity_sold - server.sold_before) +
+                std::to_string(server.quantity_sold) +
+                (server.returns_pending == 0 ? "" : " + returning " + std::to_string(server.returns_pending)) +
+                " != initial " + std::to_string(server.initial_stock));
+  } else if (not_final == 0 && server.quantity_sold + cancelled - server.sold_before != success) {
+    v.push_back("the store persisted " + std::to_string(server.quantity_sold + cancelled - server.sold_before) +
                 " during the run, clients saw " + std::to_string(success) + " successes");
   }
 
@@ -120,19 +118,16 @@ Report make_report(const Options& options, const RunState& state, const ServerVi
           "  not final " + std::to_string(not_final) + "\n";
   text += "accepted->final ms p50 " + fixed(percentile(state.final_latency_ms, 0.5)) + "  p99 " +
           fixed(percentile(state.final_latency_ms, 0.99)) + "\n";
+  if (lifecycle != nullptr) {
+    text += lifecycle->text;
+    v.insert(v.end(), lifecycle->violations.begin(), lifecycle->violations.end());
+  }
   text += v.empty() ? "invariants: all hold\n" : "invariants: " + std::to_string(v.size()) + " VIOLATED\n";
   for (const auto& violation : v) text += "  VIOLATION: " + violation + "\n";
   report.text = text;
 
   std::string violations_json;
-  for (const auto& violation : v) {
-    std::string escaped;
-    for (char c : violation) {
-      if (c == '"' || c == '\\') escaped.push_back('\\');
-      escaped.push_back(c);
-    }
-    violations_json += (violations_json.empty() ? "\"" : ",\"") + escaped + "\"";
-  }
+  for (const auto& violation : v) violations_json += (violations_json.empty() ? "" : ",") + json_string(violation);
   report.json =
       "{\"requests\":" + std::to_string(total) + ",\"seconds\":" + fixed(seconds) +
       ",\"throughput_rps\":" + fixed(rps) + ",\"latency_ms\":{\"p50\":" + fixed(percentile(state.latency_ms, 0.5)) +
@@ -142,7 +137,9 @@ Report make_report(const Options& options, const RunState& state, const ServerVi
       ",\"accepted\":" + std::to_string(accepted) + ",\"success\":" + std::to_string(success) +
       ",\"failed\":" + std::to_string(failed) + ",\"not_final\":" + std::to_string(not_final) +
       ",\"final_latency_ms\":{\"p50\":" + fixed(percentile(state.final_latency_ms, 0.5)) +
-      ",\"p99\":" + fixed(percentile(state.final_latency_ms, 0.99)) + "},\"violations\":[" + violations_json + "]}\n";
+      ",\"p99\":" + fixed(percentile(state.final_latency_ms, 0.99)) + "}" +
+      (lifecycle != nullptr ? ",\"lifecycle\":" + lifecycle->json : "") + ",\"violations\":[" + violations_json +
+      "]}\n";
   return report;
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "lifecycle_report.h"
 #include "options.h"
 #include "run_state.h"
 
@@ -18,6 +19,9 @@ struct ServerView {
   std::int64_t quantity_sold = 0;
   std::int64_t sold_before = 0;  // quantity persisted before the run
   bool reconciled = false;
+  std::int64_t cancelled_before = 0;  // quantity cancelled before the run
+  std::int64_t quantity_cancelled = 0;
+  std::int64_t returns_pending = 0;  // cancelled, stock not yet back in the admit stage
 };
 
 struct Report {
@@ -26,6 +30,8 @@ struct Report {
   std::string json;
 };
 
-Report make_report(const Options& options, const RunState& state, const ServerView& server, double seconds);
+// `lifecycle`: the order lifecycle's judgement, with -pay-ratio or -cancel-ratio.
+Report make_report(const Options& options, const RunState& state, const ServerView& server, double seconds,
+                   const LifecycleReport* lifecycle = nullptr);
 
 }  // namespace flashsale::loadtest

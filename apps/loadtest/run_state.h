@@ -49,6 +49,7 @@ struct RunState {
   // Filled by the pollers.
   std::map<std::string, std::string> final_status;  // request_id → success|failed
   std::map<std::string, std::string> final_reason;
+  std::map<std::string, std::int64_t> final_order;  // request_id → order_id, when success
   std::vector<double> final_latency_ms;
 };
 

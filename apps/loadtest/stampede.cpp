@@ -19,11 +19,6 @@ namespace {
 using client::HttpClient;
 using client::HttpReply;
 
-std::pair<std::string, int> split_addr(const std::string& addr) {
-  auto colon = addr.rfind(':');
-  return {addr.substr(0, colon), std::stoi(addr.substr(colon + 1))};
-}
-
 // How often one open request is polled at most (and the resolution of the
 // accepted->final figure).
 constexpr std::chrono::milliseconds kPollInterval{25};
@@ -127,6 +122,7 @@ void poll_results(const std::string& host, int port, RunState* state, std::size_
         std::lock_guard lock(state->mutex);
         state->final_status[item.request_id] = status;
         state->final_reason[item.request_id] = reply.str("reason");
+        if (status == "success") state->final_order[item.request_id] = reply.num("order_id");
         state->final_latency_ms.push_back(ms_since(item.at));
       } else {
         open.push_back(std::move(item));
@@ -139,7 +135,7 @@ void poll_results(const std::string& host, int port, RunState* state, std::size_
 }  // namespace
 
 void run_stampede(const Options& options, std::int64_t product, std::int64_t user_base, RunState* state) {
-  auto [host, port] = split_addr(options.addr);
+  auto [host, port] = host_port(options.addr);
   std::mt19937_64 random(static_cast<std::uint64_t>(user_base));
   std::uniform_real_distribution<double> coin(0, 1);
   std::vector<std::uint8_t> flags(static_cast<std::size_t>(options.users));  // bit 0 retry, bit 1 dup

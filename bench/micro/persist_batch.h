@@ -15,6 +15,8 @@ namespace flashsale::bench {
 
 inline constexpr int kPersistBatch = 256;
 inline constexpr benchmark::IterationCount kPersistBatches = 400;  // 102,400 orders
+// How long a new order has to be paid: as in a sale, no order is due during a run.
+inline constexpr std::int64_t kPersistPaymentTimeoutMs = 15 * 60 * 1000;
 
 inline std::vector<OrderEvent> next_persist_batch() {
   static std::atomic<UserId> next_user{1};

@@ -2,12 +2,17 @@
 // batches of 256 distinct orders (the worker.batch.size default) into a fresh
 // file. raw_sqlite_bench.cpp runs the baseline, plain batched sqlite3 inserts
 // into the same schema, with the same iteration count so both tables end the
-// run the same size.
+// run the same size. Beside it, the same persist with an expirer thread calling
+// expire_due every millisecond on the same store with nothing due (deadlines
+// 15 minutes out, as during a sale): the expiry must not slow persist.
 #include <benchmark/benchmark.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
+#include <thread>
 
+#include "flashsale/clock.h"
 #include "persist_batch.h"
 #include "stage_loader.h"
 #include "support/temp_dir.h"
@@ -29,13 +34,42 @@ void close_store(const benchmark::State&) {
   dir.reset();
 }
 
-void BM_PersistPlugin(benchmark::State& state) {
+// The expirer of BM_PersistPluginWithExpirer, on the store open_store made.
+std::thread expirer;
+std::atomic<bool> expirer_stopping{false};
+std::atomic<std::int64_t> expiry_scans{0};
+std::atomic<std::int64_t> expiry_failures{0};  // errors, or orders cancelled though none was due
+
+void open_store_with_expirer(const benchmark::State& state) {
+  open_store(state);
+  expirer_stopping = false;
+  expiry_scans = 0;
+  expiry_failures = 0;
+  expirer = std::thread([] {
+    std::vector<Order> cancelled;
+    auto next = std::chrono::steady_clock::now();
+    while (!expirer_stopping) {
+      if (!store->expire_due(now_ms(), 256, &cancelled).is_ok() || !cancelled.empty()) ++expiry_failures;
+      ++expiry_scans;
+      next += std::chrono::milliseconds(1);
+      std::this_thread::sleep_until(next);
+    }
+  });
+}
+
+void close_store_with_expirer(const benchmark::State& state) {
+  expirer_stopping = true;
+  expirer.join();
+  close_store(state);
+}
+
+void persist_batches(benchmark::State& state) {
   std::vector<PersistResult> results;
   for (auto _ : state) {
     state.PauseTiming();
     std::vector<OrderEvent> batch = next_persist_batch();
     state.ResumeTiming();
-    Status status = store->persist(batch, &results);
+    Status status = store->persist(batch, kPersistPaymentTimeoutMs, &results);
     if (!status.is_ok() || results.back().status != RequestStatus::success) {
       state.SkipWithError(("persist: " + status.message()).c_str());
       break;
@@ -44,12 +78,30 @@ void BM_PersistPlugin(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kPersistBatch);
 }
 
+void BM_PersistPlugin(benchmark::State& state) {
+  persist_batches(state);
+}
+
+void BM_PersistPluginWithExpirer(benchmark::State& state) {
+  persist_batches(state);
+  if (expiry_failures != 0) state.SkipWithError("expire_due failed or cancelled an order not yet due");
+  state.counters["expiry_scans"] = static_cast<double>(expiry_scans.load());
+}
+
 }  // namespace
 
 BENCHMARK(BM_PersistPlugin)
     ->Name("persist/sqlite_plugin")
     ->Setup(open_store)
     ->Teardown(close_store)
+    ->Iterations(kPersistBatches)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+BENCHMARK(BM_PersistPluginWithExpirer)
+    ->Name("persist/sqlite_plugin_with_expirer")
+    ->Setup(open_store_with_expirer)
+    ->Teardown(close_store_with_expirer)
     ->Iterations(kPersistBatches)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);

@@ -35,6 +35,10 @@ class MemoryAdmission final : public Admission {
     });
   }
 
+  Status return_stock(const StockReturn& stock_return) noexcept override {
+    return guarded("memory return_stock", [&] { return store_->return_stock(stock_return); });
+  }
+
  private:
   std::shared_ptr<SaleStore> store_;
 };

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "flashsale/admission.h"
+#include "flashsale/clock.h"
 #include "flashsale/notifier.h"
 #include "flashsale/order_store.h"
 #include "flashsale/outbox.h"
@@ -20,6 +21,8 @@ Admission* new_admission(std::shared_ptr<SaleStore> store);
 Outbox* new_outbox(std::shared_ptr<SaleStore> store);
 Notifier* new_notifier(std::shared_ptr<SaleStore> store);
 Relay* new_relay();
-OrderStore* new_order_store();
+// The order store reads the time (created_ms, a payment's deadline) from
+// `clock`; the family's tests pass a fake one.
+OrderStore* new_order_store(Clock clock = now_ms);
 
 }  // namespace flashsale::memory

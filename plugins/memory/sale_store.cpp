@@ -1,9 +1,9 @@
-// The atomic admit and notify steps of the memory family; see sale_store.h.
-// Each step runs under its product's ledger lock, which is what makes "check
-// key, window, lock and stock, then decrement, lock and append to the outbox"
-// one indivisible operation. The request states are written after the lock is
-// released; SaleStore::admit says why that is still all or nothing to anyone
-// who can look.
+// The atomic admit, notify and stock-return steps of the memory family; see
+// sale_store.h. Each step runs under its product's ledger lock, which is what
+// makes "check key, window, lock and stock, then decrement, lock and append to
+// the outbox" one indivisible operation. The request states are written after
+// the lock is released; SaleStore::admit says why that is still all or nothing
+// to anyone who can look.
 #include "sale_store.h"
 
 #include <algorithm>
@@ -144,6 +144,7 @@ Status SaleStore::load_stock(const SaleStock& stock) {
   ledger.user_locks.reserve(static_cast<std::size_t>(std::min<std::int64_t>(stock.sellable, kLocksReservedMax)));
   ledger.preloaded = true;
   ledger.remaining = stock.sellable;
+  ledger.returned.clear();  // product_ledger.h says why
   ledger.start_ms = stock.start_ms;
   ledger.end_ms = stock.end_ms;
   ledger.expires_ms = stock.ttl_seconds == 0 ? 0 : clock_() + stock.ttl_seconds * 1000;
@@ -184,6 +185,26 @@ Status SaleStore::finish(const OrderEvent& event, const PersistResult& result) {
   // Outside the ledger lock, as admission's pending write. If this throws, a
   // retried finish skips the done compensation and writes the state.
   states_.put(id, result.status, 0, result.reason);
+  return Status::ok();
+}
+
+Status SaleStore::return_stock(const StockReturn& stock_return) {
+  if (stock_return.request_id.empty() || stock_return.quantity <= 0) {
+    return Status(Code::invalid_argument, "return_stock needs a request_id and a positive quantity");
+  }
+  // No ledger: never preloaded, so there is neither stock nor a lock.
+  ProductLedger* ledger = find(stock_return.product_id);
+  if (ledger == nullptr) return Status::ok();
+  RequestKey id(stock_return.request_id);
+  std::lock_guard lock(ledger->mutex);
+  // Without stock nothing is remembered: the next preload counts from the
+  // persist stage, and a return still pending there must count after it.
+  if (ledger->stocked(clock_()) && ledger->returned.insert(stock_return.order_id).second) {
+    ledger->remaining += stock_return.quantity;
+  }
+  auto& locks = ledger->user_locks.segment(stock_return.user_id);
+  auto held = locks.find(stock_return.user_id);
+  if (held != locks.end() && held->second == id) locks.erase(held);
   return Status::ok();
 }
 

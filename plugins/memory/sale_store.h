@@ -39,6 +39,7 @@ class SaleStore {
   Status load_stock(const SaleStock& stock);
   StockLevel stock(ProductId product_id);
   Status finish(const OrderEvent& event, const PersistResult& result);
+  Status return_stock(const StockReturn& stock_return);
   Status lookup(const std::string& request_id, RequestState* out);
   Status backfill(const RequestState& state);
 

@@ -25,6 +25,10 @@ std::string compensated(ProductId product, const std::string& request_id) {
   return product_prefix(product) + "comp:" + request_id;
 }
 
+std::string returned(ProductId product, OrderId order) {
+  return product_prefix(product) + "ret:" + std::to_string(order);
+}
+
 std::string state(const std::string& request_id) {
   return "fs:{r:" + request_id + "}:state";
 }

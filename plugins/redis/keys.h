@@ -17,6 +17,7 @@ std::string idempotency(ProductId product,
                         const std::string& key);  // string: user:quantity:request_id
 std::string compensated(ProductId product,
                         const std::string& request_id);  // string marker
+std::string returned(ProductId product, OrderId order);  // string marker: the order's stock came back
 std::string state(const std::string& request_id);        // string: <status>|<order_id>|<reason>
 std::string rate_window(const std::string& subject);     // sorted set of request times
 std::string dead_letters(const std::string& stream);     // <stream>:dead

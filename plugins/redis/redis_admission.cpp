@@ -5,7 +5,9 @@
 // in its rate-limit window (counts_rate_limit): one round trip per buy. That
 // window key carries the subject's tag, not the product's, so the fused call
 // needs one Redis holding both, which is what this family supports today
-// (README, "Redis Cluster plan").
+// (README, "Redis Cluster plan"). lua/load_stock.lua preloads the stock and
+// lua/return_stock.lua gives a cancelled order's quantity back (once per
+// order) and frees its buyer, each on the product's slot too.
 //
 // The request's `pending` state lives under the request's own hash tag (so
 // /result finds it by request_id alone), hence outside the script's slot. It
@@ -127,6 +129,20 @@ class RedisAdmission final : public Admission {
       }
       *level = found;
       return Status::ok();
+    });
+  }
+
+  Status return_stock(const StockReturn& stock_return) noexcept override {
+    return guarded("redis return_stock", [&] {
+      if (stock_return.request_id.empty() || stock_return.quantity <= 0) {
+        return Status(Code::invalid_argument, "return_stock needs a request_id and a positive quantity");
+      }
+      ProductId product = stock_return.product_id;
+      Reply reply;
+      return context_->run(Script::return_stock,
+                           {keys::sale(product), keys::user_lock(product, stock_return.user_id),
+                            keys::returned(product, stock_return.order_id)},
+                           {std::to_string(stock_return.quantity), stock_return.request_id}, &reply);
     });
   }
 

@@ -22,8 +22,9 @@ enum class Script {
   outbox_claim,
   outbox_dead_letter,
   outbox_ack,
+  return_stock,
 };
-inline constexpr std::size_t kScriptCount = 8;
+inline constexpr std::size_t kScriptCount = 9;
 
 struct LuaSource {
   const char* name;  // the file name without .lua

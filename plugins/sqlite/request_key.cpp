@@ -41,11 +41,4 @@ void RequestKey::bind_to(StatementRun& run, int index) const {
   }
 }
 
-std::string request_id_as_text(const std::string& column) {
-  std::string hex = "hex(" + column + ")";
-  return "CASE WHEN typeof(" + column + ") = 'blob' THEN lower(substr(" + hex + ", 1, 8) || '-' || substr(" + hex +
-         ", 9, 4) || '-' || substr(" + hex + ", 13, 4) || '-' || substr(" + hex + ", 17, 4) || '-' || substr(" + hex +
-         ", 21)) ELSE " + column + " END";
-}
-
 }  // namespace flashsale::sqlite

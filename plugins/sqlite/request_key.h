@@ -31,7 +31,14 @@ class RequestKey {
 };
 
 // The SQL expression that turns the key stored in column back into the text
-// id, for the order_requests view and ad-hoc queries that want to read ids.
-std::string request_id_as_text(const std::string& column);
+// id, for the statements, the order_requests view and ad-hoc queries that
+// want to read ids. Inline, so the SQL can be built without the rest of the
+// plugin (tests/plugins/sqlite read the plans of the store's statements).
+inline std::string request_id_as_text(const std::string& column) {
+  std::string hex = "hex(" + column + ")";
+  return "CASE WHEN typeof(" + column + ") = 'blob' THEN lower(substr(" + hex + ", 1, 8) || '-' || substr(" + hex +
+         ", 9, 4) || '-' || substr(" + hex + ", 13, 4) || '-' || substr(" + hex + ", 17, 4) || '-' || substr(" + hex +
+         ", 21)) ELSE " + column + " END";
+}
 
 }  // namespace flashsale::sqlite

@@ -3,8 +3,12 @@
 #include <Poco/Data/SQLite/Utility.h>
 #include <Poco/Data/Statement.h>
 
+#include <limits>
+
 #include "flashsale/clock.h"
+#include "order_sql.h"
 #include "request_key.h"
+#include "sales_totals.h"
 #include "sqlite_error.h"
 #include "sqlite_schema.h"
 
@@ -17,31 +21,23 @@ namespace {
 constexpr const char* kAlreadyPurchased = "already_purchased";
 
 // ON CONFLICT DO NOTHING covers both unique keys: no row inserted means the
-// request_id was persisted before, or the user already holds an order for the
-// product; persist_one tells which only then, off the common path. The new id
-// is read with sqlite3_last_insert_rowid: RETURNING would make SQLite buffer
-// the row in a temporary table first, a third of the cost of the insert.
+// request_id was persisted before, or the user already holds an active order
+// for the product; persist_one tells which only then, off the common path.
+// The new id is read with sqlite3_last_insert_rowid: RETURNING would make
+// SQLite buffer the row in a temporary table first, a third of the cost of
+// the insert.
 constexpr const char* kInsertOrder =
-    "INSERT INTO orders (request_id, user_id, product_id, quantity, unit_price, amount, accepted_ms, created_ms)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?4 * ?5, ?6, ?7)"
+    "INSERT INTO orders (request_id, user_id, product_id, quantity, unit_price, amount, accepted_ms, created_ms,"
+    " deadline_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?4 * ?5, ?6, ?7, ?8)"
     " ON CONFLICT DO NOTHING";
 
-constexpr const char* kFindOrder = "SELECT id FROM orders WHERE request_id = ?1";
+constexpr const char* kFindRequestOrder = "SELECT id FROM orders WHERE request_id = ?1";
 
 constexpr const char* kFindFailure = "SELECT reason FROM failed_requests WHERE request_id = ?1";
 
 constexpr const char* kRecordFailure =
     "INSERT INTO failed_requests (request_id, user_id, product_id, quantity, reason, failed_ms)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-
-constexpr const char* kAddSales =
-    "INSERT INTO product_sales (product_id, orders, quantity_sold, failed_requests) VALUES (?1, ?2, ?3, ?4)"
-    " ON CONFLICT (product_id) DO UPDATE SET orders = orders + excluded.orders,"
-    " quantity_sold = quantity_sold + excluded.quantity_sold,"
-    " failed_requests = failed_requests + excluded.failed_requests";
-
-constexpr const char* kSelectSales =
-    "SELECT orders, quantity_sold, failed_requests FROM product_sales WHERE product_id = ?1";
 
 sqlite3* handle(Poco::Data::Session& session) {
   return Poco::Data::SQLite::Utility::dbHandle(session);
@@ -53,25 +49,30 @@ Poco::Data::Session open_with_schema(const std::string& path) {
   return session;
 }
 
-// The earlier outcome of key: through find_order and find_failure, statements
-// of the same connection. False when the request was never persisted.
-bool recorded_outcome(const RequestKey& key, PreparedStatement& find_order, PreparedStatement& find_failure,
-                      PersistResult* out) {
-  {
-    StatementRun order = find_order.run();
-    key.bind_to(order, 1);
-    if (order.next_row()) {
-      *out = PersistResult{RequestStatus::success, {}, order.int64_column(0)};
-      return true;
-    }
+// now + timeout, held at the largest time instead of overflowing.
+UnixMillis saturating_add(UnixMillis now, std::int64_t timeout) {
+  if (timeout > 0 && now > std::numeric_limits<UnixMillis>::max() - timeout) {
+    return std::numeric_limits<UnixMillis>::max();
   }
+  return now + timeout;
+}
+
+// The order key became, through find_request_order (kFindRequestOrder).
+bool recorded_order(const RequestKey& key, PreparedStatement& find_request_order, PersistResult* out) {
+  StatementRun order = find_request_order.run();
+  key.bind_to(order, 1);
+  if (!order.next_row()) return false;
+  *out = PersistResult{RequestStatus::success, {}, order.int64_column(0)};
+  return true;
+}
+
+// The failure recorded for key, through find_failure (kFindFailure).
+bool recorded_failure(const RequestKey& key, PreparedStatement& find_failure, PersistResult* out) {
   StatementRun failure = find_failure.run();
   key.bind_to(failure, 1);
-  if (failure.next_row()) {
-    *out = PersistResult{RequestStatus::failed, failure.text_column(0), 0};
-    return true;
-  }
-  return false;
+  if (!failure.next_row()) return false;
+  *out = PersistResult{RequestStatus::failed, failure.text_column(0), 0};
+  return true;
 }
 
 }  // namespace
@@ -79,17 +80,28 @@ bool recorded_outcome(const RequestKey& key, PreparedStatement& find_order, Prep
 SqliteOrderStore::SqliteOrderStore(const std::string& path, int checkpoint_pages)
     : writer_(open_with_schema(path)),
       insert_order_(handle(writer_), kInsertOrder),
-      find_order_(handle(writer_), kFindOrder),
+      find_request_order_(handle(writer_), kFindRequestOrder),
       find_failure_(handle(writer_), kFindFailure),
       record_failure_(handle(writer_), kRecordFailure),
       add_sales_(handle(writer_), kAddSales),
+      select_order_(handle(writer_), order_sql::select_order().c_str()),
+      select_due_(handle(writer_), order_sql::select_due().c_str()),
+      mark_paid_(handle(writer_), order_sql::mark_paid().c_str()),
+      mark_cancelled_(handle(writer_), order_sql::mark_cancelled().c_str()),
+      record_return_(handle(writer_), order_sql::kRecordReturn),
+      select_return_(handle(writer_), order_sql::kSelectReturn),
+      delete_return_(handle(writer_), order_sql::kDeleteReturn),
       reader_(open_connection(path)),
-      read_order_(handle(reader_), kFindOrder),
+      read_request_order_(handle(reader_), kFindRequestOrder),
       read_failure_(handle(reader_), kFindFailure),
       read_sales_(handle(reader_), kSelectSales),
+      read_order_(handle(reader_), order_sql::select_order().c_str()),
+      read_any_due_(handle(reader_), order_sql::any_due().c_str()),
+      read_returns_(handle(reader_), order_sql::select_returns().c_str()),
       checkpointer_(path, handle(writer_), checkpoint_pages) {}
 
-Status SqliteOrderStore::persist(const std::vector<OrderEvent>& events, std::vector<PersistResult>* results) noexcept {
+Status SqliteOrderStore::persist(const std::vector<OrderEvent>& events, std::int64_t payment_timeout_ms,
+                                 std::vector<PersistResult>* results) noexcept {
   return guarded("persist", [&] {
     std::vector<PersistResult> outcomes;
     outcomes.reserve(events.size());
@@ -97,17 +109,10 @@ Status SqliteOrderStore::persist(const std::vector<OrderEvent>& events, std::vec
       std::lock_guard<std::mutex> lock(writer_mutex_);
       WriteTransaction transaction(handle(writer_));
       UnixMillis now = now_ms();
-      // A batch is nearly always one product: a short list beats a map.
-      std::vector<std::pair<ProductId, ProductSales>> added;
-      for (const OrderEvent& event : events) outcomes.push_back(persist_one(event, now, &added));
-      for (const auto& [product, sales] : added) {
-        StatementRun add = add_sales_.run();
-        add.bind(1, product);
-        add.bind(2, sales.orders);
-        add.bind(3, sales.quantity_sold);
-        add.bind(4, sales.failed_requests);
-        add.next_row();
-      }
+      UnixMillis deadline = saturating_add(now, payment_timeout_ms);
+      SalesChanges changes;
+      for (const OrderEvent& event : events) outcomes.push_back(persist_one(event, now, deadline, &changes));
+      changes.add_to(add_sales_);
       transaction.commit();
     }
     *results = std::move(outcomes);
@@ -115,15 +120,16 @@ Status SqliteOrderStore::persist(const std::vector<OrderEvent>& events, std::vec
   });
 }
 
-PersistResult SqliteOrderStore::persist_one(const OrderEvent& event, UnixMillis now,
-                                            std::vector<std::pair<ProductId, ProductSales>>* added) {
-  auto sales_of = [&]() -> ProductSales& {
-    for (auto& [product, sales] : *added) {
-      if (product == event.product_id) return sales;
-    }
-    return added->emplace_back(event.product_id, ProductSales{}).second;
-  };
+PersistResult SqliteOrderStore::persist_one(const OrderEvent& event, UnixMillis now, UnixMillis deadline,
+                                            SalesChanges* changes) {
   RequestKey key(event.request_id);
+  // A request that failed stays failed, even once the order that refused it
+  // is cancelled: its stock was handed back when it failed, and an order now
+  // would sell that stock twice. One probe of failed_requests' key, a small
+  // table: cheaper than a guard inside the insert, which needs the slower
+  // INSERT ... SELECT ... WHERE NOT EXISTS form.
+  PersistResult result;
+  if (recorded_failure(key, find_failure_, &result)) return result;
   {
     StatementRun insert = insert_order_.run();
     key.bind_to(insert, 1);
@@ -133,20 +139,16 @@ PersistResult SqliteOrderStore::persist_one(const OrderEvent& event, UnixMillis 
     insert.bind(5, event.unit_price);
     insert.bind(6, event.accepted_ms);
     insert.bind(7, now);
+    insert.bind(8, deadline);
     insert.next_row();
     if (insert.changes() == 1) {
-      ProductSales& sales = sales_of();
-      sales.orders += 1;
-      sales.quantity_sold += event.quantity;
+      changes->order_created(event.product_id, event.quantity);
       return PersistResult{RequestStatus::success, {}, insert.last_insert_rowid()};
     }
   }
-  // Persisted before (an earlier batch or earlier in this one): the same
-  // answer, nothing written. A failed request cannot have become an order
-  // since: the order that made it fail is never deleted, so its insert above
-  // conflicted again.
-  PersistResult result;
-  if (recorded_outcome(key, find_order_, find_failure_, &result)) return result;
+  // Became an order before (an earlier batch or earlier in this one): the
+  // same answer, whatever became of the order since, and nothing written.
+  if (recorded_order(key, find_request_order_, &result)) return result;
 
   result = PersistResult{RequestStatus::failed, kAlreadyPurchased, 0};
   StatementRun record = record_failure_.run();
@@ -157,7 +159,7 @@ PersistResult SqliteOrderStore::persist_one(const OrderEvent& event, UnixMillis 
   record.bind(5, result.reason);
   record.bind(6, now);
   record.next_row();
-  sales_of().failed_requests += 1;
+  changes->request_failed(event.product_id);
   return result;
 }
 
@@ -170,7 +172,8 @@ Status SqliteOrderStore::find_request(const std::string& request_id, RequestStat
       // once and never moves, so a batch committed in between at worst makes
       // this answer not_found, as it would have a moment earlier.
       std::lock_guard<std::mutex> lock(reader_mutex_);
-      found = recorded_outcome(RequestKey(request_id), read_order_, read_failure_, &outcome);
+      RequestKey key(request_id);
+      found = recorded_order(key, read_request_order_, &outcome) || recorded_failure(key, read_failure_, &outcome);
     }
     if (!found) return Status(Code::not_found, "request " + request_id + " was never persisted");
     *out = RequestState{request_id, outcome.status, outcome.reason, outcome.order_id};
@@ -222,11 +225,7 @@ Status SqliteOrderStore::sales(ProductId id, ProductSales* out) noexcept {
       std::lock_guard<std::mutex> lock(reader_mutex_);
       StatementRun select = read_sales_.run();
       select.bind(1, id);
-      if (select.next_row()) {
-        totals.orders = select.int64_column(0);
-        totals.quantity_sold = select.int64_column(1);
-        totals.failed_requests = select.int64_column(2);
-      }
+      if (select.next_row()) totals = read_sales(select);
     }
     *out = totals;
     return Status::ok();

@@ -9,6 +9,7 @@
 #include <Poco/Data/SQLite/SQLiteException.h>
 #include <Poco/Data/SQLite/Utility.h>
 
+#include "flashsale/clock.h"
 #include "request_key.h"
 #include "sqlite_statement.h"
 
@@ -64,30 +65,47 @@ namespace {
 // The layout this build writes, kept in PRAGMA user_version. Files of the
 // first layout (orders + order_requests, text ids) have version 0. Version 2
 // differs from 3 only in AUTOINCREMENT on orders.id, which no statement
-// relies on, so this build reads and writes those files as they are.
-constexpr int kSchemaVersion = 3;
-constexpr int kOldestReadable = 2;
+// relies on; both are upgraded to 4 (the order lifecycle) when opened.
+constexpr int kSchemaVersion = 4;
+constexpr int kOldestUpgradable = 2;
 
-// The statements that lay out a new file, in order.
-std::vector<std::string> layout() {
+static_assert(kStoredAwaitingPayment == 0, "kAwaitingCondition spells the code out");
+
+std::string code(std::int64_t stored) {
+  return std::to_string(stored);
+}
+
+// The lifecycle's columns of orders, as a new file declares them and as the
+// upgrade adds them: ALTER TABLE ADD COLUMN appends, so both kinds of file end
+// up with the same columns in the same order. status is the OrderStatus as a
+// small integer: 0 awaiting_payment (a new order), 1 paid, 2 cancelled
+// (kStored* in sqlite_schema.h). payment_id and paid_ms are set when paid,
+// cancel_reason (the text of kUserCancelled or kPaymentTimeout) and
+// cancelled_ms when cancelled, NULL until then. deadline_ms has a default only because ALTER TABLE cannot
+// add a NOT NULL column without one: every insert sets it.
+std::vector<std::string> lifecycle_columns() {
   return {
-      "CREATE TABLE products ("
-      " id INTEGER PRIMARY KEY AUTOINCREMENT,"
-      " name TEXT NOT NULL,"
-      " stock INTEGER NOT NULL,"
-      " sale_price INTEGER NOT NULL,"
-      " start_ms INTEGER NOT NULL,"
-      " end_ms INTEGER NOT NULL,"
-      " created_ms INTEGER NOT NULL)",
-      // One row per successful request. request_id (a key as request_key.h
-      // makes it) makes a redelivered event harmless; (user_id, product_id)
-      // backs one order per user per product. Server ids are time-ordered, so
-      // both the table and the request_id index grow at their right edge.
-      // The order id is the rowid without AUTOINCREMENT: that keyword costs
-      // a read and a write of sqlite_sequence in every insert (a fifth of
-      // persist's time), and only makes a difference when the newest orders
-      // are deleted, which flashsale never does (a new order then takes the
-      // next id after the highest one left).
+      "status INTEGER NOT NULL DEFAULT " + code(kStoredAwaitingPayment),
+      "deadline_ms INTEGER NOT NULL DEFAULT 0",
+      "payment_id TEXT",
+      "paid_ms INTEGER",
+      "cancel_reason TEXT",
+      "cancelled_ms INTEGER",
+  };
+}
+
+// The tables the layouts before the lifecycle had too, as a new file lays
+// them out (orders with the lifecycle's columns already in).
+std::vector<std::string> base_tables() {
+  // One row per successful request, in any state of its lifecycle. request_id
+  // (a key as request_key.h makes it) makes a redelivered event harmless.
+  // Server ids are time-ordered, so both the table and the request_id index
+  // grow at their right edge. The order id is the rowid without
+  // AUTOINCREMENT: that keyword costs a read and a write of sqlite_sequence in
+  // every insert (a fifth of persist's time), and only makes a difference
+  // when the newest orders are deleted, which flashsale never does (a new
+  // order then takes the next id after the highest one left).
+  std::string orders =
       "CREATE TABLE orders ("
       " id INTEGER PRIMARY KEY,"
       " request_id BLOB NOT NULL UNIQUE,"
@@ -97,9 +115,22 @@ std::vector<std::string> layout() {
       " unit_price INTEGER NOT NULL,"
       " amount INTEGER NOT NULL,"
       " accepted_ms INTEGER NOT NULL,"
+      " created_ms INTEGER NOT NULL";
+  for (const std::string& column : lifecycle_columns()) orders += ", " + column;
+  orders += ")";
+  return {
+      "CREATE TABLE products ("
+      " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+      " name TEXT NOT NULL,"
+      " stock INTEGER NOT NULL,"
+      " sale_price INTEGER NOT NULL,"
+      " start_ms INTEGER NOT NULL,"
+      " end_ms INTEGER NOT NULL,"
       " created_ms INTEGER NOT NULL)",
-      "CREATE UNIQUE INDEX orders_user_product ON orders (user_id, product_id)",
+      orders,
       // One row per failed request, what its redelivery and /result read back.
+      // A request found here never becomes an order, even once the order that
+      // refused it is cancelled (persist looks here first).
       "CREATE TABLE failed_requests ("
       " request_id BLOB NOT NULL PRIMARY KEY,"
       " user_id INTEGER NOT NULL,"
@@ -107,53 +138,116 @@ std::vector<std::string> layout() {
       " quantity INTEGER NOT NULL,"
       " reason TEXT NOT NULL,"
       " failed_ms INTEGER NOT NULL) WITHOUT ROWID",
-      // What sales() answers, kept by persist in the transaction of each batch
-      // (one row update per product in the batch), so it is exact.
+  };
+}
+
+// What the lifecycle added, laid out the same way in a new file and in an
+// upgraded one.
+std::vector<std::string> lifecycle_objects() {
+  return {
+      // One active order (awaiting_payment or paid) per user per product; a
+      // cancelled order leaves the index, so its buyer may order again.
+      "CREATE UNIQUE INDEX orders_active_user_product ON orders (user_id, product_id) WHERE status IN (" +
+          code(kStoredAwaitingPayment) + ", " + code(kStoredPaid) + ")",
+      // What the expiry scans: awaiting orders by deadline. Paid and
+      // cancelled orders leave it, so it holds only the orders still open.
+      std::string("CREATE INDEX ") + kAwaitingDeadlineIndex + " ON orders (deadline_ms) WHERE " + kAwaitingCondition,
+      // One row per cancelled order whose quantity is not yet back in the
+      // admit stage, deleted when the return completes. id is the order in
+      // which they were recorded: without AUTOINCREMENT a new row takes the
+      // highest id + 1, so it still follows every pending one.
+      "CREATE TABLE stock_returns ("
+      " id INTEGER PRIMARY KEY,"
+      " order_id INTEGER NOT NULL UNIQUE)",
+      // What sales() answers, kept in the transaction of every change it
+      // counts (one row update per product per transaction), so it is exact.
       "CREATE TABLE product_sales ("
       " product_id INTEGER PRIMARY KEY,"
-      " orders INTEGER NOT NULL,"
-      " quantity_sold INTEGER NOT NULL,"
-      " failed_requests INTEGER NOT NULL)",
-      // Every finished request with its id as text, for people and tools
-      // reading the file; the store itself reads the tables.
+      " orders INTEGER NOT NULL DEFAULT 0,"
+      " failed_requests INTEGER NOT NULL DEFAULT 0,"
+      " orders_awaiting_payment INTEGER NOT NULL DEFAULT 0,"
+      " quantity_awaiting_payment INTEGER NOT NULL DEFAULT 0,"
+      " orders_paid INTEGER NOT NULL DEFAULT 0,"
+      " quantity_paid INTEGER NOT NULL DEFAULT 0,"
+      " orders_cancelled INTEGER NOT NULL DEFAULT 0,"
+      " quantity_cancelled INTEGER NOT NULL DEFAULT 0,"
+      " quantity_returns_pending INTEGER NOT NULL DEFAULT 0)",
+      // Every finished request with its id as text and, for an order, where
+      // it stands, for people and tools reading the file; the store itself
+      // reads the tables.
       "CREATE VIEW order_requests AS"
       " SELECT " +
           request_id_as_text("request_id") +
           " AS request_id, user_id, product_id, quantity,"
-          " 'success' AS status, NULL AS reason, id AS order_id, created_ms AS updated_ms FROM orders"
+          " 'success' AS status, NULL AS reason, id AS order_id, created_ms AS updated_ms,"
+          " CASE status WHEN " +
+          code(kStoredAwaitingPayment) + " THEN 'awaiting_payment' WHEN " + code(kStoredPaid) + " THEN 'paid' WHEN " +
+          code(kStoredCancelled) +
+          " THEN 'cancelled' END AS order_status FROM orders"
           " UNION ALL"
           " SELECT " +
           request_id_as_text("request_id") +
           ", user_id, product_id, quantity, 'failed', reason, NULL,"
-          " failed_ms FROM failed_requests",
+          " failed_ms, NULL FROM failed_requests",
   };
+}
+
+void run(Poco::Data::Session& session, const std::vector<std::string>& statements) {
+  for (const std::string& statement : statements) session << statement, now;
+}
+
+// Versions 2 and 3 to 4, inside open_schema's transaction: the lifecycle's
+// columns, indexes and tables, every order awaiting payment for
+// kUpgradedOrderPaymentWindowMs from now, and the sales totals carried over.
+void upgrade_to_lifecycle(Poco::Data::Session& session) {
+  for (const std::string& column : lifecycle_columns()) session << "ALTER TABLE orders ADD COLUMN " + column, now;
+  UnixMillis deadline = now_ms() + kUpgradedOrderPaymentWindowMs;
+  session << "UPDATE orders SET deadline_ms = ?", bind(deadline), now;
+  run(session, {"DROP INDEX IF EXISTS orders_user_product", "DROP VIEW IF EXISTS order_requests",
+                "ALTER TABLE product_sales RENAME TO product_sales_v3"});
+  run(session, lifecycle_objects());
+  run(session, {"INSERT INTO product_sales (product_id, orders, failed_requests, orders_awaiting_payment,"
+                " quantity_awaiting_payment)"
+                " SELECT product_id, orders, failed_requests, orders, quantity_sold FROM product_sales_v3",
+                "DROP TABLE product_sales_v3"});
 }
 
 }  // namespace
 
+OrderStatus order_status_from_stored(std::int64_t stored) {
+  if (stored == kStoredAwaitingPayment) return OrderStatus::awaiting_payment;
+  if (stored == kStoredPaid) return OrderStatus::paid;
+  if (stored == kStoredCancelled) return OrderStatus::cancelled;
+  throw Poco::Data::DataException("orders.status holds " + std::to_string(stored) + ", not an order status");
+}
+
 void open_schema(Poco::Data::Session& session) {
-  // Under the write lock, so two processes opening a new file do not both
-  // create it.
+  // Under the write lock, so two processes opening a new (or old) file do not
+  // both lay it out (or upgrade it).
   WriteTransaction transaction(Poco::Data::SQLite::Utility::dbHandle(session));
   int version = 0;
   session << "PRAGMA user_version", into(version), now;
-  if (version >= kOldestReadable && version <= kSchemaVersion) return;
-  if (version != 0) {
+  if (version == kSchemaVersion) return;
+  if (version >= kOldestUpgradable && version < kSchemaVersion) {
+    upgrade_to_lifecycle(session);
+  } else if (version != 0) {
     throw Poco::Data::DataException("the file has flashsale schema version " + std::to_string(version) +
-                                    ", this build reads versions " + std::to_string(kOldestReadable) + " to " +
+                                    ", this build reads versions " + std::to_string(kOldestUpgradable) + " to " +
                                     std::to_string(kSchemaVersion) +
                                     ": open it with the build that wrote it, or set db.path to a new file");
+  } else {
+    int objects = 0;
+    session << "SELECT count(*) FROM sqlite_master", into(objects), now;
+    if (objects != 0) {
+      throw Poco::Data::DataException(
+          "the file holds tables but no flashsale schema version (the layout of an older flashsale, with text "
+          "request ids in order_requests, or another program's database); this build keeps schema version " +
+          std::to_string(kSchemaVersion) +
+          " and cannot convert that layout: move the file away or set db.path to a new file");
+    }
+    run(session, base_tables());
+    run(session, lifecycle_objects());
   }
-  int objects = 0;
-  session << "SELECT count(*) FROM sqlite_master", into(objects), now;
-  if (objects != 0) {
-    throw Poco::Data::DataException(
-        "the file holds tables but no flashsale schema version (the layout of an older flashsale, with text "
-        "request ids in order_requests, or another program's database); this build keeps schema version " +
-        std::to_string(kSchemaVersion) +
-        " and does not convert files: move the file away or set db.path to a new file");
-  }
-  for (const std::string& statement : layout()) session << statement, now;
   session << "PRAGMA user_version = " + std::to_string(kSchemaVersion), now;
   transaction.commit();
 }

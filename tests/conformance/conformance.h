@@ -20,7 +20,9 @@
 //
 // Test cases are tagged by the stage they check: [ratelimit] [admit]
 // [outbox] [notify] (the last two also use admit, their family's) [relay]
-// [persist]. A plugin author who provides, say, only a persist stage runs:
+// [persist]. The order lifecycle's cases (lifecycle_conformance.cpp: the
+// state machine, payments racing the expiry, once-only stock returns) carry
+// the tag of the stage they check, [persist] or [admit]. A plugin author who provides, say, only a persist stage runs:
 //
 //   export STAGE_RATELIMIT=memory STAGE_ADMIT=memory STAGE_OUTBOX=memory
 //   export STAGE_RELAY=memory STAGE_NOTIFY=memory STAGE_PERSIST=mystore

@@ -24,7 +24,7 @@ Product create_product(OrderStore& store, std::int64_t stock = 100) {
 
 std::vector<PersistResult> persist(OrderStore& store, const std::vector<OrderEvent>& events) {
   std::vector<PersistResult> results;
-  REQUIRE_OK(store.persist(events, &results));
+  REQUIRE_OK(store.persist(events, 3600 * 1000, &results));
   REQUIRE(results.size() == events.size());
   return results;
 }
@@ -61,7 +61,7 @@ TEST_CASE("persist: a created product can be found", "[persist]") {
 
   ProductSales sales = sales_of(backends.store(), created.id);
   CHECK(sales.orders == 0);
-  CHECK(sales.quantity_sold == 0);
+  CHECK(sales.quantity_awaiting_payment == 0);
   CHECK(sales.failed_requests == 0);
 
   REQUIRE_CODE(backends.store().find_product((std::int64_t{1} << 62) + random_id(), &found), Code::not_found);
@@ -84,7 +84,7 @@ TEST_CASE("persist: a batch becomes orders", "[persist]") {
 
   ProductSales sales = sales_of(backends.store(), product.id);
   CHECK(sales.orders == 3);
-  CHECK(sales.quantity_sold == 6);
+  CHECK(sales.quantity_awaiting_payment == 6);
   CHECK(sales.failed_requests == 0);
 
   for (std::size_t i = 0; i < events.size(); ++i) {
@@ -116,11 +116,11 @@ TEST_CASE("persist: a redelivered request gets the same result and no new order"
     CHECK(again[1].status == RequestStatus::success);
     require_same_result(again[3], again[1]);
     before.orders += 1;
-    before.quantity_sold += 4;
+    before.quantity_awaiting_payment += 4;
   }
   ProductSales after = sales_of(backends.store(), product.id);
   CHECK(after.orders == before.orders);
-  CHECK(after.quantity_sold == before.quantity_sold);
+  CHECK(after.quantity_awaiting_payment == before.quantity_awaiting_payment);
   CHECK(after.failed_requests == before.failed_requests);
 }
 
@@ -155,7 +155,7 @@ TEST_CASE("persist: a second order of the same user fails already_purchased", "[
 
   ProductSales sales = sales_of(backends.store(), product.id);
   CHECK(sales.orders == 1);
-  CHECK(sales.quantity_sold == 1);
+  CHECK(sales.quantity_awaiting_payment == 1);
   CHECK(sales.failed_requests == 1);
 }
 

@@ -7,16 +7,9 @@
 #include <utility>
 #include <vector>
 
+#include "app/services.h"
 #include "flashsale/plugin.h"
-#include "host/config.h"
-#include "host/plugin_host.h"
-#include "http/admin_guard.h"
-#include "http/api.h"
 #include "http/json.h"
-#include "pipeline/buy_service.h"
-#include "pipeline/catalog.h"
-#include "pipeline/counters.h"
-#include "pipeline/result_service.h"
 #include "support/temp_dir.h"
 
 namespace flashsale {
@@ -27,31 +20,28 @@ const std::string kToken = "test-admin-token";
 using Headers = std::vector<std::pair<std::string, std::string>>;
 const Headers kAdmin = {{"X-Admin-Token", kToken}};
 
+const std::string kWebhookSecret = "test-webhook-secret";
+
 Config memory_config(std::int64_t rate_limit) {
   char* no_env[] = {nullptr};
   Config config = load_config("", no_env, ".", nullptr);
   config.plugin_dir = test::plugin_dir();
   for (StageKind stage : kAllStages) config.stage_backend[static_cast<int>(stage)] = "memory";
   config.settings.set("buy.rate.limit", std::to_string(rate_limit));
+  config.admin_token = kToken;
+  config.payment_webhook_secret = kWebhookSecret;
   return config;
 }
 
-// What server.cpp builds for role api, minus the listener.
+// What server.cpp builds, minus the listener and the workers.
 struct Api {
   explicit Api(std::int64_t rate_limit = 1000)
-      : host(memory_config(rate_limit)),
-        stages(host.make_stages()),
-        catalog(stages.store, stages.admission, 3600),
-        buy(stages.ratelimit, stages.admission, &catalog, &counters, stages.rate_limit_in_admission),
-        results(stages.notifier, stages.store),
-        admin(kToken, &counters, 10, {}, [](const std::string&) {}) {
-    context.catalog = &catalog;
-    context.buy = &buy;
-    context.results = &results;
-    context.counters = &counters;
-    context.admin = &admin;
-    add_api_routes(&context, &router);
-  }
+      : config(memory_config(rate_limit)),
+        services(config, [](const std::string&) {}),
+        stages(services.stages),
+        counters(services.counters),
+        context(services.api),
+        router(services.router) {}
 
   HttpResponse call(std::string_view method, std::string_view target, std::string body = {},
                     const Headers& headers = {}, const std::string& client_ip = "192.0.2.1") {
@@ -93,15 +83,12 @@ struct Api {
                  [](const JsonObject& json, const std::string& k, std::string* e) { return json.string(k, e); });
   }
 
-  PluginHost host;
-  Stages stages;
-  Counters counters;
-  Catalog catalog;
-  BuyService buy;
-  ResultService results;
-  AdminGuard admin;
-  ApiContext context;
-  Router router;
+  Config config;
+  Services services;
+  Stages& stages;
+  Counters& counters;
+  ApiContext& context;
+  Router& router;
 };
 
 void check_error(const HttpResponse& response, int status, const std::string& code) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "pipeline/buy_service.h"
+#include "support/stage_fakes.h"
 
 namespace flashsale {
 
@@ -24,7 +25,7 @@ class FakeRateLimiter final : public RateLimiter {
   bool allow_next = true;
 };
 
-class FakeAdmission final : public Admission {
+class FakeAdmission final : public test::AdmissionFake {
  public:
   explicit FakeAdmission(bool counts) : counts_(counts) {}
   AdmitResult admit(const AdmitRequest& request) noexcept override {
@@ -43,20 +44,14 @@ class FakeAdmission final : public Admission {
 };
 
 // Knows product 1 only.
-class FakeStore final : public OrderStore {
+class FakeStore final : public test::OrderStoreFake {
  public:
-  Status persist(const std::vector<OrderEvent>&, std::vector<PersistResult>*) noexcept override {
-    return Status::ok();
-  }
-  Status find_request(const std::string&, RequestState*) noexcept override { return Status(Code::not_found, ""); }
-  Status create_product(const NewProduct&, Product*) noexcept override { return Status(Code::internal, ""); }
   Status find_product(ProductId id, Product* out) noexcept override {
     if (id != 1) return Status(Code::not_found, "no such product");
     out->id = 1;
     out->sale_price = 100;
     return Status::ok();
   }
-  Status sales(ProductId, ProductSales*) noexcept override { return Status::ok(); }
 };
 
 BuyRequest valid_buy() {

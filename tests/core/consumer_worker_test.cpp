@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "support/stage_fakes.h"
 #include "workers/consumer_worker.h"
 
 namespace flashsale {
@@ -65,9 +66,9 @@ class FakeRelay final : public Relay {
   std::vector<std::size_t> polls_;  // events per poll that returned any
 };
 
-class FakeStore final : public OrderStore {
+class FakeStore final : public test::OrderStoreFake {
  public:
-  Status persist(const std::vector<OrderEvent>& events, std::vector<PersistResult>* results) noexcept override {
+  Status persist(const std::vector<OrderEvent>& events, std::int64_t, std::vector<PersistResult>* results) noexcept override {
     results->assign(events.size(), PersistResult{RequestStatus::success, {}, 1});
     std::lock_guard lock(mutex_);
     batches_.push_back(events.size());
@@ -77,10 +78,6 @@ class FakeStore final : public OrderStore {
     std::lock_guard lock(mutex_);
     return batches_;
   }
-  Status find_request(const std::string&, RequestState*) noexcept override { return Status(Code::not_found, ""); }
-  Status create_product(const NewProduct&, Product*) noexcept override { return Status::ok(); }
-  Status find_product(ProductId, Product*) noexcept override { return Status(Code::not_found, ""); }
-  Status sales(ProductId, ProductSales*) noexcept override { return Status::ok(); }
 
  private:
   std::mutex mutex_;
@@ -117,7 +114,7 @@ struct Rig {
   std::unique_ptr<ConsumerWorker> worker;
 
   explicit Rig(std::chrono::milliseconds linger = 0ms) {
-    worker = std::make_unique<ConsumerWorker>(relay, store, notifier, 256, linger, &counters);
+    worker = std::make_unique<ConsumerWorker>(relay, store, notifier, 256, linger, std::chrono::minutes(15), &counters);
   }
 
   template <typename Pred>

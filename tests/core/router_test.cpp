@@ -24,6 +24,8 @@ Router sample_router() {
   router.add("GET", "/api/products/{}", true, named("product"));
   router.add("DELETE", "/api/products/{}", true, named("delete"));
   router.add("POST", "/api/flash_sale/buy", true, named("buy"));
+  router.add("POST", "/api/orders/{}/pay", true, named("pay"));
+  router.add("GET", "/api/orders/{}", true, named("order"));
   return router;
 }
 
@@ -51,6 +53,8 @@ TEST_CASE("exact paths and one-segment parameters reach their handler", "[routes
   CHECK(served_by(router, "DELETE", "/api/products/42") == "delete:42");
   CHECK(served_by(router, "GET", "/api/products/42?verbose=1") == "product:42");
   CHECK(served_by(router, "GET", "/healthz?x") == "health:");
+  CHECK(served_by(router, "POST", "/api/orders/9/pay") == "pay:9");
+  CHECK(served_by(router, "GET", "/api/orders/9") == "order:9");
 }
 
 TEST_CASE("a match says whether its handler blocks and points its parameter into the request", "[routes]") {
@@ -85,6 +89,12 @@ TEST_CASE("a parameter is one non-empty segment", "[routes]") {
   CHECK(served_by(router, "GET", "/api/products/1/") == "refused 404");
   CHECK(served_by(router, "GET", "/api/products/a/b") == "refused 404");
   CHECK(served_by(router, "GET", "/api/products/a%2Fb") == "product:a%2Fb");  // not decoded
+  // A segment inside a path: between its prefix and its suffix, whole.
+  CHECK(served_by(router, "POST", "/api/orders//pay") == "refused 404");
+  CHECK(served_by(router, "POST", "/api/orders/1/2/pay") == "refused 404");
+  CHECK(served_by(router, "POST", "/api/orders/1/payX") == "refused 404");
+  CHECK(served_by(router, "POST", "/api/orders/1/pay/") == "refused 404");
+  CHECK(served_by(router, "GET", "/api/orders/1/pay") == "refused 405");
 }
 
 TEST_CASE("a known path with another method is 405 with every method of the path in Allow", "[routes]") {

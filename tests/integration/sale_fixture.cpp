@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "flashsale/clock.h"
+#include "http/payment_signature.h"
 
 namespace flashsale::test {
 
@@ -46,6 +47,67 @@ void preload(HttpClient& client, long long product_id) {
 std::string buy_body(long long product_id, long long user_id, long long quantity) {
   return R"({"product_id":)" + std::to_string(product_id) + R"(,"user_id":)" + std::to_string(user_id) +
          R"(,"quantity":)" + std::to_string(quantity) + "}";
+}
+
+long long order_of(HttpClient& client, long long product, long long user) {
+  HttpReply bought = client.post("/api/flash_sale/buy", buy_body(product, user));
+  INFO(bought.body);
+  REQUIRE(bought.status == 202);
+  auto finals = poll_final(client, {bought.str("request_id")});
+  REQUIRE(finals.size() == 1);
+  const HttpReply& result = finals.begin()->second;
+  INFO(result.body);
+  REQUIRE(result.str("status") == "success");
+  return result.num("order_id");
+}
+
+long long remaining(HttpClient& client, long long product) {
+  return client.get("/api/products/" + std::to_string(product)).num("remaining");
+}
+
+HttpReply reconcile(HttpClient& client, long long product) {
+  HttpReply reply = client.get("/api/admin/reconcile/" + std::to_string(product), kAdmin);
+  INFO(reply.body);
+  REQUIRE(reply.status == 200);
+  return reply;
+}
+
+HttpReply pay(HttpClient& client, long long order, const std::string& payment_id, long long amount,
+              const std::string& secret) {
+  std::string body = R"({"payment_id":")" + payment_id + R"(","amount":)" + std::to_string(amount) + "}";
+  return client.post("/api/orders/" + std::to_string(order) + "/pay", body,
+                     {{"X-Payment-Signature", payment_signature(secret, body)}});
+}
+
+HttpReply cancel(HttpClient& client, long long order, long long user) {
+  return client.post("/api/orders/" + std::to_string(order) + "/cancel",
+                     R"({"user_id":)" + std::to_string(user) + "}");
+}
+
+HttpReply await_order_status(HttpClient& client, long long order, const std::string& status, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  HttpReply reply;
+  do {
+    reply = client.get("/api/orders/" + std::to_string(order));
+    if (reply.status == 200 && reply.str("status") == status) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  } while (std::chrono::steady_clock::now() < deadline);
+  return reply;
+}
+
+bool stock_back(const HttpReply& order) {
+  return order.status == 200 && order.json && order.str("status") == "cancelled" &&
+         order.json->optValue<bool>("stock_returned", false);
+}
+
+HttpReply await_stock_back(HttpClient& client, long long order, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  HttpReply reply = client.get("/api/orders/" + std::to_string(order));
+  while (!stock_back(reply) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    reply = client.get("/api/orders/" + std::to_string(order));
+  }
+  return reply;
 }
 
 std::map<std::string, HttpReply> poll_final(HttpClient& client, const std::vector<std::string>& request_ids,

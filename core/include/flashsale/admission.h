@@ -63,6 +63,16 @@ class Admission {
   virtual Status load_stock(const SaleStock& stock) noexcept = 0;
 
   virtual Status stock(ProductId product_id, StockLevel* level) noexcept = 0;
+
+  // Gives a cancelled order's quantity back to its product's stock, at most
+  // once per order_id however often it is called (the host retries until it
+  // can mark the return complete in the persist stage), and releases the
+  // buyer's lock if it still holds the order's request_id, so the buyer may
+  // buy the product again. When the stage holds no stock for the product
+  // (never preloaded, or expired) it adds nothing, remembers nothing and
+  // returns ok: the next preload counts from the persist stage, where the
+  // order no longer holds stock once its return is complete.
+  virtual Status return_stock(const StockReturn& stock_return) noexcept = 0;
 };
 
 }  // namespace flashsale

@@ -38,8 +38,9 @@
 namespace flashsale {
 
 // 2: Notifier::finish_all. 3: Admission::counts_rate_limit, Code::rate_limited.
-// 4: PluginDescriptor::header_hash.
-inline constexpr std::uint32_t kPluginAbiVersion = 4;
+// 4: PluginDescriptor::header_hash. 5: the order lifecycle (OrderStore pay,
+// cancel, expire_due, stock returns; Admission::return_stock).
+inline constexpr std::uint32_t kPluginAbiVersion = 5;
 
 // One per family per process. Stages made by the same Backend may share state
 // (memory admit, outbox and notify share one store; redis ones one server).

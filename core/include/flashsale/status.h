@@ -21,6 +21,9 @@ enum class Code : std::uint8_t {
   unavailable,             // a backend cannot be reached now; retrying later may work
   internal,                // a bug or a broken invariant
   rate_limited,            // the caller is over its request rate; nothing else changed
+  already_paid,            // the order was paid (by another payment, for a pay call)
+  order_cancelled,         // the order was cancelled; a payment for it must be refunded
+  amount_mismatch,         // a payment's amount differs from the order's; nothing changed
 };
 
 // Stable, lower-case name of a code, as used in JSON error bodies.

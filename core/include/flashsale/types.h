@@ -55,4 +55,42 @@ struct RequestState {
   OrderId order_id = 0;  // set when success
 };
 
+// An order's lifecycle: awaiting_payment -> paid, awaiting_payment ->
+// cancelled. paid and cancelled are final.
+enum class OrderStatus : std::uint8_t { awaiting_payment, paid, cancelled };
+
+const char* order_status_name(OrderStatus status) noexcept;  // "awaiting_payment", ...
+
+// Why an order was cancelled: by its buyer, or because its deadline passed.
+inline constexpr const char* kUserCancelled = "user_cancelled";
+inline constexpr const char* kPaymentTimeout = "payment_timeout";
+
+struct Order {
+  OrderId id = 0;
+  std::string request_id;  // the request that became this order
+  UserId user_id = 0;
+  ProductId product_id = 0;
+  std::int32_t quantity = 0;
+  std::int64_t amount = 0;  // minor units: quantity * unit price; what a payment must match
+  OrderStatus status = OrderStatus::awaiting_payment;
+  std::string cancel_reason;  // kUserCancelled or kPaymentTimeout, when cancelled
+  std::string payment_id;     // the payment that paid it, when paid
+  UnixMillis created_ms = 0;
+  UnixMillis deadline_ms = 0;   // a payment must arrive before this
+  UnixMillis paid_ms = 0;       // 0 unless paid
+  UnixMillis cancelled_ms = 0;  // 0 unless cancelled
+  // Cancelled, and its quantity not yet confirmed back in the admit stage.
+  bool stock_return_pending = false;
+};
+
+// A cancelled order's quantity on its way back to the admit stage's stock,
+// and the user lock it held there.
+struct StockReturn {
+  OrderId order_id = 0;
+  std::string request_id;
+  UserId user_id = 0;
+  ProductId product_id = 0;
+  std::int32_t quantity = 0;
+};
+
 }  // namespace flashsale

@@ -1,4 +1,4 @@
-// Stable wire names of codes and request states, used by the HTTP layer and by
+// Stable wire names of codes, request states and order states, used by the HTTP layer and by
 // backends that store states as text.
 #include "flashsale/status.h"
 #include "flashsale/types.h"
@@ -29,6 +29,12 @@ const char* code_name(Code code) noexcept {
       return "internal";
     case Code::rate_limited:
       return "rate_limited";
+    case Code::already_paid:
+      return "already_paid";
+    case Code::order_cancelled:
+      return "order_cancelled";
+    case Code::amount_mismatch:
+      return "amount_mismatch";
   }
   return "internal";
 }
@@ -43,6 +49,18 @@ const char* status_name(RequestStatus status) noexcept {
       return "failed";
   }
   return "failed";
+}
+
+const char* order_status_name(OrderStatus status) noexcept {
+  switch (status) {
+    case OrderStatus::awaiting_payment:
+      return "awaiting_payment";
+    case OrderStatus::paid:
+      return "paid";
+    case OrderStatus::cancelled:
+      return "cancelled";
+  }
+  return "cancelled";
 }
 
 }  // namespace flashsale

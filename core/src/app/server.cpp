@@ -1,16 +1,10 @@
 #include "app/server.h"
 
-#include "host/plugin_host.h"
+#include "app/services.h"
 #include "host/startup_error.h"
-#include "http/admin_guard.h"
-#include "http/api.h"
 #include "http/http_server.h"
-#include "http/router.h"
-#include "pipeline/buy_service.h"
-#include "pipeline/catalog.h"
-#include "pipeline/counters.h"
-#include "pipeline/result_service.h"
 #include "workers/consumer_worker.h"
+#include "workers/expiry_worker.h"
 #include "workers/relay_worker.h"
 
 namespace flashsale {
@@ -21,34 +15,13 @@ constexpr std::chrono::milliseconds kDrainTimeout{15000};
 
 struct Server::Parts {
   Config config;
-  PluginHost host;
-  Stages stages;
-  Counters counters;
-  Catalog catalog;
-  BuyService buy;
-  ResultService results;
-  AdminGuard admin;
-  ApiContext api;
-  Router router;
+  Services services;  // after config, which it refers to
   std::unique_ptr<HttpServer> http;
   std::unique_ptr<RelayWorker> relay_worker;
   std::unique_ptr<ConsumerWorker> consumer_worker;
+  std::unique_ptr<ExpiryWorker> expiry_worker;
 
-  explicit Parts(Config c)
-      : config(std::move(c)),
-        host(config),
-        stages(host.make_stages()),
-        catalog(stages.store, stages.admission, config.settings.get_int("stock.cache.ttl.hour", 24, nullptr) * 3600),
-        buy(stages.ratelimit, stages.admission, &catalog, &counters, stages.rate_limit_in_admission),
-        results(stages.notifier, stages.store),
-        admin(config.admin_token, &counters, config.admin_failures_per_second) {
-    api.catalog = &catalog;
-    api.buy = &buy;
-    api.results = &results;
-    api.counters = &counters;
-    api.admin = &admin;
-    add_api_routes(&api, &router);
-  }
+  explicit Parts(Config c) : config(std::move(c)), services(config) {}
 };
 
 Server::Server(Config config) : parts_(std::make_unique<Parts>(std::move(config))) {}
@@ -59,20 +32,26 @@ Server::~Server() {
 
 void Server::start() {
   Parts& p = *parts_;
+  Services& s = p.services;
   auto batch = static_cast<std::size_t>(p.config.settings.get_int("worker.batch.size", 256, nullptr));
   std::chrono::milliseconds linger(p.config.settings.get_int("worker.linger.ms", 2, nullptr));
   if (p.config.role_consumer) {
-    p.consumer_worker =
-        std::make_unique<ConsumerWorker>(p.stages.relay, p.stages.store, p.stages.notifier, batch, linger, &p.counters,
-                                         p.config.settings.get_int("fault.crash.before.commit", 0, nullptr));
+    p.consumer_worker = std::make_unique<ConsumerWorker>(
+        s.stages.relay, s.stages.store, s.stages.notifier, batch, linger, p.config.payment_timeout, &s.counters,
+        p.config.settings.get_int("fault.crash.before.commit", 0, nullptr));
     p.consumer_worker->start();
   }
+  if (p.config.role_expirer) {
+    p.expiry_worker =
+        std::make_unique<ExpiryWorker>(s.stages.store, &s.returner, batch, p.config.expiry_scan_interval, &s.counters);
+    p.expiry_worker->start();
+  }
   if (p.config.role_relay) {
-    p.relay_worker = std::make_unique<RelayWorker>(p.stages.outbox, p.stages.relay, batch, linger, &p.counters);
+    p.relay_worker = std::make_unique<RelayWorker>(s.stages.outbox, s.stages.relay, batch, linger, &s.counters);
     p.relay_worker->start();
   }
   if (p.config.role_api) {
-    p.http = std::make_unique<HttpServer>(&p.router, p.config.http, &p.counters.http);
+    p.http = std::make_unique<HttpServer>(&s.router, p.config.http, &s.counters.http);
     try {
       p.http->start();
     } catch (const std::exception& e) {
@@ -95,8 +74,10 @@ void Server::stop() {
   // The relay first, so what it publishes while draining reaches the consumer.
   if (p.relay_worker) p.relay_worker->drain_and_stop(kDrainTimeout);
   if (p.consumer_worker) p.consumer_worker->drain_and_stop(kDrainTimeout);
+  if (p.expiry_worker) p.expiry_worker->drain_and_stop(kDrainTimeout);
   p.relay_worker.reset();
   p.consumer_worker.reset();
+  p.expiry_worker.reset();
 }
 
 }  // namespace flashsale

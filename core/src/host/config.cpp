@@ -53,7 +53,12 @@ const std::vector<KnownKey>& known_keys() {
       {"http.trusted.proxies", "", "addresses/CIDR blocks whose X-Forwarded-For names the client (empty = none)"},
       {"admin.auth.failures.per.sec", "10", "wrong admin tokens per client address per second before 429"},
       {"preload.admin.token", "dev-admin-token", "token admin endpoints expect in X-Admin-Token"},
-      {"roles", "api,relay,consumer", "what this process runs: any of api, relay, consumer"},
+      {"roles", "api,relay,consumer",
+       "what this process runs: any of api, relay, consumer, expirer (consumer includes expirer)"},
+      {"order.payment.timeout.sec", "900", "an order not paid within this is cancelled and its stock returned, s"},
+      {"order.expiry.scan.ms", "1000", "how often the expiry worker looks for orders past their deadline, ms"},
+      {"payment.webhook.secret", "",
+       "HMAC-SHA256 key of X-Payment-Signature on POST /api/orders/{id}/pay (empty = payments refused)"},
       {"plugin.dir", "",
        "folders searched in order for flashsale-<family>.so, separated by ':' (default: <exe dir>/../plugins)"},
       {"stage.ratelimit", "redis", "backend family of the ratelimit stage"},
@@ -72,6 +77,8 @@ const std::vector<KnownKey>& known_keys() {
       {"worker.linger.ms", "2", "wait for a partial batch to fill once"},
       {"fault.crash.before.commit", "0",
        "failpoint for tests: the consumer exits abruptly before its Nth relay commit (0 = off)"},
+      {"fault.crash.before.stock.return", "0",
+       "failpoint for tests: the process exits abruptly before its Nth stock return reaches the admit stage (0 = off)"},
       {"db.path", "flash_sale.db", "SQLite database file (persist stage)"},
       {"db.checkpoint.pages", "4000", "WAL pages at which the background checkpointer copies the log back"},
       {"redis.addr", "localhost:6379", "Redis host:port"},
@@ -151,7 +158,7 @@ void parse_addr(const Settings& settings, Config* config) {
 }
 
 void parse_roles(const Settings& settings, Config* config) {
-  config->role_api = config->role_relay = config->role_consumer = false;
+  config->role_api = config->role_relay = config->role_consumer = config->role_expirer = false;
   std::stringstream list(settings.get("roles"));
   std::string role;
   while (std::getline(list, role, ',')) {
@@ -161,11 +168,13 @@ void parse_roles(const Settings& settings, Config* config) {
     else if (role == "relay")
       config->role_relay = true;
     else if (role == "consumer")
-      config->role_consumer = true;
+      config->role_consumer = config->role_expirer = true;
+    else if (role == "expirer")
+      config->role_expirer = true;
     else
-      throw StartupError(where("roles") + ": unknown role '" + role + "' (expected api, relay, consumer)");
+      throw StartupError(where("roles") + ": unknown role '" + role + "' (expected api, relay, consumer, expirer)");
   }
-  if (!config->role_api && !config->role_relay && !config->role_consumer) {
+  if (!config->role_api && !config->role_relay && !config->role_consumer && !config->role_expirer) {
     throw StartupError(where("roles") + ": names no role");
   }
 }
@@ -309,6 +318,10 @@ Config load_config(const std::string& file, char** env, const std::string& exe_d
   require_int(s, "worker.batch.size", 1, 100000);
   require_int(s, "worker.linger.ms", 0, 1000);
   require_int(s, "fault.crash.before.commit", 0, INT32_MAX);
+  require_int(s, "fault.crash.before.stock.return", 0, INT32_MAX);
+  config.payment_timeout = std::chrono::seconds(require_int(s, "order.payment.timeout.sec", 1, 30 * 86400));
+  config.expiry_scan_interval = std::chrono::milliseconds(require_int(s, "order.expiry.scan.ms", 10, 3'600'000));
+  config.payment_webhook_secret = s.get("payment.webhook.secret");
   require_int(s, "redis.db", 0, 1024);
   if (s.get("db.path").empty()) throw StartupError(where("db.path") + ": must not be empty");
   require_int(s, "db.checkpoint.pages", 1, 1'000'000);

@@ -41,7 +41,10 @@ struct Config {
   // folder; those from the environment are relative to the working directory.
   std::string plugin_dir;
   std::string stage_backend[6];  // indexed by StageKind
-  bool role_api = true, role_relay = true, role_consumer = true;
+  bool role_api = true, role_relay = true, role_consumer = true, role_expirer = true;
+  std::chrono::seconds payment_timeout{900};
+  std::chrono::milliseconds expiry_scan_interval{1000};
+  std::string payment_webhook_secret;  // empty: every payment is refused
 
   const std::string& backend(StageKind stage) const { return stage_backend[static_cast<int>(stage)]; }
 };

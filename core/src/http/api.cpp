@@ -35,6 +35,9 @@ void add_api_routes(const ApiContext* context, Router* router) {
   router->add("POST", "/api/products", kBlocking, admin_only(context, handlers::create_product));
   router->add("GET", "/api/products/{}", kBlocking, anyone(context, handlers::get_product));
   router->add("POST", "/api/flash_sale/preload/{}", kBlocking, admin_only(context, handlers::preload));
+  router->add("GET", "/api/orders/{}", kBlocking, anyone(context, handlers::get_order));
+  router->add("POST", "/api/orders/{}/pay", kBlocking, anyone(context, handlers::pay_order));
+  router->add("POST", "/api/orders/{}/cancel", kBlocking, anyone(context, handlers::cancel_order));
   router->add("GET", "/api/admin/reconcile/{}", kBlocking, admin_only(context, handlers::reconcile));
   router->add("GET", "/healthz", !kBlocking, anyone(context, handlers::healthz));
   router->add("GET", "/livez", !kBlocking, anyone(context, handlers::livez));

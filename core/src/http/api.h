@@ -3,6 +3,8 @@
 // tests call it directly.
 #pragma once
 
+#include <string>
+
 #include "http/router.h"
 
 namespace flashsale {
@@ -10,6 +12,7 @@ namespace flashsale {
 class AdminGuard;
 class BuyService;
 class Catalog;
+class OrderService;
 class ResultService;
 struct Counters;
 
@@ -17,6 +20,8 @@ struct ApiContext {
   Catalog* catalog = nullptr;
   BuyService* buy = nullptr;
   ResultService* results = nullptr;
+  OrderService* orders = nullptr;
+  std::string payment_webhook_secret;  // empty: payments are refused
   Counters* counters = nullptr;
   AdminGuard* admin = nullptr;  // guards the admin endpoints
 };

@@ -28,6 +28,12 @@ HttpError http_error_for(Code code) noexcept {
       return {500, "internal"};
     case Code::rate_limited:
       return {429, "rate_limited"};
+    case Code::already_paid:
+      return {409, "already_paid"};
+    case Code::order_cancelled:
+      return {409, "order_cancelled"};
+    case Code::amount_mismatch:
+      return {422, "amount_mismatch"};
   }
   return {500, "internal"};
 }

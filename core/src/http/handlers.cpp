@@ -9,7 +9,9 @@
 #include "http/error_mapping.h"
 #include "http/json.h"
 #include "pipeline/buy_service.h"
+#include "http/payment_signature.h"
 #include "pipeline/catalog.h"
+#include "pipeline/order_service.h"
 #include "pipeline/result_service.h"
 
 namespace flashsale::handlers {
@@ -28,6 +30,46 @@ bool parse_id(std::string_view text, std::int64_t* id) {
 
 HttpResponse no_product(std::string_view id_text) {
   return HttpResponse::error(404, "not_found", "no product " + std::string(id_text));
+}
+
+HttpResponse no_order(std::string_view id_text) {
+  return HttpResponse::error(404, "not_found", "no order " + std::string(id_text));
+}
+
+std::string order_json(const Order& order) {
+  JsonWriter json;
+  json.field("order_id", order.id)
+      .field("request_id", order.request_id)
+      .field("user_id", order.user_id)
+      .field("product_id", order.product_id)
+      .field("quantity", std::int64_t{order.quantity})
+      .field("amount", order.amount)
+      .field("status", order_status_name(order.status))
+      .field("created_time", format_rfc3339(order.created_ms))
+      .field("payment_deadline", format_rfc3339(order.deadline_ms));
+  if (order.status == OrderStatus::paid) {
+    json.field("payment_id", order.payment_id).field("paid_time", format_rfc3339(order.paid_ms));
+  }
+  if (order.status == OrderStatus::cancelled) {
+    json.field("reason", order.cancel_reason)
+        .field("cancelled_time", format_rfc3339(order.cancelled_ms))
+        .field("stock_returned", !order.stock_return_pending);
+  }
+  return json.done();
+}
+
+// An answer about an order that exists: 200 with the order, or the error
+// with the order as it stands beside it (the reason of a cancel inside the
+// error too, for a payment provider that reads only the error).
+HttpResponse order_response(const Status& status, const Order& order) {
+  if (status.is_ok()) return HttpResponse::json(200, order_json(order));
+  if (status.code() == Code::not_found) return status_response(status);
+  HttpError mapped = http_error_for(status.code());
+  JsonWriter error;
+  error.field("code", mapped.code).field("message", status.message());
+  if (status.code() == Code::order_cancelled) error.field("reason", order.cancel_reason);
+  return HttpResponse::json(mapped.http_status,
+                            JsonWriter().raw("error", error.done()).raw("order", order_json(order)).done());
 }
 
 std::string product_json(const Product& product, const StockLevel* level) {
@@ -93,8 +135,67 @@ HttpResponse result(const ApiContext& context, const HttpRequest&, std::string_v
   JsonWriter json;
   json.field("request_id", request_id).field("status", status_name(state.status));
   if (state.status == RequestStatus::failed) json.field("reason", state.reason);
-  if (state.status == RequestStatus::success) json.field("order_id", state.order_id);
+  if (state.status == RequestStatus::success) {
+    json.field("order_id", state.order_id);
+    // Best effort: the request's outcome is the answer; a store that cannot
+    // say where its order stands now leaves the field out.
+    Order order;
+    if (context.orders->find(state.order_id, &order).is_ok()) {
+      json.field("order_status", order_status_name(order.status));
+    }
+  }
   return HttpResponse::json(200, json.done());
+}
+
+HttpResponse get_order(const ApiContext& context, const HttpRequest&, std::string_view id_text) {
+  OrderId id = 0;
+  if (!parse_id(id_text, &id)) return no_order(id_text);
+  Order order;
+  return order_response(context.orders->find(id, &order), order);
+}
+
+HttpResponse pay_order(const ApiContext& context, const HttpRequest& request, std::string_view id_text) {
+  if (context.payment_webhook_secret.empty()) {
+    return HttpResponse::error(503, "payments_disabled", "payment.webhook.secret is not set on this server");
+  }
+  if (!payment_signature_valid(context.payment_webhook_secret, request.body,
+                               request.header("X-Payment-Signature"))) {
+    return HttpResponse::error(401, "invalid_signature",
+                               "X-Payment-Signature must be sha256=<hex HMAC-SHA256 of the body>");
+  }
+  OrderId id = 0;
+  if (!parse_id(id_text, &id)) return no_order(id_text);
+  JsonObject json;
+  std::string error;
+  std::string payment_id;
+  std::int64_t amount = 0;
+  if (JsonObject::parse(request.body, &json, &error)) {
+    auto payment = json.string("payment_id", &error);
+    auto paid = json.integer("amount", &error);
+    if (payment && (payment->empty() || payment->size() > 128)) error = "payment_id must be 1 to 128 characters";
+    if (paid && *paid < 0) error = "amount must not be negative";
+    if (payment) payment_id = std::move(*payment);
+    if (paid) amount = *paid;
+  }
+  if (!error.empty()) return HttpResponse::error(400, "invalid_request", error);
+  Order order;
+  return order_response(context.orders->pay(id, payment_id, amount, &order), order);
+}
+
+HttpResponse cancel_order(const ApiContext& context, const HttpRequest& request, std::string_view id_text) {
+  OrderId id = 0;
+  if (!parse_id(id_text, &id)) return no_order(id_text);
+  JsonObject json;
+  std::string error;
+  UserId user = 0;
+  if (JsonObject::parse(request.body, &json, &error)) {
+    auto given = json.integer("user_id", &error);
+    if (given && *given <= 0) error = "user_id must be positive";
+    if (given) user = *given;
+  }
+  if (!error.empty()) return HttpResponse::error(400, "invalid_request", error);
+  Order order;
+  return order_response(context.orders->cancel(id, user, &order), order);
 }
 
 HttpResponse create_product(const ApiContext& context, const HttpRequest& request, std::string_view) {
@@ -142,7 +243,8 @@ HttpResponse preload(const ApiContext& context, const HttpRequest&, std::string_
 }
 
 // What an operator (or the load test) needs to check that stock adds up:
-// initial = remaining in the admit stage + sold + in flight.
+// initial = remaining in the admit stage + awaiting payment + paid + returns
+// pending + in flight (admitted, not yet an order or a compensated failure).
 HttpResponse reconcile(const ApiContext& context, const HttpRequest&, std::string_view id_text) {
   ProductId id = 0;
   if (!parse_id(id_text, &id)) return no_product(id_text);
@@ -158,10 +260,17 @@ HttpResponse reconcile(const ApiContext& context, const HttpRequest&, std::strin
       .field("initial_stock", product.stock)
       .field("preloaded", level.preloaded)
       .field("orders", sales.orders)
-      .field("quantity_sold", sales.quantity_sold)
-      .field("failed_requests", sales.failed_requests);
+      .field("quantity_sold", sales.quantity_awaiting_payment + sales.quantity_paid)
+      .field("failed_requests", sales.failed_requests)
+      .field("orders_awaiting_payment", sales.orders_awaiting_payment)
+      .field("orders_paid", sales.orders_paid)
+      .field("orders_cancelled", sales.orders_cancelled)
+      .field("quantity_awaiting_payment", sales.quantity_awaiting_payment)
+      .field("quantity_paid", sales.quantity_paid)
+      .field("quantity_cancelled", sales.quantity_cancelled)
+      .field("stock_returns_pending", sales.quantity_returns_pending);
   if (level.preloaded) {
-    std::int64_t in_flight = product.stock - level.remaining - sales.quantity_sold;
+    std::int64_t in_flight = product.stock - level.remaining - sales.quantity_held();
     json.field("admit_remaining", level.remaining).field("in_flight", in_flight).field("reconciled", in_flight == 0);
   } else {
     json.raw("admit_remaining", "null").raw("in_flight", "null").field("reconciled", false);

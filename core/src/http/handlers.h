@@ -16,6 +16,11 @@ HttpResponse result(const ApiContext& context, const HttpRequest& request, std::
 HttpResponse create_product(const ApiContext& context, const HttpRequest& request, std::string_view param);
 HttpResponse get_product(const ApiContext& context, const HttpRequest& request, std::string_view id);
 HttpResponse preload(const ApiContext& context, const HttpRequest& request, std::string_view id);
+// The order lifecycle: read, pay (a payment provider's signed webhook) and
+// cancel (by the buyer) an order.
+HttpResponse get_order(const ApiContext& context, const HttpRequest& request, std::string_view id);
+HttpResponse pay_order(const ApiContext& context, const HttpRequest& request, std::string_view id);
+HttpResponse cancel_order(const ApiContext& context, const HttpRequest& request, std::string_view id);
 HttpResponse reconcile(const ApiContext& context, const HttpRequest& request, std::string_view id);
 HttpResponse healthz(const ApiContext& context, const HttpRequest& request, std::string_view param);
 // GET /livez: the process is up and its I/O threads answer; a fixed answer.

@@ -27,6 +27,11 @@ std::string pipeline_json(const Counters& c) {
       .field("finished_success", n(c.finished_success))
       .field("finished_failed", n(c.finished_failed))
       .field("worker_errors", n(c.worker_errors))
+      .field("payments_accepted", n(c.payments_accepted))
+      .field("cancels_accepted", n(c.cancels_accepted))
+      .field("orders_expired", n(c.orders_expired))
+      .field("stock_returned", n(c.stock_returned))
+      .field("stock_return_failures", n(c.stock_return_failures))
       .done();
 }
 

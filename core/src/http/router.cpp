@@ -8,14 +8,20 @@ namespace flashsale {
 
 namespace {
 
-// Whether `path` is `prefix` (exact route) or `prefix` plus one non-empty
-// segment without '/' (a "{}" route); *param is that segment.
-bool path_matches(std::string_view path, std::string_view prefix, bool has_param, std::string_view* param) {
-  if (!has_param) return path == prefix;
-  if (path.size() <= prefix.size() || path.substr(0, prefix.size()) != prefix) return false;
-  std::string_view rest = path.substr(prefix.size());
-  if (rest.find('/') != std::string_view::npos) return false;
-  *param = rest;
+// Whether `path` is the route's path (exact route) or its prefix, one
+// non-empty segment without '/' and its suffix (a "{}" route); *param is
+// that segment.
+template <typename Route>
+bool path_matches(std::string_view path, const Route& route, std::string_view* param) {
+  if (!route.has_param) return path == route.prefix;
+  std::string_view prefix = route.prefix, suffix = route.suffix;
+  if (path.size() <= prefix.size() + suffix.size() || path.substr(0, prefix.size()) != prefix ||
+      path.substr(path.size() - suffix.size()) != suffix) {
+    return false;
+  }
+  std::string_view segment = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+  if (segment.find('/') != std::string_view::npos) return false;
+  *param = segment;
   return true;
 }
 
@@ -50,8 +56,12 @@ Router::Handler answering_500_on_throw(Router::Handler handler) {
 void Router::add(std::string_view method, std::string pattern, bool blocking, Handler handler) {
   Route route;
   route.method = std::string(method);
-  route.has_param = pattern.size() >= 2 && pattern.compare(pattern.size() - 2, 2, "{}") == 0;
-  if (route.has_param) pattern.resize(pattern.size() - 2);
+  std::size_t slot = pattern.find("{}");
+  route.has_param = slot != std::string::npos;
+  if (route.has_param) {
+    route.suffix = pattern.substr(slot + 2);
+    pattern.resize(slot);
+  }
   route.prefix = std::move(pattern);
   route.blocking = blocking;
   route.handler = answering_500_on_throw(std::move(handler));
@@ -68,7 +78,7 @@ Router::Match Router::match(const HttpRequest& request) const {
   bool known_path = false;
   for (const Route& route : routes_) {
     std::string_view param;
-    if (!path_matches(path, route.prefix, route.has_param, &param)) continue;
+    if (!path_matches(path, route, &param)) continue;
     known_path = true;
     if (route.method == method) {
       match.handler = &route.handler;
@@ -94,7 +104,7 @@ Router::Match Router::match(const HttpRequest& request) const {
   std::string allow;
   for (const Route& route : routes_) {
     std::string_view ignored;
-    if (!path_matches(path, route.prefix, route.has_param, &ignored)) continue;
+    if (!path_matches(path, route, &ignored)) continue;
     add_allowed(&allow, route.method);
     if (route.method == "GET") add_allowed(&allow, "HEAD");
   }

@@ -15,11 +15,12 @@ namespace flashsale {
 
 class Router {
  public:
-  // `param` is the path segment matched by a pattern's trailing "{}"; empty otherwise.
+  // `param` is the path segment matched by a pattern's "{}"; empty otherwise.
   using Handler = std::function<HttpResponse(const HttpRequest& request, std::string_view param)>;
 
-  // `pattern` is an exact path ("/healthz"), or a prefix ending in "{}"
-  // ("/api/products/{}") that matches one non-empty segment without '/'.
+  // `pattern` is an exact path ("/healthz"), or a path with one "{}" standing
+  // for a whole segment ("/api/products/{}", "/api/orders/{}/pay") that
+  // matches one non-empty segment without '/'.
   // `blocking`: the handler may wait on a backend. HEAD is served by a GET
   // route (the connection layer drops the body). A handler that throws
   // answers 500 internal.
@@ -36,7 +37,8 @@ class Router {
  private:
   struct Route {
     std::string method;
-    std::string prefix;  // the pattern without "{}"
+    std::string prefix;  // the pattern before "{}", or all of it
+    std::string suffix;  // the pattern after "{}"
     bool has_param = false;
     bool blocking = false;
     Handler handler;

@@ -23,9 +23,10 @@ class Catalog {
   Status stock(ProductId id, StockLevel* level) { return admission_->stock(id, level); }
   Status sales(ProductId id, ProductSales* sales) { return store_->sales(id, sales); }
 
-  // Loads initial stock minus what is already persisted into the admit stage
-  // (a no-op when the stage still holds the product), so neither a second
-  // preload nor one after a restart resells. *loaded holds the stock level
+  // Loads initial stock minus what orders hold (active ones, and cancelled
+  // ones whose return is still on its way) into the admit stage (a no-op
+  // when the stage still holds the product), so neither a second preload nor
+  // one after a restart resells. *loaded holds the stock level
   // the stage has afterwards.
   Status preload(ProductId id, SaleStock* loaded);
 

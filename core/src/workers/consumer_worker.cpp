@@ -10,12 +10,14 @@ namespace flashsale {
 
 ConsumerWorker::ConsumerWorker(std::shared_ptr<Relay> relay, std::shared_ptr<OrderStore> store,
                                std::shared_ptr<Notifier> notifier, std::size_t batch_size,
-                               std::chrono::milliseconds linger, Counters* counters, std::int64_t crash_before_commit)
+                               std::chrono::milliseconds linger, std::chrono::milliseconds payment_timeout,
+                               Counters* counters, std::int64_t crash_before_commit)
     : Worker("consumer-worker", linger),
       relay_(std::move(relay)),
       store_(std::move(store)),
       notifier_(std::move(notifier)),
       batch_size_(batch_size),
+      payment_timeout_(payment_timeout),
       counters_(counters),
       crash_before_commit_(crash_before_commit) {}
 
@@ -43,7 +45,7 @@ Worker::Step ConsumerWorker::step() {
   }
 
   if (results_.empty()) {
-    Status persisted = store_->persist(batch_, &results_);
+    Status persisted = store_->persist(batch_, payment_timeout_.count(), &results_);
     if (!persisted.is_ok() || results_.size() != batch_.size()) {
       results_.clear();
       bump(counters_->worker_errors);

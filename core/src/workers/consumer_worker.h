@@ -18,8 +18,8 @@ namespace flashsale {
 class ConsumerWorker : public Worker {
  public:
   ConsumerWorker(std::shared_ptr<Relay> relay, std::shared_ptr<OrderStore> store, std::shared_ptr<Notifier> notifier,
-                 std::size_t batch_size, std::chrono::milliseconds linger, Counters* counters,
-                 std::int64_t crash_before_commit = 0);
+                 std::size_t batch_size, std::chrono::milliseconds linger,
+                 std::chrono::milliseconds payment_timeout, Counters* counters, std::int64_t crash_before_commit = 0);
   ~ConsumerWorker() override;
 
  protected:
@@ -35,6 +35,7 @@ class ConsumerWorker : public Worker {
   std::shared_ptr<OrderStore> store_;
   std::shared_ptr<Notifier> notifier_;
   std::size_t batch_size_;
+  std::chrono::milliseconds payment_timeout_;  // of each order it creates
   Counters* counters_;
 
   // The batch in hand survives a failed step, so it is retried, not re-polled.

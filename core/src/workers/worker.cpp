@@ -33,7 +33,11 @@ void Worker::start() {
 void Worker::drain_and_stop(std::chrono::milliseconds timeout) {
   if (!thread_.joinable()) return;
   deadline_ns_ = steady_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count();
-  draining_ = true;
+  {
+    std::lock_guard lock(pause_mutex_);
+    draining_ = true;
+  }
+  drain_begun_.notify_all();
   thread_.join();
 }
 
@@ -41,6 +45,11 @@ bool Worker::linger_for_more(std::size_t have, std::size_t max) const {
   if (linger_.count() <= 0 || have == 0 || have >= max || draining_) return false;
   std::this_thread::sleep_for(linger_);
   return true;
+}
+
+void Worker::pause(std::chrono::milliseconds interval) {
+  std::unique_lock lock(pause_mutex_);
+  drain_begun_.wait_for(lock, interval, [this] { return draining_.load(); });
 }
 
 void Worker::run() {

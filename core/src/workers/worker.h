@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -38,6 +40,10 @@ class Worker {
   // is not woken once per event; when idle, an event waits `linger` longer.
   bool linger_for_more(std::size_t have, std::size_t max) const;
 
+  // Waits `interval`, or less when a drain begins: for a worker that polls
+  // a source on a schedule rather than blocking on it.
+  void pause(std::chrono::milliseconds interval);
+
  private:
   void run();
 
@@ -45,6 +51,8 @@ class Worker {
   const std::chrono::milliseconds linger_;
   std::thread thread_;
   std::atomic<bool> draining_{false};
+  std::mutex pause_mutex_;
+  std::condition_variable drain_begun_;
   std::atomic<std::int64_t> deadline_ns_{0};
 };
 

@@ -1,7 +1,7 @@
 // The memory sale store beyond the conformance suite, on a fake clock: the
 // exact sale window, stock expiry, request-state expiry and its sweep,
-// compensation when there is no stock to give back, and the pending state
-// written after the ledger lock (never over a final one).
+// compensation and stock returns when there is no stock to give back, and the
+// pending state written after the ledger lock (never over a final one).
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -108,6 +108,42 @@ TEST_CASE("memory notify: compensation without stock is still done once", "[memo
   REQUIRE(f.store.finish(f.event(7, 1, "r1"), PersistResult{RequestStatus::failed, "x", 0}).is_ok());
   CHECK(f.store.stock(7).remaining == 10);
   CHECK(f.admit(7, 1, "r2") == Code::ok);  // the lock was released
+}
+
+TEST_CASE("memory admit: an order's stock comes back once per stock level and frees its buyer", "[memory][admit]") {
+  Fixture f;
+  REQUIRE(f.store.load_stock(SaleStock{7, 10, 0, f.time.now() + 3'600'000, 60}).is_ok());
+  REQUIRE(f.admit(7, 1, "r1") == Code::ok);
+  REQUIRE(f.admit(7, 2, "r2") == Code::ok);
+  StockReturn first{11, "r1", 1, 7, 1};
+  StockReturn second{12, "r2", 2, 7, 1};
+
+  REQUIRE(f.store.return_stock(first).is_ok());
+  REQUIRE(f.store.return_stock(first).is_ok());
+  CHECK(f.store.stock(7).remaining == 9);
+  CHECK(f.admit(7, 1, "r3") == Code::ok);  // the lock was released
+  CHECK(f.store.return_stock(StockReturn{11, "r1", 1, 7, 0}).code() == Code::invalid_argument);
+
+  // Expired stock: the lock still goes, the quantity is not added and the
+  // order is not remembered...
+  f.time.advance(60'000);
+  REQUIRE(f.store.return_stock(second).is_ok());
+  CHECK_FALSE(f.store.stock(7).preloaded);
+  // ...so after a re-preload (which counts from the persist stage, where
+  // both returns may still be pending) each of them counts once more.
+  REQUIRE(f.store.load_stock(SaleStock{7, 5, 0, f.time.now() + 3'600'000, 0}).is_ok());
+  CHECK(f.admit(7, 2, "r4") == Code::ok);  // r2's lock went with its return
+  REQUIRE(f.store.return_stock(second).is_ok());
+  REQUIRE(f.store.return_stock(first).is_ok());
+  REQUIRE(f.store.return_stock(second).is_ok());
+  CHECK(f.store.stock(7).remaining == 6);
+  // r3 and r4 hold their users' locks: the old orders' returns leave them.
+  CHECK(f.admit(7, 1, "r5") == Code::already_purchased);
+  CHECK(f.admit(7, 2, "r6") == Code::already_purchased);
+
+  // A product never preloaded: ok, nothing to do.
+  CHECK(f.store.return_stock(StockReturn{13, "r7", 3, 8, 1}).is_ok());
+  CHECK_FALSE(f.store.stock(8).preloaded);
 }
 
 TEST_CASE("memory admit: bad input changes nothing", "[memory][admit]") {

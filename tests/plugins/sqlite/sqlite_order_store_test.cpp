@@ -24,6 +24,8 @@ OrderEvent event(const std::string& request_id, UserId user, ProductId product, 
   return e;
 }
 
+constexpr std::int64_t kPaymentTimeoutMs = 15 * 60 * 1000;
+
 struct StoreOnFile {
   TempDir dir;
   std::string path = dir.file("flash_sale.db");
@@ -33,7 +35,7 @@ struct StoreOnFile {
 
   std::vector<PersistResult> persist(const std::vector<OrderEvent>& events) {
     std::vector<PersistResult> results;
-    Status status = store->persist(events, &results);
+    Status status = store->persist(events, kPaymentTimeoutMs, &results);
     INFO(status.message());
     REQUIRE(status.is_ok());
     REQUIRE(results.size() == events.size());
@@ -55,6 +57,8 @@ TEST_CASE("sqlite persist: new events become orders with their own ids", "[sqlit
   CHECK(db.rows("order_requests") == 2);
   CHECK(db.rows("failed_requests") == 0);
   CHECK(db.side.number("SELECT amount FROM orders WHERE request_id = 'r1'") == 2 * 1999);
+  CHECK(db.side.number("SELECT deadline_ms - created_ms FROM orders WHERE request_id = 'r1'") == kPaymentTimeoutMs);
+  CHECK(db.side.text("SELECT order_status FROM order_requests WHERE request_id = 'r2'") == "awaiting_payment");
 }
 
 TEST_CASE("sqlite persist: a redelivered batch writes nothing and answers as the first time", "[sqlite]") {
@@ -114,7 +118,7 @@ TEST_CASE("sqlite persist: a batch that fails half-way writes nothing", "[sqlite
       " BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
   std::vector<OrderEvent> batch = {event("r1", 1, 7), event("r2", 2, 7), event("r3", 3, 7), event("r4", 4, 7)};
   std::vector<PersistResult> results;
-  Status status = db.store->persist(batch, &results);
+  Status status = db.store->persist(batch, kPaymentTimeoutMs, &results);
   CHECK_FALSE(status.is_ok());
   CHECK(status.message().find("injected failure") != std::string::npos);
   CHECK(db.rows("orders") == 1);
@@ -141,7 +145,7 @@ TEST_CASE("sqlite persist: a batch whose totals cannot be written writes nothing
       "CREATE TRIGGER refuse_totals BEFORE UPDATE ON product_sales"
       " BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
   std::vector<PersistResult> results;
-  Status status = db.store->persist({event("r1", 1, 7), event("r2", 1, 7)}, &results);
+  Status status = db.store->persist({event("r1", 1, 7), event("r2", 1, 7)}, kPaymentTimeoutMs, &results);
   CHECK_FALSE(status.is_ok());
   CHECK(db.rows("orders") == 1);
   CHECK(db.rows("failed_requests") == 0);
@@ -199,17 +203,19 @@ TEST_CASE("sqlite products: created with a new id, found, or not_found", "[sqlit
   CHECK(db.store->find_product(second.id + 1, &found).code() == Code::not_found);
 }
 
-TEST_CASE("sqlite sales: orders, quantity sold and failed requests of one product", "[sqlite]") {
+TEST_CASE("sqlite sales: orders, quantity awaiting payment and failed requests of one product", "[sqlite]") {
   StoreOnFile db;
   db.persist({event("a", 1, 7, 2), event("b", 2, 7, 3), event("c", 1, 7), event("d", 1, 8, 5)});
   ProductSales sales;
   REQUIRE(db.store->sales(7, &sales).is_ok());
   CHECK(sales.orders == 2);
-  CHECK(sales.quantity_sold == 5);
+  CHECK(sales.orders_awaiting_payment == 2);
+  CHECK(sales.quantity_awaiting_payment == 5);
+  CHECK(sales.quantity_held() == 5);
   CHECK(sales.failed_requests == 1);
   REQUIRE(db.store->sales(99, &sales).is_ok());
   CHECK(sales.orders == 0);
-  CHECK(sales.quantity_sold == 0);
+  CHECK(sales.quantity_awaiting_payment == 0);
   CHECK(sales.failed_requests == 0);
 }
 
@@ -219,12 +225,12 @@ TEST_CASE("sqlite sales: exact across batches, redeliveries and products", "[sql
   db.persist({event("a", 1, 7, 2), event("c", 1, 7), event("e", 4, 8), event("f", 2, 8, 9)});
   ProductSales sales;
   REQUIRE(db.store->sales(7, &sales).is_ok());
-  CHECK(sales.orders == 2);           // a, d
-  CHECK(sales.quantity_sold == 6);    // 2 + 4
-  CHECK(sales.failed_requests == 1);  // c, counted once though delivered twice
+  CHECK(sales.orders == 2);                     // a, d
+  CHECK(sales.quantity_awaiting_payment == 6);  // 2 + 4
+  CHECK(sales.failed_requests == 1);            // c, counted once though delivered twice
   REQUIRE(db.store->sales(8, &sales).is_ok());
   CHECK(sales.orders == 2);  // b, e
-  CHECK(sales.quantity_sold == 4);
+  CHECK(sales.quantity_awaiting_payment == 4);
   CHECK(sales.failed_requests == 1);  // f
   // The totals agree with the rows they count.
   CHECK(db.side.number("SELECT sum(quantity) FROM orders WHERE product_id = 7") == 6);
@@ -296,7 +302,7 @@ TEST_CASE("sqlite persist: many writers and readers at once", "[sqlite]") {
           batch.push_back(event("req-" + std::to_string(n), n, 7));
         }
         std::vector<PersistResult> results;
-        if (!db.store->persist(batch, &results).is_ok()) ++failures;
+        if (!db.store->persist(batch, kPaymentTimeoutMs, &results).is_ok()) ++failures;
       }
     });
   }

@@ -29,39 +29,20 @@ TEST_CASE("sqlite family: make_backend creates the schema in the file", "[sqlite
   CHECK(has("table", "orders"));
   CHECK(has("table", "failed_requests"));
   CHECK(has("table", "product_sales"));
+  CHECK(has("table", "stock_returns"));
   CHECK(has("view", "order_requests"));
-  CHECK(has("index", "orders_user_product"));
-  CHECK(side.number("SELECT \"unique\" FROM pragma_index_list('orders') WHERE name = 'orders_user_product'") == 1);
-  CHECK(side.number("PRAGMA user_version") == 3);
+  CHECK(has("index", "orders_active_user_product"));
+  CHECK(has("index", "orders_awaiting_deadline"));
+  // One active order per user and product: unique over the rows the partial
+  // index holds only.
+  CHECK(side.number("SELECT \"unique\" || partial FROM pragma_index_list('orders')"
+                    " WHERE name = 'orders_active_user_product'") == 11);
+  CHECK(side.number("PRAGMA user_version") == 4);
   // Order ids are plain rowids: no sqlite_sequence read and write per insert.
   CHECK(side.number("SELECT count(*) FROM sqlite_master WHERE name = 'orders' AND sql LIKE '%AUTOINCREMENT%'") == 0);
 }
 
 namespace {
-
-// What opening path with the family says, or "" when it opens.
-std::string refusal(const std::string& path) {
-  try {
-    SqliteFamily family(path);
-    family.make_store();
-    return "";
-  } catch (const std::runtime_error& error) {
-    return error.what();
-  }
-}
-
-// The products and orders tables of the layouts before version 3 (ids with
-// AUTOINCREMENT), their request ids of the given column type.
-void create_old_products_and_orders(SideConnection& old, const std::string& request_id_type) {
-  old.exec(
-      "CREATE TABLE products (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, stock INTEGER NOT NULL,"
-      " sale_price INTEGER NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,"
-      " created_ms INTEGER NOT NULL)");
-  old.exec("CREATE TABLE orders (id INTEGER PRIMARY KEY AUTOINCREMENT, request_id " + request_id_type +
-           " NOT NULL UNIQUE, user_id INTEGER NOT NULL, product_id INTEGER NOT NULL, quantity INTEGER NOT NULL,"
-           " unit_price INTEGER NOT NULL, amount INTEGER NOT NULL, accepted_ms INTEGER NOT NULL,"
-           " created_ms INTEGER NOT NULL)");
-}
 
 void check_refusal_line(const std::string& message, const std::string& path) {
   INFO(message);
@@ -79,11 +60,7 @@ TEST_CASE("sqlite family: a file of the first layout is refused, not misread", "
   {
     // The tables of the layout before schema versions, with one order in them.
     SideConnection old(path);
-    create_old_products_and_orders(old, "TEXT");
-    old.exec(
-        "CREATE TABLE order_requests (request_id TEXT NOT NULL PRIMARY KEY, user_id INTEGER NOT NULL,"
-        " product_id INTEGER NOT NULL, quantity INTEGER NOT NULL, status TEXT NOT NULL, reason TEXT,"
-        " order_id INTEGER, updated_ms INTEGER NOT NULL)");
+    create_old_layout(old, 0);
     old.exec("INSERT INTO orders VALUES (1, '6f1c0c9e-3b0a-4d5e-9a51-0f6a1c2d3e4f', 1, 1, 1, 100, 100, 0, 0)");
   }
   std::string message = refusal(path);
@@ -100,42 +77,36 @@ TEST_CASE("sqlite family: a file of the first layout is refused, not misread", "
 TEST_CASE("sqlite family: a file of a newer schema version is refused", "[sqlite]") {
   TempDir dir;
   std::string path = dir.file("flash_sale.db");
-  { SideConnection(path).exec("PRAGMA user_version = 4"); }
+  { SideConnection(path).exec("PRAGMA user_version = 5"); }
   std::string message = refusal(path);
   REQUIRE_FALSE(message.empty());
   check_refusal_line(message, path);
-  CHECK(message.find("version 4") != std::string::npos);
+  CHECK(message.find("version 5") != std::string::npos);
 }
 
-TEST_CASE("sqlite family: a file of schema version 2 (AUTOINCREMENT order ids) opens and keeps working",
+TEST_CASE("sqlite family: a file of schema version 2 (AUTOINCREMENT order ids) is upgraded and keeps working",
           "[sqlite]") {
   TempDir dir;
   std::string path = dir.file("flash_sale.db");
   {
     // Version 2's orders table: the same as 3's but for AUTOINCREMENT.
     SideConnection old(path);
-    create_old_products_and_orders(old, "BLOB");
-    old.exec("CREATE UNIQUE INDEX orders_user_product ON orders (user_id, product_id)");
-    old.exec(
-        "CREATE TABLE failed_requests (request_id BLOB NOT NULL PRIMARY KEY, user_id INTEGER NOT NULL,"
-        " product_id INTEGER NOT NULL, quantity INTEGER NOT NULL, reason TEXT NOT NULL,"
-        " failed_ms INTEGER NOT NULL) WITHOUT ROWID");
-    old.exec(
-        "CREATE TABLE product_sales (product_id INTEGER PRIMARY KEY, orders INTEGER NOT NULL,"
-        " quantity_sold INTEGER NOT NULL, failed_requests INTEGER NOT NULL)");
+    create_old_layout(old, 2);
     old.exec("INSERT INTO orders VALUES (41, x'00112233445566778899aabbccddeeff', 9, 1, 1, 100, 100, 0, 0)");
-    old.exec("PRAGMA user_version = 2");
   }
   REQUIRE(refusal(path).empty());
   SqliteFamily family(path);
   std::unique_ptr<OrderStore> store = family.make_store();
   std::vector<PersistResult> results;
-  REQUIRE(store->persist({OrderEvent{"req-v2", 10, 1, 1, 100, 0}}, &results).is_ok());
+  REQUIRE(store->persist({OrderEvent{"req-v2", 10, 1, 1, 100, 0}}, 60'000, &results).is_ok());
   REQUIRE(results.size() == 1);
   CHECK(results[0].status == RequestStatus::success);
   CHECK(results[0].order_id == 42);  // after the file's highest order id
   SideConnection side(path);
-  CHECK(side.number("PRAGMA user_version") == 2);  // never converted
+  CHECK(side.number("PRAGMA user_version") == 4);  // the lifecycle's (sqlite_lifecycle_test.cpp)
+  Order old;
+  REQUIRE(store->find_order(41, &old).is_ok());
+  CHECK(old.status == OrderStatus::awaiting_payment);
 }
 
 TEST_CASE("sqlite family: a file of the current version opens again, an empty one is laid out", "[sqlite]") {
@@ -145,7 +116,7 @@ TEST_CASE("sqlite family: a file of the current version opens again, an empty on
   CHECK(refusal(path).empty());
   CHECK(refusal(path).empty());
   SideConnection side(path);
-  CHECK(side.number("PRAGMA user_version") == 3);
+  CHECK(side.number("PRAGMA user_version") == 4);
 }
 
 TEST_CASE("sqlite family: the WAL is checkpointed into the file in the background, the store still open", "[sqlite]") {
@@ -171,7 +142,7 @@ TEST_CASE("sqlite family: the WAL is checkpointed into the file in the backgroun
       e.accepted_ms = 1767261600000;
       events.push_back(e);
     }
-    REQUIRE(store->persist(events, &results).is_ok());
+    REQUIRE(store->persist(events, 60'000, &results).is_ok());
   }
   bool copied = false;
   for (int i = 0; i < 1000 && !copied; ++i) {
@@ -214,7 +185,7 @@ TEST_CASE("sqlite family: what was persisted survives reopening the file", "[sql
     event.product_id = created.id;
     event.quantity = 1;
     std::vector<PersistResult> results;
-    REQUIRE(store->persist({event}, &results).is_ok());
+    REQUIRE(store->persist({event}, 60'000, &results).is_ok());
     first = results.at(0);
   }
   SqliteFamily family(path);

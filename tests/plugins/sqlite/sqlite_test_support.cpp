@@ -32,6 +32,51 @@ std::unique_ptr<OrderStore> SqliteFamily::make_store() {
   return store;
 }
 
+// What opening path with the family says, or "" when it opens.
+std::string refusal(const std::string& path) {
+  try {
+    SqliteFamily family(path);
+    family.make_store();
+    return "";
+  } catch (const std::runtime_error& error) {
+    return error.what();
+  }
+}
+
+void create_old_layout(SideConnection& old, int version) {
+  REQUIRE((version == 0 || version == 2 || version == 3));
+  old.exec(
+      "CREATE TABLE products (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, stock INTEGER NOT NULL,"
+      " sale_price INTEGER NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,"
+      " created_ms INTEGER NOT NULL)");
+  old.exec(std::string("CREATE TABLE orders (id INTEGER PRIMARY KEY") + (version < 3 ? " AUTOINCREMENT" : "") +
+           ", request_id " + (version == 0 ? "TEXT" : "BLOB") +
+           " NOT NULL UNIQUE, user_id INTEGER NOT NULL, product_id INTEGER NOT NULL, quantity INTEGER NOT NULL,"
+           " unit_price INTEGER NOT NULL, amount INTEGER NOT NULL, accepted_ms INTEGER NOT NULL,"
+           " created_ms INTEGER NOT NULL)");
+  if (version == 0) {
+    old.exec(
+        "CREATE TABLE order_requests (request_id TEXT NOT NULL PRIMARY KEY, user_id INTEGER NOT NULL,"
+        " product_id INTEGER NOT NULL, quantity INTEGER NOT NULL, status TEXT NOT NULL, reason TEXT,"
+        " order_id INTEGER, updated_ms INTEGER NOT NULL)");
+    return;
+  }
+  old.exec("CREATE UNIQUE INDEX orders_user_product ON orders (user_id, product_id)");
+  old.exec(
+      "CREATE TABLE failed_requests (request_id BLOB NOT NULL PRIMARY KEY, user_id INTEGER NOT NULL,"
+      " product_id INTEGER NOT NULL, quantity INTEGER NOT NULL, reason TEXT NOT NULL,"
+      " failed_ms INTEGER NOT NULL) WITHOUT ROWID");
+  old.exec(
+      "CREATE TABLE product_sales (product_id INTEGER PRIMARY KEY, orders INTEGER NOT NULL,"
+      " quantity_sold INTEGER NOT NULL, failed_requests INTEGER NOT NULL)");
+  // The view as those builds made it, without the text form of UUID ids.
+  old.exec(
+      "CREATE VIEW order_requests AS SELECT request_id, user_id, product_id, quantity, 'success' AS status,"
+      " NULL AS reason, id AS order_id, created_ms AS updated_ms FROM orders UNION ALL SELECT request_id, user_id,"
+      " product_id, quantity, 'failed', reason, NULL, failed_ms FROM failed_requests");
+  old.exec("PRAGMA user_version = " + std::to_string(version));
+}
+
 SideConnection::SideConnection(const std::string& path) {
   if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
     std::string message = sqlite3_errmsg(db_);

@@ -33,6 +33,19 @@ class SqliteFamily {
   std::unique_ptr<Backend> backend_;
 };
 
+// What opening path with the family says (the line make_backend refuses it
+// with), or "" when it opens.
+std::string refusal(const std::string& path);
+
+class SideConnection;
+
+// Lays out, in an empty database, the tables of a file an earlier flashsale
+// wrote, and marks it with that layout's version: 0 for the first layout
+// (products, orders with text request ids, an order_requests table), 2 or 3
+// for the two before the order lifecycle (they differ only in AUTOINCREMENT
+// on orders.id). No rows.
+void create_old_layout(SideConnection& old, int version);
+
 // A plain SQLite C API connection to a database file, created if missing.
 class SideConnection {
  public:

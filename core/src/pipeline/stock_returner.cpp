@@ -1,0 +1,53 @@
+#include "pipeline/stock_returner.h"
+
+#include <cstdlib>
+#include <iostream>
+
+namespace flashsale {
+
+StockReturner::StockReturner(std::shared_ptr<OrderStore> store, std::shared_ptr<Admission> admission,
+                             Counters* counters, std::int64_t crash_before_return)
+    : store_(std::move(store)),
+      admission_(std::move(admission)),
+      counters_(counters),
+      crash_before_return_(crash_before_return) {}
+
+Status StockReturner::return_order(const Order& order) {
+  if (order.status != OrderStatus::cancelled || !order.stock_return_pending) return Status::ok();
+  std::size_t completed = 0;
+  return give_back({StockReturn{order.id, order.request_id, order.user_id, order.product_id, order.quantity}},
+                   &completed);
+}
+
+Status StockReturner::return_pending(std::size_t limit, std::size_t* completed) {
+  *completed = 0;
+  std::vector<StockReturn> pending;
+  Status status = store_->pending_stock_returns(limit, &pending);
+  if (!status.is_ok()) return status;
+  return give_back(pending, completed);
+}
+
+Status StockReturner::give_back(const std::vector<StockReturn>& returns, std::size_t* completed) {
+  std::vector<OrderId> returned;
+  returned.reserve(returns.size());
+  Status status;
+  for (const StockReturn& stock_return : returns) {
+    if (crash_before_return_ > 0 && ++returns_started_ == crash_before_return_) {
+      std::cerr << "failpoint fault.crash.before.stock.return: exiting before order " << stock_return.order_id
+                << " is back in the admit stage" << std::endl;
+      std::_Exit(86);
+    }
+    status = admission_->return_stock(stock_return);
+    if (!status.is_ok()) break;
+    returned.push_back(stock_return.order_id);
+  }
+  if (!returned.empty()) {
+    Status marked = store_->complete_stock_returns(returned);
+    if (!marked.is_ok()) return marked;  // returned again next time: the admit stage takes each once
+    *completed = returned.size();
+    bump(counters_->stock_returned, returned.size());
+  }
+  return status;
+}
+
+}  // namespace flashsale

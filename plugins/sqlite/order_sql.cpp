@@ -1,0 +1,63 @@
+#include "order_sql.h"
+
+#include "request_key.h"
+#include "sqlite_schema.h"
+
+namespace flashsale::sqlite::order_sql {
+
+namespace {
+
+std::string select_orders(const std::string& rest) {
+  // NULL (payment_id, paid_ms, ... not set) reads back as "" or 0, as Order
+  // wants them.
+  return "SELECT id, " + request_id_as_text("request_id") +
+         ", user_id, product_id, quantity, amount, status, cancel_reason, payment_id, created_ms, deadline_ms,"
+         " paid_ms, cancelled_ms, EXISTS (SELECT 1 FROM stock_returns WHERE stock_returns.order_id = orders.id)"
+         " FROM orders " +
+         rest;
+}
+
+std::string awaiting() {
+  return kAwaitingCondition;
+}
+
+}  // namespace
+
+std::string select_order() {
+  return select_orders("WHERE id = ?1");
+}
+
+std::string select_due() {
+  return select_orders("WHERE " + awaiting() + " AND deadline_ms <= ?1 ORDER BY deadline_ms LIMIT ?2");
+}
+
+std::string any_due() {
+  return "SELECT 1 FROM orders WHERE " + awaiting() + " AND deadline_ms <= ?1 LIMIT 1";
+}
+
+std::string mark_paid() {
+  return "UPDATE orders SET status = " + std::to_string(kStoredPaid) +
+         ", payment_id = ?2, paid_ms = ?3 WHERE id = ?1 AND " + awaiting();
+}
+
+std::string mark_cancelled() {
+  return "UPDATE orders SET status = " + std::to_string(kStoredCancelled) +
+         ", cancel_reason = ?2, cancelled_ms = ?3 WHERE id = ?1 AND " + awaiting();
+}
+
+std::string select_returns() {
+  return "SELECT orders.id, " + request_id_as_text("orders.request_id") +
+         ", orders.user_id, orders.product_id, orders.quantity"
+         " FROM stock_returns JOIN orders ON orders.id = stock_returns.order_id"
+         " ORDER BY stock_returns.id LIMIT ?1";
+}
+
+const char* const kRecordReturn = "INSERT INTO stock_returns (order_id) VALUES (?1)";
+
+const char* const kSelectReturn =
+    "SELECT orders.product_id, orders.quantity FROM stock_returns JOIN orders ON orders.id = stock_returns.order_id"
+    " WHERE stock_returns.order_id = ?1";
+
+const char* const kDeleteReturn = "DELETE FROM stock_returns WHERE order_id = ?1";
+
+}  // namespace flashsale::sqlite::order_sql
