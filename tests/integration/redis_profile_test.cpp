@@ -141,3 +141,45 @@ TEST_CASE("redis profile: each buy counts once against the rate limit, in the ad
   CHECK(client.post("/api/flash_sale/buy", buy_body(product, 43)).status == 202);  // another user is not limited
   CHECK(server.stop() == 0);
 }
+
+TEST_CASE("redis profile: cancelled and expired orders give their stock back once and the buyers buy again",
+          "[e2e][redis][orders]") {
+  RedisServer redis;
+  TempDir dir;
+  auto server = std::make_unique<ServerProcess>(
+      source_dir() + "/etc/redis.properties",
+      std::map<std::string, std::string>{{"REDIS_ADDR", redis.addr()},
+                                         {"DB_PATH", dir.file("flash_sale.db")},
+                                         {"PLUGIN_DIR", plugin_dir()},
+                                         {"ORDER_PAYMENT_TIMEOUT_SEC", "1"},
+                                         {"ORDER_EXPIRY_SCAN_MS", "50"}});
+  HttpClient client(server->port());
+  long long product = create_product(client, 3);
+  preload(client, product);
+  long long cancelled = order_of(client, product, 1);
+  long long expired = order_of(client, product, 2);
+  long long paid = order_of(client, product, 3);
+  REQUIRE(pay(client, paid, "p-3", 399900).status == 200);
+  CHECK(remaining(client, product) == 0);
+
+  HttpReply by_user = cancel(client, cancelled, 1);
+  INFO(by_user.body);
+  CHECK(by_user.status == 200);
+  CHECK(stock_back(by_user));
+  HttpReply by_deadline = await_stock_back(client, expired);
+  INFO(by_deadline.body);
+  CHECK(stock_back(by_deadline));
+  CHECK(by_deadline.str("reason") == "payment_timeout");
+  CHECK(remaining(client, product) == 2);
+
+  // The Redis user locks are gone with the orders: both buy again.
+  CHECK(order_of(client, product, 1) != cancelled);
+  CHECK(order_of(client, product, 2) != expired);
+  CHECK(remaining(client, product) == 0);
+  HttpReply totals = reconcile(client, product);
+  CHECK(totals.num("orders_paid") == 1);
+  CHECK(totals.num("orders_cancelled") == 2);
+  CHECK(totals.num("orders_awaiting_payment") == 2);
+  CHECK(totals.json->getValue<bool>("reconciled"));
+  CHECK(server->stop() == 0);
+}
