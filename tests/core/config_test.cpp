@@ -85,7 +85,12 @@ TEST_CASE("an invalid value stops start-up naming the key", "[config]") {
         Case{"WORKER_LINGER_MS=5000", "worker.linger.ms (WORKER_LINGER_MS)"},
         Case{"PRELOAD_ADMIN_TOKEN=", "preload.admin.token (PRELOAD_ADMIN_TOKEN)"},
         Case{"DB_PATH=", "db.path (DB_PATH)"}, Case{"ROLES=api,cook", "roles (ROLES)"},
-        Case{"STAGE_PERSIST=", "stage.persist (STAGE_PERSIST)"}}) {
+        Case{"STAGE_PERSIST=", "stage.persist (STAGE_PERSIST)"},
+        Case{"ORDER_PAYMENT_TIMEOUT_SEC=0", "order.payment.timeout.sec (ORDER_PAYMENT_TIMEOUT_SEC)"},
+        Case{"ORDER_PAYMENT_TIMEOUT_SEC=15m", "order.payment.timeout.sec (ORDER_PAYMENT_TIMEOUT_SEC)"},
+        Case{"ORDER_EXPIRY_SCAN_MS=1", "order.expiry.scan.ms (ORDER_EXPIRY_SCAN_MS)"},
+        Case{"FAULT_CRASH_BEFORE_STOCK_RETURN=-1",
+             "fault.crash.before.stock.return (FAULT_CRASH_BEFORE_STOCK_RETURN)"}}) {
     INFO(c.var);
     Env env{c.var};
     try {
@@ -123,6 +128,28 @@ TEST_CASE("roles select what a process runs", "[config]") {
   CHECK_FALSE(config.role_api);
   CHECK(config.role_relay);
   CHECK(config.role_consumer);
+  CHECK(config.role_expirer);  // the consumer role runs the expiry worker too
+
+  Env alone{"ROLES=expirer"};
+  config = load_config("", alone.get(), ".", nullptr);
+  CHECK(config.role_expirer);
+  CHECK_FALSE(config.role_api);
+  CHECK_FALSE(config.role_relay);
+  CHECK_FALSE(config.role_consumer);
+}
+
+TEST_CASE("the order lifecycle's settings", "[config]") {
+  Env defaults{};
+  Config config = load_config("", defaults.get(), ".", nullptr);
+  CHECK(config.payment_timeout == std::chrono::seconds(900));
+  CHECK(config.expiry_scan_interval == std::chrono::milliseconds(1000));
+  CHECK(config.payment_webhook_secret.empty());
+
+  Env set{"ORDER_PAYMENT_TIMEOUT_SEC=60", "ORDER_EXPIRY_SCAN_MS=250", "PAYMENT_WEBHOOK_SECRET=whsec_1"};
+  config = load_config("", set.get(), ".", nullptr);
+  CHECK(config.payment_timeout == std::chrono::seconds(60));
+  CHECK(config.expiry_scan_interval == std::chrono::milliseconds(250));
+  CHECK(config.payment_webhook_secret == "whsec_1");
 }
 
 TEST_CASE("PLUGIN_<FAMILY>_PATH names an out-of-tree plugin", "[config]") {

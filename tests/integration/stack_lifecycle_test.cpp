@@ -211,3 +211,28 @@ TEST_CASE("default stack: payments racing the expiry of 300 orders each have exa
   CHECK(remaining(admin, product) == stock - paid);
   CHECK(server->stop() == 0);
 }
+
+TEST_CASE("default stack: an expirer process alone cancels the unpaid orders of the others", "[e2e][stack][orders]") {
+  Stack stack;
+  // The api/relay/consumer process scans once an hour: only the expirer's
+  // scans can cancel within the test.
+  auto server = stack.server("api,relay,consumer",
+                             {{"ORDER_PAYMENT_TIMEOUT_SEC", "1"}, {"ORDER_EXPIRY_SCAN_MS", "3600000"}});
+  HttpClient client(server->port());
+  long long product = create_product(client, 2);
+  preload(client, product);
+  long long unpaid = order_of(client, product, 1);
+  long long paid = order_of(client, product, 2);
+  REQUIRE(pay(client, paid, "p-2", 399900).status == 200);
+
+  auto expirer = stack.server("expirer", {{"ORDER_EXPIRY_SCAN_MS", "50"}});
+  HttpReply expired = await_stock_back(client, unpaid);
+  INFO(expired.body);
+  CHECK(stock_back(expired));
+  CHECK(expired.str("reason") == "payment_timeout");
+  CHECK(remaining(client, product) == 1);
+  CHECK(client.get("/api/orders/" + std::to_string(paid)).str("status") == "paid");
+  CHECK(reconcile(client, product).json->getValue<bool>("reconciled"));
+  CHECK(expirer->stop() == 0);
+  CHECK(server->stop() == 0);
+}
