@@ -18,23 +18,38 @@ extern char** environ;
 
 namespace {
 
-void usage() {
+void print_key(const std::string& key, const std::string& fallback, const std::string& help, bool prefix) {
+  std::string variable = flashsale::Settings::env_name(key);
+  if (prefix) {
+    std::cout << "  " << key << "<name> (" << variable << "<NAME>): " << help << "\n";
+  } else {
+    std::cout << "  " << key << " (" << variable << ", default '" << fallback << "'): " << help << "\n";
+  }
+}
+
+// Core's keys, then those of every plugin the search path shows (`config`
+// null when the configuration itself did not load).
+void usage(const flashsale::Config* config) {
   std::cout << "usage: flashsale-server [--config FILE] [--list-plugins]\n\n"
                "--list-plugins prints every plugin on the search path (plugin.dir) and exits.\n\n"
                "Every key can also be set by its environment variable (key upper-cased, dots as underscores):\n";
-  for (const auto& key : flashsale::known_keys()) {
-    std::cout << "  " << key.key << " (" << flashsale::Settings::env_name(key.key) << ", default '" << key.fallback
-              << "'): " << key.help << "\n";
+  for (const auto& key : flashsale::known_keys()) print_key(key.key, key.fallback, key.help, false);
+  if (config == nullptr) return;
+  for (const auto& plugin : flashsale::find_plugins(*config)) {
+    if (!plugin.error.empty() || !plugin.shadowed_by.empty() || plugin.keys.empty()) continue;
+    std::cout << "\nthe " << plugin.family << " plugin (" << plugin.path << "):\n";
+    for (const auto& key : plugin.keys) print_key(key.key, key.fallback, key.help, key.prefix);
   }
 }
 
 // One line per plugin file, in the order the host looks: family, ABI version
-// (or why it does not load), file, and the earlier file that shadows it.
+// (or why it does not load), its stages, file, and the earlier file that
+// shadows it.
 void list_plugins(const flashsale::Config& config) {
   for (const auto& plugin : flashsale::find_plugins(config)) {
     std::cout << plugin.family << "\t";
     if (plugin.abi_version != 0) std::cout << "abi " << plugin.abi_version;
-    std::cout << "\t" << plugin.path;
+    std::cout << "\t" << plugin.stages << "\t" << plugin.path;
     if (!plugin.error.empty()) std::cout << "\terror: " << plugin.error;
     if (!plugin.shadowed_by.empty()) std::cout << "\tshadowed by " << plugin.shadowed_by;
     std::cout << "\n";
@@ -45,15 +60,14 @@ void list_plugins(const flashsale::Config& config) {
 
 int main(int argc, char** argv) {
   std::string config_file;
-  bool list_only = false;
+  bool list_only = false, help = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
       config_file = argv[++i];
     } else if (std::strcmp(argv[i], "--list-plugins") == 0) {
       list_only = true;
     } else if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
-      usage();
-      return 0;
+      help = true;
     } else {
       std::cerr << "flashsale-server: unknown argument " << argv[i] << " (try --help)\n";
       return 2;
@@ -69,10 +83,17 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   try {
-    std::vector<std::string> warnings;
     std::string exe_dir = std::filesystem::canonical("/proc/self/exe").parent_path().string();
-    flashsale::Config config = flashsale::load_config(config_file, environ, exe_dir, &warnings);
-    for (const auto& warning : warnings) std::cerr << "flashsale-server: warning: " << warning << "\n";
+    if (help) {
+      try {
+        flashsale::Config config = flashsale::load_config(config_file, environ, exe_dir);
+        usage(&config);
+      } catch (const flashsale::StartupError&) {
+        usage(nullptr);
+      }
+      return 0;
+    }
+    flashsale::Config config = flashsale::load_config(config_file, environ, exe_dir);
     if (list_only) {
       list_plugins(config);
       return 0;

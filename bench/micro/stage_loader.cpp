@@ -29,7 +29,7 @@ Stages load_stages(const std::map<std::string, std::string>& overrides) {
   for (auto& line : lines) environ_like.push_back(line.data());
   environ_like.push_back(nullptr);
   std::vector<std::string> warnings;
-  Config config = load_config("", environ_like.data(), exe_dir(), &warnings);
+  Config config = load_config("", environ_like.data(), exe_dir());
   return PluginHost(config).make_stages();
 }
 

@@ -1,5 +1,7 @@
 #include "kafka_conf.h"
 
+#include "kafka_settings.h"
+
 namespace flashsale::kafka {
 
 namespace {
@@ -15,8 +17,8 @@ bool set(rd_kafka_conf_t* conf, const std::string& name, const std::string& valu
 }
 
 // kafka.<role>.<property> = value → property = value.
-bool pass_through(rd_kafka_conf_t* conf, const Settings& settings, const std::string& role, std::string* error) {
-  std::string prefix = "kafka." + role + ".";
+bool pass_through(rd_kafka_conf_t* conf, const Settings& settings, const SettingSpec& role, std::string* error) {
+  std::string prefix = role.key;
   for (const auto& [key, value] : settings.values()) {
     if (key.rfind(prefix, 0) == 0 && !set(conf, key.substr(prefix.size()), value, key, error)) return false;
   }
@@ -27,7 +29,7 @@ rd_kafka_conf_t* common(const Settings& settings, std::string* error) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   // No Nagle: requests are small and latency-bound (a relay batch waits for
   // its acks); KAFKA_PRODUCER_/KAFKA_CONSUMER_SOCKET_NAGLE_DISABLE override.
-  if (!set(conf, "bootstrap.servers", settings.get("kafka.brokers"), "kafka.brokers", error) ||
+  if (!set(conf, "bootstrap.servers", settings.get(setting::kBrokers), setting::kBrokers.key, error) ||
       !set(conf, "client.id", "flashsale", "kafka.brokers", error) ||
       !set(conf, "socket.nagle.disable", "true", "kafka.brokers", error)) {
     rd_kafka_conf_destroy(conf);
@@ -41,10 +43,10 @@ rd_kafka_conf_t* common(const Settings& settings, std::string* error) {
 rd_kafka_conf_t* producer_conf(const Settings& settings, std::string* error) {
   rd_kafka_conf_t* conf = common(settings, error);
   if (conf == nullptr) return nullptr;
-  std::string timeout = settings.get("kafka.delivery.timeout.ms", "30000");
-  bool ok = pass_through(conf, settings, "producer", error) &&
-            set(conf, "delivery.timeout.ms", timeout, "kafka.delivery.timeout.ms", error) &&
-            set(conf, "linger.ms", settings.get("kafka.linger.ms", "1"), "kafka.linger.ms", error) &&
+  bool ok = pass_through(conf, settings, setting::kProducer, error) &&
+            set(conf, "delivery.timeout.ms", settings.get(setting::kDeliveryTimeout), setting::kDeliveryTimeout.key,
+                error) &&
+            set(conf, "linger.ms", settings.get(setting::kLinger), setting::kLinger.key, error) &&
             // The guarantee: a write counts only once every in-sync replica has it,
             // and retries never duplicate or reorder within a partition.
             set(conf, "acks", "all", "kafka.producer.acks", error) &&
@@ -64,9 +66,9 @@ rd_kafka_conf_t* consumer_conf(const Settings& settings, std::string* error) {
   // mock cluster) only answers at the timeout, and librdkafka's 500 ms
   // default became the consumer's lag. Before pass_through: overridable.
   bool ok =
-      set(conf, "fetch.wait.max.ms", settings.get("kafka.fetch.wait.max.ms", "10"), "kafka.fetch.wait.max.ms", error) &&
-      pass_through(conf, settings, "consumer", error) &&
-      set(conf, "group.id", settings.get("kafka.group.id"), "kafka.group.id", error) &&
+      set(conf, "fetch.wait.max.ms", settings.get(setting::kFetchWaitMax), setting::kFetchWaitMax.key, error) &&
+      pass_through(conf, settings, setting::kConsumer, error) &&
+      set(conf, "group.id", settings.get(setting::kGroupId), setting::kGroupId.key, error) &&
       set(conf, "auto.offset.reset", "earliest", "kafka.consumer.auto.offset.reset", error) &&
       // Offsets move only when the consumer worker says the batch is
       // persisted and notified.

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "flashsale/plugin.h"
+#include "kafka_settings.h"
 #include "kafka_publisher.h"
 #include "kafka_subscriber.h"
 
@@ -64,16 +65,16 @@ class KafkaBackend : public Backend {
 
 Backend* make_backend(const Settings& settings, std::string* error) noexcept {
   try {
-    if (settings.get("kafka.brokers").empty()) {
+    if (settings.get(setting::kBrokers).empty()) {
       *error = "kafka.brokers (KAFKA_BROKERS) must name at least one broker";
       return nullptr;
     }
-    if (settings.get("kafka.topic").empty()) {
+    if (settings.get(setting::kTopic).empty()) {
       *error = "kafka.topic (KAFKA_TOPIC) must not be empty";
       return nullptr;
     }
     std::string bad;
-    settings.get_int("kafka.delivery.timeout.ms", 30000, &bad, 1000, 3600000);
+    settings.get_int(setting::kDeliveryTimeout, &bad);
     if (!bad.empty()) {
       *error = bad;
       return nullptr;
@@ -85,7 +86,7 @@ Backend* make_backend(const Settings& settings, std::string* error) noexcept {
   }
 }
 
-const PluginDescriptor descriptor{kPluginAbiVersion, "kafka", &make_backend};
+const PluginDescriptor descriptor{kPluginAbiVersion, "kafka", &make_backend, setting::kAll, setting::kCount, "relay"};
 
 }  // namespace
 

@@ -5,6 +5,7 @@
 
 #include "flashsale/event_codec.h"
 #include "kafka_conf.h"
+#include "kafka_settings.h"
 
 namespace flashsale::kafka {
 
@@ -42,8 +43,8 @@ std::size_t count_pending(const Publisher::Batch& batch) {
 
 Publisher::Publisher(Settings settings)
     : settings_(std::move(settings)),
-      topic_(settings_.get("kafka.topic")),
-      delivery_timeout_ms_(static_cast<int>(settings_.get_int("kafka.delivery.timeout.ms", 30000, nullptr))) {}
+      topic_(settings_.get(setting::kTopic)),
+      delivery_timeout_ms_(static_cast<int>(settings_.get_int(setting::kDeliveryTimeout, nullptr))) {}
 
 Publisher::~Publisher() {
   drop_producer();

@@ -5,6 +5,7 @@
 
 #include "flashsale/event_codec.h"
 #include "kafka_conf.h"
+#include "kafka_settings.h"
 
 namespace flashsale::kafka {
 
@@ -17,7 +18,7 @@ void rebalance_trampoline(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_p
 
 }  // namespace
 
-Subscriber::Subscriber(Settings settings) : settings_(std::move(settings)), topic_(settings_.get("kafka.topic")) {}
+Subscriber::Subscriber(Settings settings) : settings_(std::move(settings)), topic_(settings_.get(setting::kTopic)) {}
 
 Subscriber::~Subscriber() {
   if (consumer_ == nullptr) return;

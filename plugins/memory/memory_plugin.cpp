@@ -80,7 +80,9 @@ Backend* make_backend(const Settings& settings, std::string* error) noexcept {
   });
 }
 
-const PluginDescriptor descriptor{kPluginAbiVersion, "memory", &make_backend};
+// No keys of its own: it reads core's (the rate limit, state TTL, outbox claim time and deliveries).
+const PluginDescriptor descriptor{kPluginAbiVersion, "memory", &make_backend, nullptr, 0,
+                                  "ratelimit,admit,outbox,relay,persist,notify"};
 
 }  // namespace
 

@@ -1,6 +1,8 @@
 // Parsing of the redis family's settings; see redis_options.h.
 #include "redis/redis_options.h"
 
+#include "redis/redis_settings.h"
+
 namespace flashsale::redis {
 
 namespace {
@@ -29,28 +31,25 @@ bool parse_addr(const std::string& addr, Endpoint* endpoint, std::string* error)
 }  // namespace
 
 bool read_options(const Settings& settings, Options* options, std::string* error) {
-  if (!parse_addr(settings.get("redis.addr", "localhost:6379"), &options->endpoint, error)) return false;
+  if (!parse_addr(settings.get(setting::kAddr), &options->endpoint, error)) return false;
   std::string problem;
   Endpoint& endpoint = options->endpoint;
-  endpoint.db = static_cast<int>(settings.get_int("redis.db", 0, &problem, 0, 1024));
-  endpoint.connect_timeout =
-      std::chrono::milliseconds(settings.get_int("redis.connect.timeout.ms", 1000, &problem, 1, 600000));
-  endpoint.command_timeout =
-      std::chrono::milliseconds(settings.get_int("redis.command.timeout.ms", 1000, &problem, 1, 600000));
-  options->pool_size = static_cast<std::size_t>(settings.get_int("redis.pool.size", 8, &problem, 1, 1024));
-  options->pipeline_connections =
-      static_cast<std::size_t>(settings.get_int("redis.pipeline.connections", 2, &problem, 1, 64));
+  endpoint.db = static_cast<int>(settings.get_int(setting::kDb, &problem));
+  endpoint.connect_timeout = std::chrono::milliseconds(settings.get_int(setting::kConnectTimeout, &problem));
+  endpoint.command_timeout = std::chrono::milliseconds(settings.get_int(setting::kCommandTimeout, &problem));
+  options->pool_size = static_cast<std::size_t>(settings.get_int(setting::kPoolSize, &problem));
+  options->pipeline_connections = static_cast<std::size_t>(settings.get_int(setting::kPipelineConnections, &problem));
   options->rate_limit = settings.get_int("buy.rate.limit", 1000, &problem, 1, INT32_MAX);
   options->rate_window_ms = settings.get_int("buy.rate.window.sec", 1, &problem, 1, 86400) * 1000;
   options->stock_expires = settings.get_int("stock.cache.ttl.hour", 24, &problem, 0, 24 * 365) > 0;
   options->state_ttl_sec = settings.get_int("request.state.ttl.sec", 86400, &problem, 1, INT32_MAX);
   options->claim_idle_ms = settings.get_int("outbox.claim.idle.ms", 30000, &problem, 1, 86400000);
   options->max_deliveries = settings.get_int("outbox.max.deliveries", 16, &problem, 1, 1000000);
-  options->stream = settings.get("order.event.stream", options->stream);
-  options->group = settings.get("order.event.group", options->group);
-  options->consumer = settings.get("order.event.consumer", options->consumer);
-  for (const char* key : {"order.event.stream", "order.event.group", "order.event.consumer"}) {
-    if (settings.has(key) && settings.get(key).empty()) problem = where(key) + ": must not be empty";
+  options->stream = settings.get(setting::kStream);
+  options->group = settings.get(setting::kGroup);
+  options->consumer = settings.get(setting::kConsumer);
+  for (const SettingSpec& spec : {setting::kStream, setting::kGroup, setting::kConsumer}) {
+    if (settings.get(spec).empty()) problem = where(spec.key) + ": must not be empty";
   }
   if (!problem.empty()) *error = problem;
   return problem.empty();

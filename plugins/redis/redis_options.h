@@ -21,9 +21,9 @@ struct Options {
   std::int64_t state_ttl_sec = 86400;
   std::int64_t claim_idle_ms = 30000;
   std::int64_t max_deliveries = 16;
-  std::string stream = "flash_sale:order_events";
-  std::string group = "flash-sale-relay-group";
-  std::string consumer = "flash-sale-relay-1";
+  std::string stream;  // order.event.stream
+  std::string group;     // order.event.group
+  std::string consumer;  // order.event.consumer
 };
 
 // False with a one-line *error naming the key when a value is unusable.

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "flashsale/plugin.h"
+#include "sqlite_settings.h"
 #include "sqlite_error.h"
 #include "sqlite_order_store.h"
 
@@ -39,10 +40,10 @@ class SqliteBackend final : public Backend {
 
 Backend* make_backend(const Settings& settings, std::string* error) noexcept {
   try {
-    std::string path = settings.get("db.path", "flash_sale.db");
+    std::string path = settings.get(setting::kPath);
     std::string bad;
-    auto checkpoint_pages = static_cast<int>(
-        settings.get_int("db.checkpoint.pages", SqliteOrderStore::kDefaultCheckpointPages, &bad, 1, 1'000'000));
+    if (path.empty()) bad = "db.path (DB_PATH): must not be empty";
+    auto checkpoint_pages = static_cast<int>(settings.get_int(setting::kCheckpointPages, &bad));
     if (!bad.empty()) {
       if (error != nullptr) *error = bad;
       return nullptr;
@@ -57,7 +58,7 @@ Backend* make_backend(const Settings& settings, std::string* error) noexcept {
   }
 }
 
-const PluginDescriptor descriptor{kPluginAbiVersion, "sqlite", &make_backend};
+const PluginDescriptor descriptor{kPluginAbiVersion, "sqlite", &make_backend, setting::kAll, setting::kCount, "persist"};
 
 }  // namespace
 }  // namespace flashsale::sqlite

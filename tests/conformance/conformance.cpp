@@ -42,7 +42,7 @@ std::mt19937_64& random_engine() {
 }  // namespace
 
 Backends::Backends(const Overrides& overrides) {
-  config_ = load_config("", environ, exe_dir(), nullptr);
+  config_ = load_config("", environ, exe_dir());
   apply_plugin_paths(&config_);
   Settings& settings = config_.settings;
   settings.set("db.path", dir_.file("conformance.db"));

@@ -24,7 +24,7 @@ const std::string kWebhookSecret = "test-webhook-secret";
 
 Config memory_config(std::int64_t rate_limit) {
   char* no_env[] = {nullptr};
-  Config config = load_config("", no_env, ".", nullptr);
+  Config config = load_config("", no_env, ".");
   config.plugin_dir = test::plugin_dir();
   for (StageKind stage : kAllStages) config.stage_backend[static_cast<int>(stage)] = "memory";
   config.settings.set("buy.rate.limit", std::to_string(rate_limit));

@@ -21,7 +21,7 @@ namespace {
 // Every stage on the memory family, from the build's plugin directory.
 Config memory_config() {
   char* no_env[] = {nullptr};
-  Config config = flashsale::load_config("", no_env, ".", nullptr);
+  Config config = flashsale::load_config("", no_env, ".");
   config.plugin_dir = flashsale::test::plugin_dir();
   for (StageKind stage : flashsale::kAllStages) config.stage_backend[static_cast<int>(stage)] = "memory";
   return config;

@@ -190,15 +190,17 @@ TEST_CASE("flashsale-server --list-plugins prints each plugin on the search path
   INFO(output);
   CHECK(code == 0);
   const std::string abi = "\tabi " + std::to_string(flashsale::kPluginAbiVersion) + "\t";
-  CHECK_THAT(output, Catch::StartsWith("junk\t\t" + dir.file("extra/flashsale-junk.so") +
+  const std::string memory_stages = "ratelimit,admit,outbox,relay,persist,notify\t";
+  CHECK_THAT(output, Catch::StartsWith("junk\t\t\t" + dir.file("extra/flashsale-junk.so") +
                                        "\terror: cannot be loaded: invalid ELF header\n"
                                        "memory" +
-                                       abi + dir.file("extra/flashsale-memory.so") + "\n"));
-  CHECK_THAT(output, Catch::Contains("\nkafka" + abi + plugin_dir() + "/flashsale-kafka.so\n"));
-  CHECK_THAT(output, Catch::Contains("\nmemory" + abi + plugin_dir() + "/flashsale-memory.so\tshadowed by " +
+                                       abi + memory_stages + dir.file("extra/flashsale-memory.so") + "\n"));
+  CHECK_THAT(output, Catch::Contains("\nkafka" + abi + "relay\t" + plugin_dir() + "/flashsale-kafka.so\n"));
+  CHECK_THAT(output, Catch::Contains("\nmemory" + abi + memory_stages + plugin_dir() + "/flashsale-memory.so\tshadowed by " +
                                      dir.file("extra/flashsale-memory.so") + "\n"));
-  CHECK_THAT(output, Catch::Contains("\nsqlite" + abi + plugin_dir() + "/flashsale-sqlite.so\n"));
-  CHECK_THAT(output, Catch::Contains("\nredis" + abi + plugin_dir() + "/flashsale-redis.so\n"));
+  CHECK_THAT(output, Catch::Contains("\nsqlite" + abi + "persist\t" + plugin_dir() + "/flashsale-sqlite.so\n"));
+  CHECK_THAT(output, Catch::Contains("\nredis" + abi + "ratelimit,admit,outbox,notify\t" + plugin_dir() +
+                                     "/flashsale-redis.so\n"));
 }
 
 TEST_CASE("an over-limit body is answered 413 even when the client reads late (no reset)", "[e2e][api]") {

@@ -39,7 +39,8 @@ namespace flashsale {
 
 // 2: Notifier::finish_all. 3: Admission::counts_rate_limit, Code::rate_limited.
 // 4: PluginDescriptor::header_hash. 5: the order lifecycle (OrderStore pay,
-// cancel, expire_due, stock returns; Admission::return_stock).
+// cancel, expire_due, stock returns; Admission::return_stock), and the
+// descriptor's declared settings and stages.
 inline constexpr std::uint32_t kPluginAbiVersion = 5;
 
 // One per family per process. Stages made by the same Backend may share state
@@ -88,8 +89,16 @@ inline Notifier* Backend::make_notifier(std::string* error) noexcept {
 struct PluginDescriptor {
   std::uint32_t abi_version;  // first, so any version can read it
   const char* family;         // must equal the name the config uses
-  // Makes the family's Backend from the whole resolved configuration.
+  // Makes the family's Backend from the whole resolved configuration: core's
+  // keys and this family's declared ones, each set (default, file or
+  // environment) and valid.
   Backend* (*make_backend)(const Settings& settings, std::string* error) noexcept;
+  // The keys the family reads (see SettingSpec), `setting_count` of them.
+  const SettingSpec* settings = nullptr;
+  std::size_t setting_count = 0;
+  // The stages make_backend's Backend provides, comma separated
+  // ("ratelimit,admit,outbox,notify"), as --list-plugins shows them.
+  const char* stages = "";
   // Left to its default: the hash of the headers this plugin is compiled against.
   std::uint64_t header_hash = kPluginHeaderHash;
 };

@@ -30,6 +30,12 @@ std::int64_t Settings::get_int(const std::string& key, std::int64_t fallback, st
   return value;
 }
 
+std::int64_t Settings::get_int(const SettingSpec& spec, std::string* error) const {
+  std::int64_t fallback = 0;
+  std::from_chars(spec.fallback, spec.fallback + std::char_traits<char>::length(spec.fallback), fallback);
+  return get_int(spec.key, fallback, error, spec.min, spec.max);
+}
+
 std::string Settings::env_name(const std::string& key) {
   std::string name = key;
   for (char& c : name) c = c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));

@@ -1,5 +1,7 @@
 #include "app/server.h"
 
+#include <iostream>
+
 #include "app/services.h"
 #include "host/startup_error.h"
 #include "http/http_server.h"
@@ -24,7 +26,11 @@ struct Server::Parts {
   explicit Parts(Config c) : config(std::move(c)), services(config) {}
 };
 
-Server::Server(Config config) : parts_(std::make_unique<Parts>(std::move(config))) {}
+Server::Server(Config config) : parts_(std::make_unique<Parts>(std::move(config))) {
+  for (const std::string& warning : parts_->services.host.warnings()) {
+    std::cerr << "flashsale-server: warning: " << warning << std::endl;
+  }
+}
 
 Server::~Server() {
   stop();

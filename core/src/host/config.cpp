@@ -79,20 +79,6 @@ const std::vector<KnownKey>& known_keys() {
        "failpoint for tests: the consumer exits abruptly before its Nth relay commit (0 = off)"},
       {"fault.crash.before.stock.return", "0",
        "failpoint for tests: the process exits abruptly before its Nth stock return reaches the admit stage (0 = off)"},
-      {"db.path", "flash_sale.db", "SQLite database file (persist stage)"},
-      {"db.checkpoint.pages", "4000", "WAL pages at which the background checkpointer copies the log back"},
-      {"redis.addr", "localhost:6379", "Redis host:port"},
-      {"redis.db", "0", "Redis database number"},
-      {"kafka.brokers", "localhost:9092", "Kafka bootstrap servers, comma separated"},
-      {"kafka.topic", "flash-sale-orders", "Kafka topic of order events"},
-      {"kafka.group.id", "flash-sale-order-consumer", "Kafka consumer group"},
-      {"order.event.stream", "flash_sale:order_events", "Redis Stream of the outbox"},
-      {"order.event.group", "flash-sale-relay-group", "consumer group on the outbox stream"},
-      {"order.event.consumer", "flash-sale-relay-1", "this relay's consumer name in that group"},
-      {"redis.pool.size", "8", "idle Redis connections kept open (more are opened on demand)"},
-      {"redis.pipeline.connections", "2", "Redis connections (each with an I/O thread) the buy path pipelines over"},
-      {"redis.connect.timeout.ms", "1000", "Redis connect timeout, ms"},
-      {"redis.command.timeout.ms", "1000", "Redis command timeout, ms (a blocking outbox read adds its wait)"},
   };
   return keys;
 }
@@ -243,20 +229,17 @@ std::string plugin_path_family(const std::string& key) {
   return key.substr(prefix.size(), key.size() - prefix.size() - suffix.size());
 }
 
-Config load_config(const std::string& file, char** env, const std::string& exe_dir,
-                   std::vector<std::string>* warnings) {
+Config load_config(const std::string& file, char** env, const std::string& exe_dir) {
   std::map<std::string, std::string> values;
   for (const KnownKey& known : known_keys()) values[known.key] = known.fallback;
   values["plugin.dir"] = exe_dir + "/../plugins";
 
   std::set<std::string> plugin_paths_from_file;
+  std::set<std::string> file_keys;
   if (!file.empty()) {
     for (auto& [key, value] : read_properties(file)) {
       if (key == "plugin.dir" || !plugin_path_family(key).empty()) plugin_paths_from_file.insert(key);
-      bool known = values.count(key) != 0 || key.rfind("plugin.", 0) == 0;
-      if (!known && warnings != nullptr) {
-        warnings->push_back("config file " + file + ": unknown key " + key + " (passed on to plugins)");
-      }
+      file_keys.insert(key);
       values[key] = value;
     }
   }
@@ -268,18 +251,7 @@ Config load_config(const std::string& file, char** env, const std::string& exe_d
       plugin_paths_from_file.erase(key);
     }
   }
-  // PLUGIN_<FAMILY>_PATH names an out-of-tree plugin without any config file;
-  // KAFKA_PRODUCER_<PROPERTY> / KAFKA_CONSUMER_<PROPERTY> pass librdkafka
-  // properties (whose names have dots only) through to the kafka family.
-  auto lower_dotted = [](std::string name) {
-    for (char& c : name) c = c == '_' ? '.' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return name;
-  };
-  for (const auto& [name, value] : vars) {
-    if (name.rfind("KAFKA_PRODUCER_", 0) == 0 || name.rfind("KAFKA_CONSUMER_", 0) == 0) {
-      values[lower_dotted(name)] = value;
-    }
-  }
+  // PLUGIN_<FAMILY>_PATH names an out-of-tree plugin without any config file.
   for (const auto& [name, value] : vars) {
     const std::string prefix = "PLUGIN_", suffix = "_PATH";
     if (name.size() > prefix.size() + suffix.size() && name.rfind(prefix, 0) == 0 &&
@@ -295,6 +267,9 @@ Config load_config(const std::string& file, char** env, const std::string& exe_d
   }
 
   Config config;
+  config.config_file = file;
+  config.file_keys = std::move(file_keys);
+  config.environment = std::move(vars);
   config.settings = Settings(std::move(values));
   const Settings& s = config.settings;
   parse_addr(s, &config);
@@ -322,9 +297,6 @@ Config load_config(const std::string& file, char** env, const std::string& exe_d
   config.payment_timeout = std::chrono::seconds(require_int(s, "order.payment.timeout.sec", 1, 30 * 86400));
   config.expiry_scan_interval = std::chrono::milliseconds(require_int(s, "order.expiry.scan.ms", 10, 3'600'000));
   config.payment_webhook_secret = s.get("payment.webhook.secret");
-  require_int(s, "redis.db", 0, 1024);
-  if (s.get("db.path").empty()) throw StartupError(where("db.path") + ": must not be empty");
-  require_int(s, "db.checkpoint.pages", 1, 1'000'000);
   return config;
 }
 

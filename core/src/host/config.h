@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,16 +21,17 @@ inline constexpr StageKind kAllStages[] = {StageKind::ratelimit, StageKind::admi
                                            StageKind::relay,     StageKind::persist, StageKind::notify};
 const char* stage_name(StageKind stage) noexcept;  // "admit", ...
 
-struct KnownKey {
-  const char* key;
-  const char* fallback;
-  const char* help;  // one line, used by --help and the README
-};
-// Every key the host and the in-tree plugins read.
+// Core's keys: what the host and the stage contracts read (each family
+// declares its own in its descriptor).
+using KnownKey = SettingSpec;
 const std::vector<KnownKey>& known_keys();
 
 struct Config {
   Settings settings;  // every key resolved: defaults < file < environment
+
+  std::string config_file;              // "" when none
+  std::set<std::string> file_keys;      // every key the file sets
+  std::map<std::string, std::string> environment;  // the process's, for the keys plugins declare
 
   std::string http_host;  // "" = every interface
   std::uint16_t http_port = 8080;
@@ -54,9 +57,11 @@ std::string plugin_path_family(const std::string& key);
 
 // `file` may be empty (defaults and environment only). `env` is the process
 // environment (environ). `exe_dir` anchors the default plugin directory.
-// Unknown keys in the file are reported through `warnings`. Relative
+// Core's keys are resolved and checked here; every other key of the file is
+// kept for the plugins, whose declared keys the plugin host resolves and
+// checks when it loads them (and reports the keys nobody declares). Relative
 // plugin.dir and plugin.<family>.path values from the file are resolved
 // against the file's folder.
-Config load_config(const std::string& file, char** env, const std::string& exe_dir, std::vector<std::string>* warnings);
+Config load_config(const std::string& file, char** env, const std::string& exe_dir);
 
 }  // namespace flashsale

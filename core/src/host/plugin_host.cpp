@@ -9,6 +9,7 @@
 
 #include <boost/dll/shared_library.hpp>
 
+#include "host/declared_settings.h"
 #include "host/startup_error.h"
 
 namespace flashsale {
@@ -16,7 +17,8 @@ namespace flashsale {
 struct PluginHost::Family {
   // Declared first, destroyed last: the library outlives the backend.
   boost::dll::shared_library library;
-  std::unique_ptr<Backend> backend;
+  const PluginDescriptor* descriptor = nullptr;  // in the library
+  std::unique_ptr<Backend> backend;              // made once every family's settings are resolved
   std::string name;
   std::string path;
 };
@@ -104,7 +106,7 @@ std::string PluginHost::plugin_path(const std::string& family, const std::string
                      " and no plugin." + family + ".path");
 }
 
-std::shared_ptr<PluginHost::Family> PluginHost::load(const std::string& family, const std::string& key) {
+std::shared_ptr<PluginHost::Family> PluginHost::open(const std::string& family, const std::string& key) {
   auto found = families_.find(family);
   if (found != families_.end()) return found->second;
 
@@ -112,27 +114,35 @@ std::shared_ptr<PluginHost::Family> PluginHost::load(const std::string& family, 
   if (!std::filesystem::exists(path)) {
     throw StartupError("plugin " + path + ": file not found (named by plugin." + family + ".path)");
   }
-  auto loaded = std::make_shared<Family>();
-  loaded->name = family;
-  loaded->path = path;
+  auto opened = std::make_shared<Family>();
+  opened->name = family;
+  opened->path = path;
   std::string error;
-  const PluginDescriptor* descriptor = open_plugin(path, &loaded->library, &error);
-  if (descriptor != nullptr) error = refusal(*descriptor, family);
+  opened->descriptor = open_plugin(path, &opened->library, &error);
+  if (opened->descriptor != nullptr) error = refusal(*opened->descriptor, family);
   if (!error.empty()) throw StartupError("plugin " + path + ": " + error);
-  loaded->backend.reset(descriptor->make_backend(config_.settings, &error));
-  if (!loaded->backend) {
-    throw StartupError("plugin " + path + ": backend '" + family +
+  families_.emplace(family, opened);
+  return opened;
+}
+
+void PluginHost::start(Family& family) {
+  std::string error;
+  family.backend.reset(family.descriptor->make_backend(config_.settings, &error));
+  if (!family.backend) {
+    throw StartupError("plugin " + family.path + ": backend '" + family.name +
                        "' did not start: " + (error.empty() ? "gave no reason" : error));
   }
-  families_.emplace(family, loaded);
-  return loaded;
 }
 
 std::vector<FoundPlugin> find_plugins(const Config& config) {
   std::vector<FoundPlugin> found;
   for (const auto& [key, value] : config.settings.values()) {
     std::string family = plugin_path_family(key);
-    if (!family.empty() && !value.empty()) found.push_back({family, value, {}, 0, {}});
+    if (!family.empty() && !value.empty()) {
+      FoundPlugin& plugin = found.emplace_back();
+      plugin.family = family;
+      plugin.path = value;
+    }
   }
   for (const std::string& folder : search_folders(config.plugin_dir)) {
     std::vector<std::string> names;
@@ -148,7 +158,9 @@ std::vector<FoundPlugin> find_plugins(const Config& config) {
     std::sort(names.begin(), names.end());
     for (const std::string& name : names) {
       std::string family = name.substr(kFilePrefix.size(), name.size() - kFilePrefix.size() - kFileSuffix.size());
-      found.push_back({family, folder + "/" + name, {}, 0, {}});
+      FoundPlugin& plugin = found.emplace_back();
+      plugin.family = family;
+      plugin.path = folder + "/" + name;
     }
   }
   std::map<std::string, std::string> first_of_family;
@@ -164,6 +176,12 @@ std::vector<FoundPlugin> find_plugins(const Config& config) {
     if (descriptor == nullptr) continue;
     plugin.abi_version = descriptor->abi_version;
     plugin.error = refusal(*descriptor, plugin.family);
+    if (!plugin.error.empty()) continue;
+    if (descriptor->stages != nullptr) plugin.stages = descriptor->stages;
+    for (std::size_t i = 0; i < descriptor->setting_count; ++i) {
+      const SettingSpec& spec = descriptor->settings[i];
+      plugin.keys.push_back({spec.key, spec.fallback, spec.help, spec.kind == SettingSpec::Kind::prefix});
+    }
   }
   return found;
 }
@@ -188,9 +206,19 @@ Stages PluginHost::make_stages() {
   same_family(StageKind::admit, StageKind::outbox);
   same_family(StageKind::admit, StageKind::notify);
 
-  // Every library is loaded and checked before any stage is made, so a broken
-  // file is reported as such, not as a side effect of an earlier stage.
-  for (StageKind stage : kAllStages) load(config_.backend(stage), std::string("stage.") + stage_name(stage));
+  // Every library is loaded and checked before any backend starts, so a
+  // broken file is reported as such, not as a side effect of an earlier
+  // stage; and every family's keys are resolved before any of them reads its own.
+  for (StageKind stage : kAllStages) open(config_.backend(stage), std::string("stage.") + stage_name(stage));
+  std::vector<DeclaredSetting> declared;
+  for (const auto& [name, family] : families_) {
+    for (std::size_t i = 0; i < family->descriptor->setting_count; ++i) {
+      declared.push_back({family->descriptor->settings[i], name});
+    }
+  }
+  resolve_declared_settings(declared, &config_);
+  warnings_ = unknown_key_warnings(declared, config_);
+  for (const auto& [name, family] : families_) start(*family);
   auto family_of = [&](StageKind stage) { return families_.at(config_.backend(stage)); };
   Stages stages;
   stages.ratelimit = make_stage<RateLimiter>(family_of(StageKind::ratelimit), StageKind::ratelimit,

@@ -35,7 +35,13 @@ struct FoundPlugin {
   std::string path;
   std::string shadowed_by;  // an earlier file of the same family, which the host loads instead
   std::uint32_t abi_version = 0;
-  std::string error;  // why the host would refuse the file; empty when it loads
+  std::string error;   // why the host would refuse the file; empty when it loads
+  std::string stages;  // the stages it provides, comma separated (when it loads)
+  struct Key {
+    std::string key, fallback, help;
+    bool prefix = false;
+  };
+  std::vector<Key> keys;  // the keys it declares (when it loads)
 };
 
 // Every plugin the config makes visible: plugin.<family>.path files first,
@@ -48,18 +54,28 @@ class PluginHost {
   explicit PluginHost(const Config& config);
   ~PluginHost();
 
-  // Loads every family the config names and makes every stage. Throws
+  // Loads every family the config names, resolves and checks the keys they
+  // declare, starts their backends and makes every stage. Throws
   // StartupError with one line naming the key or the file on any problem.
   Stages make_stages();
+
+  // After make_stages: every key resolved (core's and the families'), as the
+  // backends got them, and one line per config-file key nobody reads.
+  const Settings& settings() const { return config_.settings; }
+  const std::vector<std::string>& warnings() const { return warnings_; }
 
   struct Family;  // a loaded library and its Backend
 
  private:
-  std::shared_ptr<Family> load(const std::string& family, const std::string& key);
+  // Loads the library of `family` (once) and checks its descriptor; `key`
+  // is the setting that asked for it, named in the error when it is not found.
+  std::shared_ptr<Family> open(const std::string& family, const std::string& key);
+  void start(Family& family);  // makes its Backend from the resolved settings
   std::string plugin_path(const std::string& family, const std::string& key) const;
 
   Config config_;
   std::map<std::string, std::shared_ptr<Family>> families_;
+  std::vector<std::string> warnings_;
 };
 
 }  // namespace flashsale

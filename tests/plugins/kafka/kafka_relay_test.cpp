@@ -33,7 +33,7 @@ struct KafkaFixture {
 
   flashsale::Config config(const std::string& group = "group-a") {
     char* no_env[] = {nullptr};
-    flashsale::Config c = flashsale::load_config("", no_env, ".", nullptr);
+    flashsale::Config c = flashsale::load_config("", no_env, ".");
     c.plugin_dir = flashsale::test::plugin_dir();
     for (auto stage : flashsale::kAllStages) c.stage_backend[static_cast<int>(stage)] = "memory";
     c.stage_backend[static_cast<int>(flashsale::StageKind::relay)] = "kafka";

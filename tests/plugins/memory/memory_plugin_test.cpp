@@ -11,7 +11,7 @@ namespace flashsale {
 namespace {
 Config memory_config() {
   char* env[] = {nullptr};
-  Config config = load_config("", env, ".", nullptr);
+  Config config = load_config("", env, ".");
   for (std::string& family : config.stage_backend) family = "memory";
   config.plugin_dir = test::plugin_dir();
   return config;

@@ -205,7 +205,7 @@ TEST_CASE("sqlite family: what was persisted survives reopening the file", "[sql
 TEST_CASE("sqlite family: a db.path that cannot be opened stops start-up naming db.path", "[sqlite]") {
   TempDir dir;
   std::string path = dir.file("missing-dir/flash_sale.db");
-  Config config = load_config("", environ, ".", nullptr);
+  Config config = load_config("", environ, ".");
   for (std::string& family : config.stage_backend) family = "sqlite";
   config.plugin_dir = plugin_dir();
   config.settings.set("db.path", path);
