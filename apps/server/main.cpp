@@ -36,22 +36,20 @@ void usage(const flashsale::Config* config) {
   for (const auto& key : flashsale::known_keys()) print_key(key.key, key.fallback, key.help, false);
   if (config == nullptr) return;
   for (const auto& plugin : flashsale::find_plugins(*config)) {
-    if (!plugin.error.empty() || !plugin.shadowed_by.empty() || plugin.keys.empty()) continue;
+    if (!plugin.error.empty() || plugin.keys.empty()) continue;
     std::cout << "\nthe " << plugin.family << " plugin (" << plugin.path << "):\n";
     for (const auto& key : plugin.keys) print_key(key.key, key.fallback, key.help, key.prefix);
   }
 }
 
-// One line per plugin file, in the order the host looks: family, ABI version
-// (or why it does not load), its stages, file, and the earlier file that
-// shadows it.
+// One line per plugin file, in the order the host looks: family, ABI version,
+// its stages, file, and why the host would not take it.
 void list_plugins(const flashsale::Config& config) {
   for (const auto& plugin : flashsale::find_plugins(config)) {
     std::cout << plugin.family << "\t";
     if (plugin.abi_version != 0) std::cout << "abi " << plugin.abi_version;
     std::cout << "\t" << plugin.stages << "\t" << plugin.path;
     if (!plugin.error.empty()) std::cout << "\terror: " << plugin.error;
-    if (!plugin.shadowed_by.empty()) std::cout << "\tshadowed by " << plugin.shadowed_by;
     std::cout << "\n";
   }
 }

@@ -87,12 +87,12 @@ TEST_CASE("an unknown backend name is refused naming the key and the folders sea
   config.plugin_dir = empty.path() + "::" + flashsale::test::plugin_dir();
   config.stage_backend[static_cast<int>(StageKind::ratelimit)] = "bogus";
   CHECK(startup_error(config) ==
-        "stage.ratelimit (STAGE_RATELIMIT): unknown backend 'bogus': no flashsale-bogus.so in " + empty.path() + ", " +
-            flashsale::test::plugin_dir() + " and no plugin.bogus.path");
+        "stage.ratelimit (STAGE_RATELIMIT): unknown backend 'bogus': no plugin of that family in " + empty.path() +
+            ", " + flashsale::test::plugin_dir() + " and no plugin.bogus.path");
 
   config.plugin_dir = "";
   CHECK(startup_error(config) ==
-        "stage.ratelimit (STAGE_RATELIMIT): unknown backend 'bogus': no flashsale-bogus.so "
+        "stage.ratelimit (STAGE_RATELIMIT): unknown backend 'bogus': no plugin of that family "
         "(plugin.dir is empty) and no plugin.bogus.path");
 }
 
@@ -105,22 +105,36 @@ TEST_CASE("a plugin path naming no file is refused naming the file", "[plugin_ho
         "plugin " + empty.file("flashsale-mine.so") + ": file not found (named by plugin.mine.path)");
 }
 
-TEST_CASE("any family on the search path is found in the first folder that has it", "[plugin_host]") {
+TEST_CASE("a family is found by its descriptor whatever its file is called", "[plugin_host]") {
   flashsale::test::TempDir dir;
-  std::string good = place_fixture(dir.file("good"), "failing.so", "failing");
-  std::string junk = place_junk(dir.file("junk"), "failing");
+  std::string renamed = place_fixture(dir.file("good"), "failing.so", "anything");
   Config config = memory_config();
   config.stage_backend[static_cast<int>(StageKind::persist)] = "failing";
-
   const std::string memory = ":" + flashsale::test::plugin_dir();
-  config.plugin_dir = dir.file("none") + ":" + dir.file("good") + ":" + dir.file("junk") + memory;
-  CHECK(startup_error(config) == "plugin " + good + ": backend 'failing' did not start: failing.mode is not 'empty'");
+  config.plugin_dir = dir.file("none") + ":" + dir.file("good") + memory;
+  CHECK(startup_error(config) ==
+        "plugin " + renamed + ": backend 'failing' did not start: failing.mode is not 'empty'");
 
-  config.plugin_dir = dir.file("junk") + ":" + dir.file("good") + memory;
+  // A file that does not load says why when no other file is the family's.
+  std::string junk = place_junk(dir.file("junk"), "failing");
+  config.plugin_dir = dir.file("junk") + memory;
   CHECK_THAT(startup_error(config), Catch::StartsWith("plugin " + junk + ": cannot be loaded"));
+  config.plugin_dir = dir.file("junk") + ":" + dir.file("good") + memory;
+  CHECK_THAT(startup_error(config), Catch::StartsWith("plugin " + renamed + ": backend 'failing' did not start"));
+}
 
-  config.settings.set("plugin.failing.path", good);  // the explicit file comes first
-  CHECK_THAT(startup_error(config), Catch::StartsWith("plugin " + good + ": backend 'failing' did not start"));
+TEST_CASE("two plugins claiming one family are refused naming both", "[plugin_host]") {
+  flashsale::test::TempDir dir;
+  std::string first = place_fixture(dir.file("a"), "failing.so", "failing");
+  std::string second = place_fixture(dir.file("b"), "failing.so", "failing-copy");
+  Config config = memory_config();
+  config.stage_backend[static_cast<int>(StageKind::persist)] = "failing";
+  config.plugin_dir = dir.file("a") + ":" + dir.file("b") + ":" + dir.file("a") + ":" + flashsale::test::plugin_dir();
+  CHECK(startup_error(config) == "stage.persist (STAGE_PERSIST): two plugins claim family 'failing': " + first +
+                                     " and " + second + " (remove one, or name one with plugin.failing.path)");
+
+  config.settings.set("plugin.failing.path", second);  // naming one settles it
+  CHECK_THAT(startup_error(config), Catch::StartsWith("plugin " + second + ": backend 'failing' did not start"));
 }
 
 TEST_CASE("a file that is not a shared object is refused with the loader's reason", "[plugin_host]") {
@@ -216,8 +230,8 @@ TEST_CASE("the plugins on the search path are listed in the order the host looks
 
   std::vector<FoundPlugin> found = flashsale::find_plugins(config);
   REQUIRE(found.size() == 6);
-  const std::string abi_now = std::to_string(flashsale::kPluginAbiVersion);
   CHECK(found[0].family == "mine");
+  CHECK(found[0].named);
   CHECK(found[0].error == "file not found");
   CHECK(found[1].family == "abimismatch");
   CHECK(found[1].path == abi);
@@ -226,15 +240,13 @@ TEST_CASE("the plugins on the search path are listed in the order the host looks
   CHECK(found[2].family == "failing");
   CHECK(found[2].path == first);
   CHECK(found[2].abi_version == flashsale::kPluginAbiVersion);
-  CHECK(found[2].error.empty());
-  CHECK(found[2].shadowed_by.empty());
+  CHECK(found[2].error == "family 'failing' is also claimed by " + later);
   CHECK(found[3].family == "junk");
   CHECK(found[3].path == junk);
   CHECK(found[3].error == "cannot be loaded: invalid ELF header");
-  CHECK(found[4].family == "failing");
   CHECK(found[4].path == later);
-  CHECK(found[4].shadowed_by == first);
-  CHECK(found[4].error.empty());
-  CHECK(found[5].family == "renamed");
-  CHECK(found[5].error == "provides family 'failing', config asked for 'renamed'");
+  CHECK(found[4].error == "family 'failing' is also claimed by " + first);
+  CHECK(found[5].family == "failing");  // its descriptor's, not its file name's
+  CHECK(found[5].path == renamed);
+  CHECK(found[5].error == "family 'failing' is also claimed by " + first);
 }

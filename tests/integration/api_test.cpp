@@ -175,7 +175,7 @@ TEST_CASE("a bad config stops start-up with one line naming the key", "[e2e][sta
 
 TEST_CASE("flashsale-server --list-plugins prints each plugin on the search path and exits", "[e2e][startup]") {
   // The config file names its first folder relative to itself; the build's
-  // plugins come second, so its memory plugin is shadowed by the copy.
+  // plugins come second, so two files claim the memory family.
   TempDir dir;
   std::filesystem::create_directories(dir.file("etc"));
   std::filesystem::create_directories(dir.file("extra"));
@@ -194,9 +194,12 @@ TEST_CASE("flashsale-server --list-plugins prints each plugin on the search path
   CHECK_THAT(output, Catch::StartsWith("junk\t\t\t" + dir.file("extra/flashsale-junk.so") +
                                        "\terror: cannot be loaded: invalid ELF header\n"
                                        "memory" +
-                                       abi + memory_stages + dir.file("extra/flashsale-memory.so") + "\n"));
+                                       abi + memory_stages + dir.file("extra/flashsale-memory.so") +
+                                       "\terror: family 'memory' is also claimed by " + plugin_dir() +
+                                       "/flashsale-memory.so\n"));
   CHECK_THAT(output, Catch::Contains("\nkafka" + abi + "relay\t" + plugin_dir() + "/flashsale-kafka.so\n"));
-  CHECK_THAT(output, Catch::Contains("\nmemory" + abi + memory_stages + plugin_dir() + "/flashsale-memory.so\tshadowed by " +
+  CHECK_THAT(output, Catch::Contains("\nmemory" + abi + memory_stages + plugin_dir() +
+                                     "/flashsale-memory.so\terror: family 'memory' is also claimed by " +
                                      dir.file("extra/flashsale-memory.so") + "\n"));
   CHECK_THAT(output, Catch::Contains("\nsqlite" + abi + "persist\t" + plugin_dir() + "/flashsale-sqlite.so\n"));
   CHECK_THAT(output, Catch::Contains("\nredis" + abi + "ratelimit,admit,outbox,notify\t" + plugin_dir() +

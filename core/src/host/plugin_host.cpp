@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <set>
 #include <sstream>
 
 #include <boost/dll/shared_library.hpp>
@@ -67,8 +68,8 @@ const PluginDescriptor* open_plugin(const std::string& path, boost::dll::shared_
   return &library->get_alias<const PluginDescriptor>("flashsale_plugin");
 }
 
-// Why the host refuses a loaded descriptor as `family`, or "".
-std::string refusal(const PluginDescriptor& descriptor, const std::string& family) {
+// Why the host refuses a loaded descriptor whatever family it is for, or "".
+std::string unusable(const PluginDescriptor& descriptor) {
   if (descriptor.abi_version != kPluginAbiVersion) {  // then nothing after the version can be trusted
     return "ABI version " + std::to_string(descriptor.abi_version) + ", this host needs version " +
            std::to_string(kPluginAbiVersion) + " (rebuild the plugin)";
@@ -81,9 +82,15 @@ std::string refusal(const PluginDescriptor& descriptor, const std::string& famil
     return "built against other plugin headers (hash " + std::string(hashes) +
            "; rebuild it against this host's headers)";
   }
-  if (descriptor.family != nullptr && family == descriptor.family) return {};
-  return "provides family '" + std::string(descriptor.family ? descriptor.family : "") + "', config asked for '" +
-         family + "'";
+  if (descriptor.family == nullptr || *descriptor.family == '\0') return "names no family in its descriptor";
+  return {};
+}
+
+// Why the host refuses a loaded descriptor as `family`, or "".
+std::string refusal(const PluginDescriptor& descriptor, const std::string& family) {
+  std::string why = unusable(descriptor);
+  if (!why.empty() || family == descriptor.family) return why;
+  return "provides family '" + std::string(descriptor.family) + "', config asked for '" + family + "'";
 }
 
 }  // namespace
@@ -91,19 +98,32 @@ std::string refusal(const PluginDescriptor& descriptor, const std::string& famil
 PluginHost::PluginHost(const Config& config) : config_(config) {}
 PluginHost::~PluginHost() = default;
 
-std::string PluginHost::plugin_path(const std::string& family, const std::string& key) const {
+std::string PluginHost::plugin_path(const std::string& family, const std::string& key) {
   std::string explicit_path = config_.settings.get("plugin." + family + ".path");
   if (!explicit_path.empty()) return explicit_path;
+  if (!found_) found_ = find_plugins(config_);
+  std::vector<const FoundPlugin*> claimants, broken;
+  for (const FoundPlugin& plugin : *found_) {
+    if (plugin.named || plugin.family != family) continue;
+    bool usable = plugin.error.empty() || plugin.error.rfind("family '", 0) == 0;  // or claimed twice
+    (usable ? claimants : broken).push_back(&plugin);
+  }
+  std::string where = key + " (" + Settings::env_name(key) + ")";
+  if (claimants.size() > 1) {
+    std::string paths;
+    for (const FoundPlugin* plugin : claimants) paths += (paths.empty() ? "" : " and ") + plugin->path;
+    throw StartupError(where + ": two plugins claim family '" + family + "': " + paths +
+                       " (remove one, or name one with plugin." + family + ".path)");
+  }
+  if (claimants.size() == 1) return claimants[0]->path;
+  // A file that would have been the family's but does not load says why.
+  if (!broken.empty()) return broken[0]->path;
   std::vector<std::string> folders = search_folders(config_.plugin_dir);
   std::string searched;
-  for (const std::string& folder : folders) {
-    std::string candidate = folder + "/" + kFilePrefix + family + kFileSuffix;
-    if (std::filesystem::exists(candidate)) return candidate;
-    searched += (searched.empty() ? "" : ", ") + folder;
-  }
-  throw StartupError(key + " (" + Settings::env_name(key) + "): unknown backend '" + family + "': no " + kFilePrefix +
-                     family + kFileSuffix + (folders.empty() ? " (plugin.dir is empty)" : " in " + searched) +
-                     " and no plugin." + family + ".path");
+  for (const std::string& folder : folders) searched += (searched.empty() ? "" : ", ") + folder;
+  throw StartupError(where + ": unknown backend '" + family + "': no plugin of that family" +
+                     (folders.empty() ? " (plugin.dir is empty)" : " in " + searched) + " and no plugin." + family +
+                     ".path");
 }
 
 std::shared_ptr<PluginHost::Family> PluginHost::open(const std::string& family, const std::string& key) {
@@ -138,12 +158,13 @@ std::vector<FoundPlugin> find_plugins(const Config& config) {
   std::vector<FoundPlugin> found;
   for (const auto& [key, value] : config.settings.values()) {
     std::string family = plugin_path_family(key);
-    if (!family.empty() && !value.empty()) {
-      FoundPlugin& plugin = found.emplace_back();
-      plugin.family = family;
-      plugin.path = value;
-    }
+    if (family.empty() || value.empty()) continue;
+    FoundPlugin& plugin = found.emplace_back();
+    plugin.family = family;
+    plugin.path = value;
+    plugin.named = true;
   }
+  std::set<std::string> seen;  // a folder listed twice lists its files once
   for (const std::string& folder : search_folders(config.plugin_dir)) {
     std::vector<std::string> names;
     std::error_code ec;
@@ -157,16 +178,14 @@ std::vector<FoundPlugin> find_plugins(const Config& config) {
     }
     std::sort(names.begin(), names.end());
     for (const std::string& name : names) {
-      std::string family = name.substr(kFilePrefix.size(), name.size() - kFilePrefix.size() - kFileSuffix.size());
+      std::string path = folder + "/" + name;
+      if (!seen.insert(std::filesystem::weakly_canonical(path, ec).string()).second) continue;
       FoundPlugin& plugin = found.emplace_back();
-      plugin.family = family;
-      plugin.path = folder + "/" + name;
+      plugin.family = name.substr(kFilePrefix.size(), name.size() - kFilePrefix.size() - kFileSuffix.size());
+      plugin.path = path;
     }
   }
-  std::map<std::string, std::string> first_of_family;
   for (FoundPlugin& plugin : found) {
-    auto [first, inserted] = first_of_family.emplace(plugin.family, plugin.path);
-    if (!inserted) plugin.shadowed_by = first->second;
     if (!std::filesystem::exists(plugin.path)) {
       plugin.error = "file not found";
       continue;
@@ -175,12 +194,24 @@ std::vector<FoundPlugin> find_plugins(const Config& config) {
     const PluginDescriptor* descriptor = open_plugin(plugin.path, &library, &plugin.error);
     if (descriptor == nullptr) continue;
     plugin.abi_version = descriptor->abi_version;
-    plugin.error = refusal(*descriptor, plugin.family);
+    plugin.error = plugin.named ? refusal(*descriptor, plugin.family) : unusable(*descriptor);
     if (!plugin.error.empty()) continue;
+    plugin.family = descriptor->family;
     if (descriptor->stages != nullptr) plugin.stages = descriptor->stages;
     for (std::size_t i = 0; i < descriptor->setting_count; ++i) {
       const SettingSpec& spec = descriptor->settings[i];
       plugin.keys.push_back({spec.key, spec.fallback, spec.help, spec.kind == SettingSpec::Kind::prefix});
+    }
+  }
+  // Two usable files on the search path claiming one family: neither is
+  // taken (the host refuses the family), and each says which other claims it.
+  for (FoundPlugin& plugin : found) {
+    if (plugin.named || !plugin.error.empty()) continue;
+    for (const FoundPlugin& other : found) {
+      if (&other == &plugin || other.named || other.family != plugin.family || other.abi_version == 0) continue;
+      if (!other.error.empty() && other.error.rfind("family '", 0) != 0) continue;
+      plugin.error = "family '" + plugin.family + "' is also claimed by " + other.path;
+      break;
     }
   }
   return found;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,12 +29,11 @@ struct Stages {
 };
 
 // A family is loaded from plugin.<family>.path when that is set, else from
-// flashsale-<family>.so in the first folder of plugin.dir (a ':' separated
-// search path) that has one.
+// the one flashsale-*.so on plugin.dir (a ':' separated search path) whose
+// descriptor names that family; two files claiming one family are refused.
 struct FoundPlugin {
-  std::string family;  // from the file name, or from the key plugin.<family>.path
+  std::string family;  // from the descriptor; from the file name (or plugin.<family>.path) when it does not load
   std::string path;
-  std::string shadowed_by;  // an earlier file of the same family, which the host loads instead
   std::uint32_t abi_version = 0;
   std::string error;   // why the host would refuse the file; empty when it loads
   std::string stages;  // the stages it provides, comma separated (when it loads)
@@ -42,11 +42,14 @@ struct FoundPlugin {
     bool prefix = false;
   };
   std::vector<Key> keys;  // the keys it declares (when it loads)
+  bool named = false;     // given by plugin.<family>.path rather than found on plugin.dir
 };
 
 // Every plugin the config makes visible: plugin.<family>.path files first,
 // then each folder's flashsale-*.so (by name), in search path order. Each file
-// is loaded and its descriptor read; no backend is made.
+// is loaded and its descriptor read; no backend is made. Files on plugin.dir
+// that load and claim a family another one there claims too get an error
+// naming the other.
 std::vector<FoundPlugin> find_plugins(const Config& config);
 
 class PluginHost {
@@ -71,11 +74,12 @@ class PluginHost {
   // is the setting that asked for it, named in the error when it is not found.
   std::shared_ptr<Family> open(const std::string& family, const std::string& key);
   void start(Family& family);  // makes its Backend from the resolved settings
-  std::string plugin_path(const std::string& family, const std::string& key) const;
+  std::string plugin_path(const std::string& family, const std::string& key);
 
   Config config_;
   std::map<std::string, std::shared_ptr<Family>> families_;
   std::vector<std::string> warnings_;
+  std::optional<std::vector<FoundPlugin>> found_;  // the search path's plugins, scanned once when needed
 };
 
 }  // namespace flashsale
