@@ -23,6 +23,8 @@ HttpResponse pay_order(const ApiContext& context, const HttpRequest& request, st
 HttpResponse cancel_order(const ApiContext& context, const HttpRequest& request, std::string_view id);
 HttpResponse reconcile(const ApiContext& context, const HttpRequest& request, std::string_view id);
 HttpResponse healthz(const ApiContext& context, const HttpRequest& request, std::string_view param);
+// GET /openapi.json: the API description (docs/openapi.json).
+HttpResponse openapi(const ApiContext& context, const HttpRequest& request, std::string_view param);
 // GET /livez: the process is up and its I/O threads answer; a fixed answer.
 HttpResponse livez(const ApiContext& context, const HttpRequest& request, std::string_view param);
 

@@ -56,6 +56,7 @@ Router::Handler answering_500_on_throw(Router::Handler handler) {
 void Router::add(std::string_view method, std::string pattern, bool blocking, Handler handler) {
   Route route;
   route.method = std::string(method);
+  route.pattern = pattern;
   std::size_t slot = pattern.find("{}");
   route.has_param = slot != std::string::npos;
   if (route.has_param) {
@@ -66,6 +67,12 @@ void Router::add(std::string_view method, std::string pattern, bool blocking, Ha
   route.blocking = blocking;
   route.handler = answering_500_on_throw(std::move(handler));
   routes_.push_back(std::move(route));
+}
+
+std::vector<Router::Entry> Router::table() const {
+  std::vector<Entry> entries;
+  for (const Route& route : routes_) entries.push_back({route.method, route.pattern});
+  return entries;
 }
 
 Router::Match Router::match(const HttpRequest& request) const {
@@ -83,6 +90,7 @@ Router::Match Router::match(const HttpRequest& request) const {
     if (route.method == method) {
       match.handler = &route.handler;
       match.param = param;
+      match.pattern = route.pattern;
       match.blocking = route.blocking;
       return match;
     }
@@ -94,6 +102,7 @@ Router::Match Router::match(const HttpRequest& request) const {
   if (head_as_get != nullptr) {
     match.handler = &head_as_get->handler;
     match.param = head_param;
+    match.pattern = head_as_get->pattern;
     match.blocking = head_as_get->blocking;
     return match;
   }

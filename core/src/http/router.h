@@ -29,14 +29,21 @@ class Router {
   struct Match {
     const Handler* handler = nullptr;  // null: `refusal` is the answer (404 route_not_found, 405 with Allow)
     std::string_view param;            // a view into the request's head
+    std::string_view pattern;          // the route's pattern, as added
     bool blocking = false;
     HttpResponse refusal;
   };
   Match match(const HttpRequest& request) const;
 
+  struct Entry {
+    std::string method, pattern;
+  };
+  std::vector<Entry> table() const;  // every route, in the order added
+
  private:
   struct Route {
     std::string method;
+    std::string pattern;
     std::string prefix;  // the pattern before "{}", or all of it
     std::string suffix;  // the pattern after "{}"
     bool has_param = false;
