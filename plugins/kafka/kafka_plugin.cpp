@@ -1,12 +1,15 @@
 // The kafka backend family: the relay stage on librdkafka. The producer and
 // the consumer are made on first use, so a process whose roles need only one
 // of them (relay, or consumer) never opens the other.
+#include <librdkafka/rdkafka.h>
+
 #include <memory>
 #include <mutex>
 
 #include "flashsale/plugin.h"
-#include "kafka_settings.h"
+#include "kafka_conf.h"
 #include "kafka_publisher.h"
+#include "kafka_settings.h"
 #include "kafka_subscriber.h"
 
 namespace flashsale::kafka {
@@ -49,6 +52,39 @@ class KafkaRelay : public Relay {
 class KafkaBackend : public Backend {
  public:
   explicit KafkaBackend(const Settings& settings) : settings_(settings) {}
+  ~KafkaBackend() override {
+    if (probe_ != nullptr) rd_kafka_destroy(probe_);
+  }
+  KafkaBackend(const KafkaBackend&) = delete;
+  KafkaBackend& operator=(const KafkaBackend&) = delete;
+
+  // Asks a broker for the topic's metadata. The handle is made on the first
+  // call, so a process nobody asks never opens it.
+  Status ready() noexcept override {
+    try {
+      std::lock_guard lock(probe_mutex_);
+      if (probe_ == nullptr) {
+        std::string error;
+        rd_kafka_conf_t* conf = producer_conf(settings_, &error);
+        if (conf == nullptr) return {Code::internal, error};
+        char errstr[512];
+        probe_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+        if (probe_ == nullptr) {
+          rd_kafka_conf_destroy(conf);
+          return {Code::internal, errstr};
+        }
+      }
+      const struct rd_kafka_metadata* metadata = nullptr;
+      rd_kafka_resp_err_t err = rd_kafka_metadata(probe_, 1, nullptr, &metadata, 1000);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return {Code::unavailable, "kafka.brokers " + settings_.get(setting::kBrokers) + ": " + rd_kafka_err2str(err)};
+      }
+      rd_kafka_metadata_destroy(metadata);
+      return Status::ok();
+    } catch (const std::exception& e) {
+      return {Code::internal, e.what()};
+    }
+  }
 
   Relay* make_relay(std::string* error) noexcept override {
     try {
@@ -61,6 +97,8 @@ class KafkaBackend : public Backend {
 
  private:
   Settings settings_;
+  std::mutex probe_mutex_;
+  rd_kafka_t* probe_ = nullptr;  // for ready(), made on its first call
 };
 
 Backend* make_backend(const Settings& settings, std::string* error) noexcept {

@@ -36,6 +36,15 @@ class RedisBackend final : public Backend {
     return make_or_report(error, [&] { return new_notifier(context_); });
   }
 
+  Status ready() noexcept override {
+    try {
+      Reply reply;
+      return context_->command({"PING"}, &reply);  // bounded by redis.command.timeout.ms
+    } catch (const std::exception& e) {
+      return {Code::internal, e.what()};
+    }
+  }
+
  private:
   std::shared_ptr<RedisContext> context_;
 };

@@ -1,5 +1,7 @@
 // The sqlite backend family: the persist stage (OrderStore) on the SQLite file
 // db.path names, through Poco::Data. It provides no other stage.
+#include <sqlite3.h>
+
 #include <memory>
 
 #include "flashsale/plugin.h"
@@ -31,6 +33,20 @@ class SqliteBackend final : public Backend {
 
   OrderStore* make_order_store(std::string* error) noexcept override {
     return open_store(path_, checkpoint_pages_, error);
+  }
+
+  // The file opens and its schema reads, on a connection of its own.
+  Status ready() noexcept override {
+    sqlite3* db = nullptr;
+    int rc = sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
+    if (rc == SQLITE_OK) {
+      sqlite3_busy_timeout(db, 1000);
+      rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+    }
+    std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    if (rc == SQLITE_OK) return Status::ok();
+    return {Code::unavailable, "db.path (DB_PATH) " + path_ + ": " + message};
   }
 
  private:

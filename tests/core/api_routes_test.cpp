@@ -181,6 +181,27 @@ TEST_CASE("the admin guard's lockout reaches the API as 429 auth_rate_limited", 
   CHECK(api.call("GET", "/api/admin/reconcile/1", "", kAdmin, "192.0.2.9").status == 404);  // another address
 }
 
+TEST_CASE("/readyz asks the backends of the process's roles and names each that is not ready", "[routes]") {
+  Api api;
+  HttpResponse ready = api.call("GET", "/readyz");
+  CHECK(ready.status == 200);
+  CHECK(ready.body == R"({"status":"ready","backends":{"memory":{"stages":"ratelimit,admit,outbox,relay,persist,notify",)"
+                      R"("ready":true}}})");
+
+  api.context.readiness = [] {
+    return std::vector<BackendReadiness>{{"redis", "ratelimit,admit,notify", false, "redis.addr: connection refused"},
+                                         {"sqlite", "persist", true, ""}};
+  };
+  HttpResponse down = api.call("GET", "/readyz");
+  check_error(down, 503, "not_ready");
+  CHECK_THAT(down.body, Catch::Contains("redis (ratelimit,admit,notify): redis.addr: connection refused"));
+  CHECK_THAT(down.body, Catch::Contains(R"("sqlite":{"stages":"persist","ready":true})"));
+
+  Config relay_only = test::memory_config(1000, "");
+  relay_only.role_api = relay_only.role_consumer = relay_only.role_expirer = false;
+  CHECK(stages_of_roles(relay_only) == std::vector<StageKind>{StageKind::outbox, StageKind::relay});
+}
+
 TEST_CASE("a handler that throws answers 500 internal", "[routes]") {
   Api api;
   api.router.add("GET", "/boom", false, [](const HttpRequest&, std::string_view) -> HttpResponse {

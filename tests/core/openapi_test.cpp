@@ -179,6 +179,9 @@ void run_scenario(Recorder& r) {
 
   r.call(api, "GET", "/healthz");
   r.call(api, "GET", "/livez");
+  r.call(api, "GET", "/readyz");
+  api.context.readiness = [] { return std::vector<BackendReadiness>{{"redis", "admit", false, "connection refused"}}; };
+  r.call(api, "GET", "/readyz");
   r.call(api, "GET", "/openapi.json");
 
   // Wrong tokens: 401 on each admin route, then the address is locked out.

@@ -183,3 +183,36 @@ TEST_CASE("redis profile: cancelled and expired orders give their stock back onc
   CHECK(totals.json->getValue<bool>("reconciled"));
   CHECK(server->stop() == 0);
 }
+
+TEST_CASE("redis profile: /readyz names Redis while it is down and is ready again once it is back", "[e2e][redis]") {
+  RedisServer redis;
+  TempDir dir;
+  auto server = redis_profile_server(redis, dir);
+  HttpClient client(server->port());
+  HttpReply ready = client.get("/readyz");
+  INFO(ready.body);
+  CHECK(ready.status == 200);
+  CHECK(ready.json->getObject("backends")->getObject("redis")->getValue<bool>("ready"));
+  CHECK(ready.json->getObject("backends")->getObject("sqlite")->getValue<std::string>("stages") == "persist");
+
+  redis.kill();
+  HttpReply down = client.get("/readyz");
+  INFO(down.body);
+  CHECK(down.status == 503);
+  CHECK(down.error_code() == "not_ready");
+  CHECK_THAT(down.json->getObject("error")->getValue<std::string>("message"), Catch::StartsWith("redis ("));
+  CHECK_FALSE(down.json->getObject("backends")->getObject("redis")->getValue<bool>("ready"));
+  CHECK(down.json->getObject("backends")->getObject("sqlite")->getValue<bool>("ready"));
+  CHECK(client.get("/livez").status == 200);  // up, just not ready
+
+  redis.start();
+  HttpReply back = client.get("/readyz");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (back.status != 200 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    back = client.get("/readyz");
+  }
+  INFO(back.body);
+  CHECK(back.status == 200);
+  CHECK(server->stop() == 0);
+}

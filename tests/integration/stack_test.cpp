@@ -153,3 +153,32 @@ TEST_CASE("default stack: a consumer killed between DB commit and offset commit 
   CHECK(api->stop() == 0);
   CHECK(consumer->stop() == 0);
 }
+
+TEST_CASE("default stack: /readyz names the broker while it is down", "[e2e][stack]") {
+  Stack stack;
+  auto server = stack.server("api,relay,consumer");
+  HttpClient client(server->port());
+  HttpReply ready = client.get("/readyz");
+  INFO(ready.body);
+  CHECK(ready.status == 200);
+  for (const char* family : {"redis", "kafka", "sqlite"}) {
+    CHECK(ready.json->getObject("backends")->getObject(family)->getValue<bool>("ready"));
+  }
+
+  stack.broker().set_down(1);
+  HttpReply down = client.get("/readyz");
+  INFO(down.body);
+  CHECK(down.status == 503);
+  CHECK_THAT(down.json->getObject("error")->getValue<std::string>("message"), Catch::StartsWith("kafka (relay): "));
+  CHECK(down.json->getObject("backends")->getObject("redis")->getValue<bool>("ready"));
+
+  stack.broker().set_up(1);
+  HttpReply back = client.get("/readyz");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (back.status != 200 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    back = client.get("/readyz");
+  }
+  CHECK(back.status == 200);
+  CHECK(server->stop() == 0);
+}

@@ -40,7 +40,7 @@ namespace flashsale {
 // 2: Notifier::finish_all. 3: Admission::counts_rate_limit, Code::rate_limited.
 // 4: PluginDescriptor::header_hash. 5: the order lifecycle (OrderStore pay,
 // cancel, expire_due, stock returns; Admission::return_stock), and the
-// descriptor's declared settings and stages.
+// descriptor's declared settings and stages, and Backend::ready.
 inline constexpr std::uint32_t kPluginAbiVersion = 5;
 
 // One per family per process. Stages made by the same Backend may share state
@@ -58,6 +58,11 @@ class Backend {
   virtual Relay* make_relay(std::string* error) noexcept;
   virtual OrderStore* make_order_store(std::string* error) noexcept;
   virtual Notifier* make_notifier(std::string* error) noexcept;
+
+  // Whether the family's servers (or files) can be used right now: ok, or
+  // unavailable with why. GET /readyz asks it, so it answers within about a
+  // second whatever the servers do. The default has nothing to reach.
+  virtual Status ready() noexcept { return Status::ok(); }
 };
 
 namespace detail {

@@ -1,6 +1,31 @@
 #include "app/services.h"
 
+#include <algorithm>
+
 namespace flashsale {
+
+std::vector<StageKind> stages_of_roles(const Config& config) {
+  std::vector<StageKind> stages;
+  auto use = [&](StageKind stage) {
+    if (std::find(stages.begin(), stages.end(), stage) == stages.end()) stages.push_back(stage);
+  };
+  if (config.role_api) {
+    for (StageKind stage : {StageKind::ratelimit, StageKind::admit, StageKind::persist, StageKind::notify}) use(stage);
+  }
+  if (config.role_relay) {
+    use(StageKind::outbox);
+    use(StageKind::relay);
+  }
+  if (config.role_consumer) {
+    for (StageKind stage : {StageKind::relay, StageKind::persist, StageKind::notify}) use(stage);
+  }
+  if (config.role_expirer) {
+    use(StageKind::persist);
+    use(StageKind::admit);
+  }
+  std::sort(stages.begin(), stages.end());
+  return stages;
+}
 
 Services::Services(const Config& config, AdminGuard::Log admin_log)
     : host(config),
@@ -19,6 +44,14 @@ Services::Services(const Config& config, AdminGuard::Log admin_log)
   api.counters = &counters;
   api.admin = &admin;
   api.payment_webhook_secret = config.payment_webhook_secret;
+  std::vector<StageKind> used = stages_of_roles(config);
+  api.readiness = [this, used] {
+    std::vector<BackendReadiness> answers;
+    for (const PluginHost::Readiness& family : host.ready(used)) {
+      answers.push_back({family.family, family.stages, family.status.is_ok(), family.status.message()});
+    }
+    return answers;
+  };
   add_api_routes(&api, &router);
 }
 

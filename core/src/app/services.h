@@ -18,6 +18,12 @@
 
 namespace flashsale {
 
+// The stages a process with these roles calls: api buys, reads results and
+// orders (ratelimit, admit, persist, notify); relay moves the outbox (outbox,
+// relay); consumer persists and notifies (relay, persist, notify); expirer
+// cancels and returns stock (persist, admit).
+std::vector<StageKind> stages_of_roles(const Config& config);
+
 struct Services {
   // Loads plugins and makes every stage; throws StartupError on any problem.
   // `config` must outlive the Services. `admin_log` receives the admin

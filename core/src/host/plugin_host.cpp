@@ -217,6 +217,24 @@ std::vector<FoundPlugin> find_plugins(const Config& config) {
   return found;
 }
 
+std::vector<PluginHost::Readiness> PluginHost::ready(const std::vector<StageKind>& stages) const {
+  std::vector<Readiness> answers;
+  for (StageKind stage : stages) {
+    const std::string& family = config_.backend(stage);
+    auto same = std::find_if(answers.begin(), answers.end(), [&](const Readiness& r) { return r.family == family; });
+    if (same != answers.end()) {
+      same->stages += std::string(",") + stage_name(stage);
+      continue;
+    }
+    auto loaded = families_.find(family);
+    Status status = loaded == families_.end() || !loaded->second->backend
+                        ? Status(Code::internal, "not started")
+                        : loaded->second->backend->ready();
+    answers.push_back({family, stage_name(stage), status});
+  }
+  return answers;
+}
+
 namespace {
 
 // Wraps a plugin-made object so that its deleter keeps the family alive.

@@ -62,6 +62,15 @@ class PluginHost {
   // StartupError with one line naming the key or the file on any problem.
   Stages make_stages();
 
+  // After make_stages: asks the family of each of `stages` (each family once)
+  // whether it can be used now (Backend::ready), in stage order.
+  struct Readiness {
+    std::string family;
+    std::string stages;  // the asked stages it serves, comma separated
+    Status status;
+  };
+  std::vector<Readiness> ready(const std::vector<StageKind>& stages) const;
+
   // After make_stages: every key resolved (core's and the families'), as the
   // backends got them, and one line per config-file key nobody reads.
   const Settings& settings() const { return config_.settings; }

@@ -41,6 +41,7 @@ void add_api_routes(const ApiContext* context, Router* router) {
   router->add("GET", "/api/admin/reconcile/{}", kBlocking, admin_only(context, handlers::reconcile));
   router->add("GET", "/healthz", !kBlocking, anyone(context, handlers::healthz));
   router->add("GET", "/livez", !kBlocking, anyone(context, handlers::livez));
+  router->add("GET", "/readyz", kBlocking, anyone(context, handlers::readyz));
   router->add("GET", "/openapi.json", !kBlocking, anyone(context, handlers::openapi));
 }
 

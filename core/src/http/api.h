@@ -3,7 +3,9 @@
 // tests call it directly.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "http/router.h"
 
@@ -16,12 +18,22 @@ class OrderService;
 class ResultService;
 struct Counters;
 
+// One backend family's answer to GET /readyz.
+struct BackendReadiness {
+  std::string family;
+  std::string stages;  // comma separated
+  bool ready = false;
+  std::string problem;  // when not ready
+};
+
 struct ApiContext {
   Catalog* catalog = nullptr;
   BuyService* buy = nullptr;
   ResultService* results = nullptr;
   OrderService* orders = nullptr;
   std::string payment_webhook_secret;  // empty: payments are refused
+  // The backends this process's roles use, each asked now.
+  std::function<std::vector<BackendReadiness>()> readiness;
   Counters* counters = nullptr;
   AdminGuard* admin = nullptr;  // guards the admin endpoints
 };

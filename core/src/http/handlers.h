@@ -23,6 +23,9 @@ HttpResponse pay_order(const ApiContext& context, const HttpRequest& request, st
 HttpResponse cancel_order(const ApiContext& context, const HttpRequest& request, std::string_view id);
 HttpResponse reconcile(const ApiContext& context, const HttpRequest& request, std::string_view id);
 HttpResponse healthz(const ApiContext& context, const HttpRequest& request, std::string_view param);
+// GET /readyz: 200 when every backend this process's roles use can be
+// reached now, else 503 not_ready naming each that cannot.
+HttpResponse readyz(const ApiContext& context, const HttpRequest& request, std::string_view param);
 // GET /openapi.json: the API description (docs/openapi.json).
 HttpResponse openapi(const ApiContext& context, const HttpRequest& request, std::string_view param);
 // GET /livez: the process is up and its I/O threads answer; a fixed answer.

@@ -1,6 +1,7 @@
 // GET /healthz: what operators read, the process's counters since start and
 // the accepted-to-final latency histogram. It only reads atomics, so it never
-// blocks and answers even when every backend is down.
+// blocks and answers even when every backend is down. GET /readyz asks the
+// backends of this process's roles whether they can be reached now.
 #include <atomic>
 
 #include "http/handlers.h"
@@ -82,6 +83,26 @@ HttpResponse healthz(const ApiContext& context, const HttpRequest&, std::string_
                                      .raw("http", http_json(c.http))
                                      .raw("accepted_to_final_ms", latency_json(c.accepted_to_final))
                                      .done());
+}
+
+HttpResponse readyz(const ApiContext& context, const HttpRequest&, std::string_view) {
+  std::vector<BackendReadiness> answers = context.readiness ? context.readiness() : std::vector<BackendReadiness>{};
+  JsonWriter backends;
+  std::string problems;
+  for (const BackendReadiness& backend : answers) {
+    JsonWriter one;
+    one.field("stages", backend.stages).field("ready", backend.ready);
+    if (!backend.ready) {
+      one.field("problem", backend.problem);
+      problems += (problems.empty() ? "" : "; ") + backend.family + " (" + backend.stages + "): " + backend.problem;
+    }
+    backends.raw(backend.family, one.done());
+  }
+  if (problems.empty()) {
+    return HttpResponse::json(200, JsonWriter().field("status", "ready").raw("backends", backends.done()).done());
+  }
+  std::string error = JsonWriter().field("code", "not_ready").field("message", problems).done();
+  return HttpResponse::json(503, JsonWriter().raw("error", error).raw("backends", backends.done()).done());
 }
 
 HttpResponse livez(const ApiContext&, const HttpRequest&, std::string_view) {
