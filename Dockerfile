@@ -8,7 +8,7 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF && cmake 
 
 FROM debian:12
 RUN apt-get update && apt-get install -y --no-install-recommends \
-      libpoco-dev libhiredis0.14 librdkafka1 && rm -rf /var/lib/apt/lists/*
+      libpoco-dev libhiredis0.14 librdkafka1 libpq5 && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/bin/flashsale-server /opt/flashsale/bin/
 COPY --from=build /src/build/plugins/*.so /opt/flashsale/plugins/
 COPY etc /opt/flashsale/etc

@@ -9,6 +9,7 @@ packages=("$@"
   libpoco-dev libboost-dev libhiredis-dev librdkafka-dev
   catch2 libbenchmark-dev
   redis-server sqlite3 libsqlite3-dev
+  libpq-dev postgresql-15
   python3 python3-yaml
 )
 

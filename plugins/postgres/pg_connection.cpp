@@ -37,8 +37,8 @@ std::int64_t Result::int64(int row, int column) const {
   std::int64_t number = 0;
   auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
   if (error != std::errc() || end != value.data() + value.size()) {
-    throw PgError(PgError::Kind::internal, "", "column " + std::to_string(column) + " holds '" + std::string(value) +
-                                                   "', not an integer");
+    throw PgError(PgError::Kind::internal, "",
+                  "column " + std::to_string(column) + " holds '" + std::string(value) + "', not an integer");
   }
   return number;
 }
@@ -54,7 +54,8 @@ std::unique_ptr<Connection> Connection::open(const ConnectOptions& options) {
   // Keywords before dbname are defaults the DSN may override; dbname is
   // expanded (a connection string or URI).
   const char* keywords[] = {"connect_timeout", "application_name", "client_encoding", "dbname", nullptr};
-  const char* values[] = {"5", "flashsale", "UTF8", options.dsn.c_str(), nullptr};
+  std::string connect_timeout = std::to_string(options.connect_timeout_s);
+  const char* values[] = {connect_timeout.c_str(), "flashsale", "UTF8", options.dsn.c_str(), nullptr};
   PGconn* connection = PQconnectdbParams(keywords, values, 1);
   if (connection == nullptr || PQstatus(connection) != CONNECTION_OK) {
     PgError error = connection_error(connection, "cannot connect");
@@ -62,7 +63,7 @@ std::unique_ptr<Connection> Connection::open(const ConnectOptions& options) {
     throw error;
   }
   PQsetNoticeProcessor(connection, &ignore_notice, nullptr);
-  std::unique_ptr<Connection> opened(new Connection(connection, options.statement_timeout + kAnswerSlack));
+  std::unique_ptr<Connection> opened(new Connection(connection, options.statement_timeout + options.answer_slack));
   if (PQsetnonblocking(connection, 1) != 0) opened->fail("cannot make the socket non-blocking");
   // Every statement, lock waits included, gives up after the timeout
   // (SQLSTATE 57014, answered as unavailable) instead of holding a caller.
@@ -154,6 +155,7 @@ std::vector<Result> Connection::run(const std::vector<Query>& queries) {
     bool prepare;  // the answer to preparing it, not to running it
   };
   std::vector<Expected> expected;
+  std::set<std::string_view> preparing;  // a statement twice in one pipeline is prepared once
   std::vector<const char*> values;
   for (const Query& query : queries) {
     const Statement& statement = *query.statement;
@@ -164,7 +166,7 @@ std::vector<Result> Connection::run(const std::vector<Query>& queries) {
     if (statement.name.empty()) {
       sent = PQsendQueryParams(connection_, statement.sql.c_str(), count, nullptr, values.data(), nullptr, nullptr, 0);
     } else {
-      if (prepared_.count(statement.name) == 0) {
+      if (prepared_.count(statement.name) == 0 && preparing.insert(statement.name).second) {
         if (!PQsendPrepare(connection_, statement.name.c_str(), statement.sql.c_str(), count, nullptr)) {
           fail("cannot send");
         }
@@ -201,8 +203,8 @@ std::vector<Result> Connection::run(const std::vector<Query>& queries) {
         break;
       default:
         if (first_error == nullptr) {
-          first_error = std::make_unique<PgError>(PgError::Kind::internal, "",
-                                                  std::string("unexpected answer ") + PQresStatus(PQresultStatus(answer)));
+          first_error = std::make_unique<PgError>(
+              PgError::Kind::internal, "", std::string("unexpected answer ") + PQresStatus(PQresultStatus(answer)));
         }
     }
     if (PQstatus(connection_) != CONNECTION_OK) {

@@ -5,8 +5,8 @@
 // (BEGIN, COMMIT) is sent as is. Parameters and results travel as text.
 //
 // The socket is non-blocking and every wait is a poll() with a deadline, so a
-// server that stops answering (a dead host, a partition) costs at most
-// statement timeout + kAnswerSlack, then the connection counts as broken.
+// server that stops answering (a dead host, a partition) costs a wait at most
+// statement timeout + answer slack, then the connection counts as broken.
 // Not thread-safe: one caller at a time (the pool hands it out).
 #pragma once
 
@@ -25,6 +25,10 @@ namespace flashsale::postgres {
 struct ConnectOptions {
   std::string dsn;  // a libpq connection string or URI
   std::chrono::milliseconds statement_timeout{5000};
+  int connect_timeout_s = 5;  // unless the DSN sets connect_timeout
+  // How much longer than the statement timeout an answer may take before
+  // the connection counts as broken.
+  std::chrono::milliseconds answer_slack{2000};
 };
 
 // A statement of the family's. name empty: not prepared (BEGIN, COMMIT).
@@ -51,7 +55,8 @@ class Result {
 
   int rows() const noexcept { return PQntuples(result_); }
   std::string_view text(int row, int column) const noexcept;  // "" for NULL
-  std::int64_t int64(int row, int column) const;              // 0 for NULL; throws PgError on non-numbers
+  bool null(int row, int column) const noexcept { return PQgetisnull(result_, row, column) != 0; }
+  std::int64_t int64(int row, int column) const;  // 0 for NULL; throws PgError on non-numbers
   bool boolean(int row, int column) const noexcept { return text(row, column) == "t"; }
   std::int64_t affected() const;  // rows an INSERT, UPDATE or DELETE changed
   const PGresult* raw() const noexcept { return result_; }
@@ -84,8 +89,6 @@ class Connection {
   // Ends an open transaction with ROLLBACK; on failure the connection is
   // broken. Never throws.
   void rollback() noexcept;
-
-  static constexpr std::chrono::milliseconds kAnswerSlack{2000};
 
  private:
   Connection(PGconn* connection, std::chrono::milliseconds answer_timeout);

@@ -141,7 +141,8 @@ void migrate(Connection& connection) {
                                    " description text NOT NULL,"
                                    " applied_ms bigint NOT NULL)"};
   static const Statement kCurrent{"", "SELECT coalesce(max(version), 0) FROM schema_version"};
-  static const Statement kRecord{"", "INSERT INTO schema_version (version, description, applied_ms) VALUES ($1, $2, $3)"};
+  static const Statement kRecord{"",
+                                 "INSERT INTO schema_version (version, description, applied_ms) VALUES ($1, $2, $3)"};
   static const Statement kCommit{"", "COMMIT"};
 
   std::vector<Result> read = connection.run({plain(kBegin), plain(kLock), plain(kVersions), plain(kCurrent)});

@@ -24,14 +24,28 @@ std::string exe_dir() {
   return ec ? std::string(".") : exe.parent_path().string();
 }
 
-// plugin.<family>.path is not a key load_config knows, so it takes no
-// environment override there: the suite reads PLUGIN_<FAMILY>_PATH itself.
-void apply_plugin_paths(Config* config) {
-  for (StageKind stage : kAllStages) {
-    std::string key = "plugin." + config->backend(stage) + ".path";
-    const char* path = std::getenv(Settings::env_name(key).c_str());
-    if (path != nullptr && *path != '\0') config->settings.set(key, path);
+// Every "{tmp}" in value replaced by the test case's temp dir.
+std::string with_tmp(std::string value, const std::string& tmp) {
+  const std::string placeholder = "{tmp}";
+  for (auto at = value.find(placeholder); at != std::string::npos; at = value.find(placeholder, at + tmp.size())) {
+    value.replace(at, placeholder.size(), tmp);
   }
+  return value;
+}
+
+// The process environment with the command line's variables over it, each
+// "{tmp}" replaced, as NAME=value strings.
+std::vector<std::string> test_case_environment(const std::string& tmp) {
+  std::map<std::string, std::string> variables;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    std::string text = *entry;
+    auto equals = text.find('=');
+    if (equals != std::string::npos) variables[text.substr(0, equals)] = text.substr(equals + 1);
+  }
+  for (const auto& [name, value] : command_line_environment()) variables[name] = value;
+  std::vector<std::string> entries;
+  for (const auto& [name, value] : variables) entries.push_back(name + "=" + with_tmp(value, tmp));
+  return entries;
 }
 
 std::mt19937_64& random_engine() {
@@ -41,23 +55,33 @@ std::mt19937_64& random_engine() {
 
 }  // namespace
 
-Backends::Backends(const Overrides& overrides) {
-  config_ = load_config("", environ, exe_dir());
-  apply_plugin_paths(&config_);
+std::map<std::string, std::string>& command_line_environment() {
+  static std::map<std::string, std::string> variables;
+  return variables;
+}
+
+Backends::Backends(const Overrides& overrides, std::shared_ptr<test::TempDir> dir)
+    : dir_(dir != nullptr ? std::move(dir) : std::make_shared<test::TempDir>()) {
+  std::vector<std::string> entries = test_case_environment(dir_->path());
+  std::vector<char*> environment;
+  for (std::string& entry : entries) environment.push_back(entry.data());
+  environment.push_back(nullptr);
+  config_ = load_config("", environment.data(), exe_dir());
   Settings& settings = config_.settings;
-  settings.set("db.path", dir_.file("conformance.db"));
+  settings.set("db.path", dir_->file("conformance.db"));
   settings.set("buy.rate.limit", std::to_string(kRateLimit));
   settings.set("buy.rate.window.sec", "60");
   settings.set("outbox.claim.idle.ms", std::to_string(kClaimIdle.count()));
   settings.set("outbox.max.deliveries", std::to_string(kMaxDeliveries));
   settings.set("request.state.ttl.sec", "3600");
-  for (const auto& [key, value] : overrides) settings.set(key, value);
+  for (const auto& [key, value] : overrides) settings.set(key, with_tmp(value, dir_->path()));
   host_ = std::make_unique<PluginHost>(config_);
   stages_ = host_->make_stages();
 }
 
 // Stages first (their deleters hold the families), then the host, then the
-// config it refers to, then the temp dir the store file lives in.
+// config it refers to, then (unless a restart shares it) the temp dir the
+// store's files live in.
 Backends::~Backends() {
   stages_ = Stages{};
 }

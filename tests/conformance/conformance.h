@@ -2,8 +2,19 @@
 // interfaces in flashsale/*.h, that every backend of a stage must pass. The
 // in-tree backends (memory, sqlite, redis, kafka) pass the same tests. It
 // loads backends the way the server does, through PluginHost and a Config
-// resolved from the environment, so which backend is under test is decided by
-// environment variables alone:
+// resolved from the environment.
+//
+// Plugin authors run it as a tool (conformance_main.cpp, README.md "Plugin
+// author's guide"), installed beside the server:
+//
+//   flashsale-conformance --plugin /path/flashsale-mystore.so --stage persist
+//       --set mystore.path={tmp}/store.log
+//
+// which puts the plugin's family on the chosen stages and memory on the
+// others, and runs the test cases tagged with those stages. The command line
+// only adds environment variables (STAGE_*, PLUGIN_DIR, PLUGIN_<FAMILY>_PATH,
+// one per --set key) over the process's, so without options (as ctest runs
+// it) the backends are chosen by environment variables alone:
 //
 //   STAGE_RATELIMIT STAGE_ADMIT STAGE_OUTBOX STAGE_RELAY STAGE_PERSIST STAGE_NOTIFY
 //                   family per stage (admit, outbox and notify: one family)
@@ -11,26 +22,30 @@
 //   PLUGIN_<FAMILY>_PATH  the .so of a family that is not in-tree
 //   REDIS_ADDR, KAFKA_BROKERS, ...  whatever your backend reads
 //
-// The suite sets the few settings its tests depend on itself (small rate
-// limit, short outbox claim time, few deliveries, a fresh DB_PATH in a temp
-// dir per test case), see Backends below. It never assumes a fresh store:
-// products, users and request ids are random per test case, and entries or
-// messages left by other runs are skipped, so it can run against a shared
-// Redis or Kafka (run it serially there: ctest -j1).
+// Each test case gets a fresh temp dir: "{tmp}" in a value (of --set or of
+// a variable) stands for it, so a backend keeping files starts each test
+// case empty. The suite sets the few settings its tests depend on itself
+// (small rate limit, short outbox claim time, few deliveries, DB_PATH in the
+// temp dir), see Backends below. It never assumes a fresh store: products,
+// users and request ids are random per test case, and entries or messages
+// left by other runs are skipped, so it can run against a shared Redis or
+// Kafka (run it serially there: ctest -j1).
 //
 // Test cases are tagged by the stage they check: [ratelimit] [admit]
 // [outbox] [notify] (the last two also use admit, their family's) [relay]
 // [persist]. The order lifecycle's cases (lifecycle_conformance.cpp: the
 // state machine, payments racing the expiry, once-only stock returns) carry
-// the tag of the stage they check, [persist] or [admit]. A plugin author who provides, say, only a persist stage runs:
+// the tag of the stage they check, [persist] or [admit]. [restart] cases
+// (also [persist]) stop the backends and start them again on the same
+// settings and temp dir, and expect everything persisted to be there: a
+// family that keeps nothing across a restart (memory) excludes them with
+// '~[restart]'. In environment mode, unset stages default to the server's
+// defaults (redis, kafka, sqlite), so set all six:
 //
 //   export STAGE_RATELIMIT=memory STAGE_ADMIT=memory STAGE_OUTBOX=memory
 //   export STAGE_RELAY=memory STAGE_NOTIFY=memory STAGE_PERSIST=mystore
 //   export PLUGIN_DIR=<build>/plugins PLUGIN_MYSTORE_PATH=/path/flashsale-mystore.so
 //   <build>/bin/flashsale-conformance '[persist]'
-//
-// Unset stages default to the server's defaults (redis, kafka, sqlite), so
-// set all six.
 //
 // (a family providing admit must also provide outbox and notify: run
 // '[admit],[outbox],[notify]'). ctest runs the in-tree set as "memory:*" and
@@ -62,13 +77,21 @@ inline constexpr std::uint32_t kMaxDeliveries = 3;
 
 using Overrides = std::map<std::string, std::string>;  // setting key -> value
 
-// A fresh PluginHost and its six stages for one test case.
+// The variables the tool's command line adds over the process environment
+// (set once by main, before any test case runs); values may hold "{tmp}".
+std::map<std::string, std::string>& command_line_environment();
+
+// A fresh PluginHost and its six stages for one test case, with a fresh temp
+// dir, or `dir` to start again on the state of an earlier Backends (a
+// restart: destroy the earlier one first, as a process would stop).
 class Backends {
  public:
-  explicit Backends(const Overrides& overrides = {});
+  explicit Backends(const Overrides& overrides = {}, std::shared_ptr<test::TempDir> dir = nullptr);
   ~Backends();
   Backends(const Backends&) = delete;
   Backends& operator=(const Backends&) = delete;
+
+  const std::shared_ptr<test::TempDir>& dir() const { return dir_; }
 
   RateLimiter& ratelimit() { return *stages_.ratelimit; }
   Admission& admission() { return *stages_.admission; }
@@ -78,7 +101,7 @@ class Backends {
   Notifier& notifier() { return *stages_.notifier; }
 
  private:
-  test::TempDir dir_;
+  std::shared_ptr<test::TempDir> dir_;
   Config config_;  // the host keeps a reference: declared before it
   std::unique_ptr<PluginHost> host_;
   Stages stages_;
