@@ -6,13 +6,23 @@
 
 namespace flashsale::test {
 
-Stack::Stack() : redis_(RedisServerOptions{true, {}}), broker_(1, "flash-sale-orders", 4) {}
+Stack::Stack(Persist persist) : redis_(RedisServerOptions{true, {}}), broker_(1, "flash-sale-orders", 4) {
+  if (persist == Persist::postgres) postgres_ = std::make_unique<PostgresServer>();
+}
+
+long long Stack::scalar(const std::string& sql) const {
+  return postgres_ ? postgres_scalar(postgres_->dsn(), sql) : sqlite_scalar(db_path(), sql);
+}
 
 std::unique_ptr<ServerProcess> Stack::server(const std::string& roles, std::map<std::string, std::string> env) {
   env.emplace("ROLES", roles);
   env.emplace("REDIS_ADDR", redis_.addr());
   env.emplace("KAFKA_BROKERS", broker_.bootstrap());
   env.emplace("DB_PATH", db_path());
+  if (postgres_) {
+    env.emplace("STAGE_PERSIST", "postgres");
+    env.emplace("POSTGRES_DSN", postgres_->dsn());
+  }
   env.emplace("PLUGIN_DIR", plugin_dir());
   env.emplace("OUTBOX_CLAIM_IDLE_MS", "3000");
   env.emplace("KAFKA_DELIVERY_TIMEOUT_MS", "5000");
@@ -20,8 +30,7 @@ std::unique_ptr<ServerProcess> Stack::server(const std::string& roles, std::map<
   return std::make_unique<ServerProcess>(source_dir() + "/etc/flashsale.properties", env);
 }
 
-void check_sale(HttpClient& admin, const std::string& db, long long product, const StampedeResult& run,
-                long long stock) {
+void check_sale(HttpClient& admin, const Stack& stack, long long product, const StampedeResult& run, long long stock) {
   auto finals = poll_final(admin, run.accepted, 120000);
   REQUIRE(finals.size() == run.accepted.size());  // every accepted request became final
   long long success = 0;
@@ -33,9 +42,9 @@ void check_sale(HttpClient& admin, const std::string& db, long long product, con
   }
   CHECK(success == stock);
   std::string where = " WHERE product_id = " + std::to_string(product);
-  CHECK(sqlite_scalar(db, "SELECT COUNT(*) FROM orders" + where) == stock);
-  CHECK(sqlite_scalar(db, "SELECT COUNT(DISTINCT request_id) FROM orders" + where) == stock);
-  CHECK(sqlite_scalar(db, "SELECT COUNT(DISTINCT user_id) FROM orders" + where) == stock);
+  CHECK(stack.scalar("SELECT COUNT(*) FROM orders" + where) == stock);
+  CHECK(stack.scalar("SELECT COUNT(DISTINCT request_id) FROM orders" + where) == stock);
+  CHECK(stack.scalar("SELECT COUNT(DISTINCT user_id) FROM orders" + where) == stock);
   HttpReply reconcile = admin.get("/api/admin/reconcile/" + std::to_string(product), kAdmin);
   INFO(reconcile.body);
   CHECK(reconcile.num("admit_remaining") == 0);

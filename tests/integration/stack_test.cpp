@@ -14,8 +14,10 @@
 using namespace flashsale::test;
 using namespace std::chrono_literals;
 
-TEST_CASE("default stack: 5,000 buyers on stock 200 make exactly 200 orders", "[e2e][stack]") {
-  Stack stack;
+namespace {
+
+void stampede_on(Persist persist) {
+  Stack stack(persist);
   auto server = stack.server("api,relay,consumer");
   HttpClient admin(server->port());
   long long product = create_product(admin, 200);
@@ -23,8 +25,18 @@ TEST_CASE("default stack: 5,000 buyers on stock 200 make exactly 200 orders", "[
   StampedeResult run = stampede(server->port(), product, 5000, 50);
   REQUIRE(run.accepted.size() == 200);
   CHECK(run.rejected == std::map<std::string, int>{{"409 sold_out", 4800}});
-  check_sale(admin, stack.db_path(), product, run, 200);
+  check_sale(admin, stack, product, run, 200);
   CHECK(server->stop() == 0);
+}
+
+}  // namespace
+
+TEST_CASE("default stack: 5,000 buyers on stock 200 make exactly 200 orders", "[e2e][stack]") {
+  stampede_on(Persist::sqlite);
+}
+
+TEST_CASE("default stack on postgres: 5,000 buyers on stock 200 make exactly 200 orders", "[e2e][stack][postgres]") {
+  stampede_on(Persist::postgres);
 }
 
 TEST_CASE("default stack: two processes with roles split (api+relay, consumer) pass the same test", "[e2e][stack]") {
@@ -36,7 +48,7 @@ TEST_CASE("default stack: two processes with roles split (api+relay, consumer) p
   preload(admin, product);
   StampedeResult run = stampede(api->port(), product, 5000, 50);
   REQUIRE(run.accepted.size() == 200);
-  check_sale(admin, stack.db_path(), product, run, 200);
+  check_sale(admin, stack, product, run, 200);
   CHECK(api->stop() == 0);
   CHECK(consumer->stop() == 0);
 }
@@ -116,9 +128,10 @@ TEST_CASE("default stack: injected produce errors are retried with no loss and n
   });
 }
 
-TEST_CASE("default stack: a consumer killed between DB commit and offset commit creates no second order",
-          "[e2e][stack]") {
-  Stack stack;
+namespace {
+
+void consumer_killed_before_offset_commit(Persist persist) {
+  Stack stack(persist);
   auto api = stack.server("api,relay");
   HttpClient admin(api->port());
   long long product = create_product(admin, 1000);
@@ -130,13 +143,13 @@ TEST_CASE("default stack: a consumer killed between DB commit and offset commit 
   auto doomed = stack.server("consumer", {{"FAULT_CRASH_BEFORE_COMMIT", "1"}});
   int code = -1;
   for (int i = 0; i < 600 && code < 0; ++i) {
-    if (sqlite_scalar(stack.db_path(), "SELECT COUNT(*) FROM orders") > 0)
+    if (stack.scalar("SELECT COUNT(*) FROM orders") > 0)
       code = doomed->stop_when_exited(30000);
     else
       std::this_thread::sleep_for(100ms);
   }
   REQUIRE(code == 86);  // it died at the failpoint
-  long long written_before_crash = sqlite_scalar(stack.db_path(), "SELECT COUNT(*) FROM orders");
+  long long written_before_crash = stack.scalar("SELECT COUNT(*) FROM orders");
   REQUIRE(written_before_crash > 0);
 
   // Its successor gets the uncommitted batch again: persisted twice, ordered once.
@@ -148,10 +161,22 @@ TEST_CASE("default stack: a consumer killed between DB commit and offset commit 
   HttpReply health = consumer_admin.get("/healthz");
   long long persisted = health.json->getObject("counters")->getValue<long long>("persisted");
   CHECK(persisted >= 300);  // it re-persisted what the dead consumer had written
-  CHECK(sqlite_scalar(stack.db_path(), "SELECT COUNT(*) FROM orders") == 300);
-  CHECK(sqlite_scalar(stack.db_path(), "SELECT COUNT(DISTINCT request_id) FROM orders") == 300);
+  CHECK(stack.scalar("SELECT COUNT(*) FROM orders") == 300);
+  CHECK(stack.scalar("SELECT COUNT(DISTINCT request_id) FROM orders") == 300);
   CHECK(api->stop() == 0);
   CHECK(consumer->stop() == 0);
+}
+
+}  // namespace
+
+TEST_CASE("default stack: a consumer killed between DB commit and offset commit creates no second order",
+          "[e2e][stack]") {
+  consumer_killed_before_offset_commit(Persist::sqlite);
+}
+
+TEST_CASE("default stack on postgres: a consumer killed between DB commit and offset commit creates no second order",
+          "[e2e][stack][postgres]") {
+  consumer_killed_before_offset_commit(Persist::postgres);
 }
 
 TEST_CASE("default stack: /readyz names the broker while it is down", "[e2e][stack]") {

@@ -4,6 +4,10 @@
 // is what `pg_ctl start -w` waits for: the status line of postmaster.pid.
 #include "support/postgres_server.h"
 
+#include <libpq-fe.h>
+
+#include <stdexcept>
+
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -120,6 +124,26 @@ bool reports_ready(const std::string& pid_file, pid_t pid) {
 }
 
 }  // namespace
+
+long long postgres_scalar(const std::string& dsn, const std::string& sql) {
+  PGconn* connection = PQconnectdb(dsn.c_str());
+  std::string problem;
+  long long value = 0;
+  if (PQstatus(connection) != CONNECTION_OK) {
+    problem = PQerrorMessage(connection);
+  } else {
+    PGresult* result = PQexec(connection, sql.c_str());
+    if (PQresultStatus(result) == PGRES_TUPLES_OK && PQntuples(result) > 0) {
+      value = std::stoll(PQgetvalue(result, 0, 0));
+    } else {
+      problem = PQerrorMessage(connection);
+    }
+    PQclear(result);
+  }
+  PQfinish(connection);
+  if (!problem.empty()) throw std::runtime_error("postgres_scalar(" + sql + "): " + problem);
+  return value;
+}
 
 std::string postgres_bin_dir() {
   const char* dir = std::getenv("PG_BINDIR");

@@ -47,6 +47,10 @@ class PostgresServer {
   pid_t pid_ = -1;
 };
 
+// The first column of the first row of `sql` on `dsn` as an integer; fails
+// the test (throws) when the query does not run.
+long long postgres_scalar(const std::string& dsn, const std::string& sql);
+
 // Where Debian's postgresql-15 puts initdb and postgres (PG_BINDIR overrides).
 std::string postgres_bin_dir();
 
