@@ -207,3 +207,35 @@ TEST_CASE("default stack: /readyz names the broker while it is down", "[e2e][sta
   CHECK(back.status == 200);
   CHECK(server->stop() == 0);
 }
+
+TEST_CASE("default stack on postgres: two consumer processes each given every event make one order per request",
+          "[e2e][stack][postgres]") {
+  Stack stack(Persist::postgres);
+  auto api = stack.server("api,relay");
+  HttpClient admin(api->port());
+  long long product = create_product(admin, 400);
+  preload(admin, product);
+  // Two Kafka consumer groups: each process gets the whole topic, so every
+  // event reaches the database twice, from two processes at once.
+  // (api too, for their /healthz counters.)
+  auto first = stack.server("api,consumer", {{"KAFKA_GROUP_ID", "group-a"}});
+  auto second = stack.server("api,consumer", {{"KAFKA_GROUP_ID", "group-b"}});
+  StampedeResult run = stampede(api->port(), product, 1000, 20);
+  REQUIRE(run.accepted.size() == 400);
+  check_sale(admin, stack, product, run, 400);
+  for (ServerProcess* consumer : {first.get(), second.get()}) {
+    HttpClient client(consumer->port());
+    long long persisted = 0;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (persisted < 400 && std::chrono::steady_clock::now() < deadline) {
+      persisted = client.get("/healthz").json->getObject("counters")->getValue<long long>("persisted");
+      if (persisted < 400) std::this_thread::sleep_for(50ms);
+    }
+    CHECK(persisted >= 400);  // each process persisted every event
+  }
+  CHECK(stack.scalar("SELECT COUNT(*) FROM failed_requests") == 0);
+  CHECK(stack.scalar("SELECT orders FROM product_sales WHERE product_id = " + std::to_string(product)) == 400);
+  CHECK(api->stop() == 0);
+  CHECK(first->stop() == 0);
+  CHECK(second->stop() == 0);
+}
