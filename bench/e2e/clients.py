@@ -131,11 +131,12 @@ def loadtest(build, addr, users, connections, duration, json_path, stock=10_000_
     return report, proc.returncode, shown
 
 
-def microbench(build, json_path):
-    """Runs every micro-benchmark; returns {name: items_per_second} and the command."""
+def microbench(build, json_path, env=None):
+    """Runs every micro-benchmark (`env` added to the environment, e.g.
+    POSTGRES_DSN); returns {name: items_per_second} and the command."""
     cmd = [os.path.join(build, "bin/flashsale-microbench"), "--benchmark_out=" + json_path,
            "--benchmark_out_format=json"]
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=dict(os.environ, **(env or {})))
     with open(json_path) as f:
         data = json.load(f)
     rates = {b["name"]: b.get("items_per_second", 0.0) for b in data["benchmarks"] if "error_occurred" not in b}

@@ -167,8 +167,20 @@ def idle_connection_rss(build):
     return [row_], note
 
 
+# What the postgres rows' command cells say about the server behind POSTGRES_DSN.
+THROWAWAY_POSTGRES = ("a throwaway PostgreSQL 15 the run starts (initdb --auth=trust, server defaults: fsync and "
+                      "synchronous_commit on)")
+
+
 def micro(build, work):
-    rates, cmd = clients.microbench(build, os.path.join(work, "micro.json"))
+    """Every micro-benchmark, in one run of the binary; the postgres persist
+    pair against a throwaway PostgreSQL started for it (POSTGRES_DSN), each
+    run of theirs in a fresh schema."""
+    postgres = processes.start_postgres(work, "postgres-micro")
+    try:
+        rates, cmd = clients.microbench(build, os.path.join(work, "micro.json"), {"POSTGRES_DSN": postgres.dsn()})
+    finally:
+        postgres.stop()
 
     def rate(prefix, threads=None):
         for name, value in rates.items():
@@ -181,7 +193,11 @@ def micro(build, work):
     rows = [row("persist: sqlite plugin vs raw batched sqlite3 inserts, same schema (orders/s, batches of 256)",
                 plugin, raw, "orders/s", ">= 50,000 orders/s", cmd),
             row("persist with an expiry scan every 1 ms on the same store vs persist alone (orders/s, batches of 256)",
-                with_expirer, plugin, "orders/s", ">= 0.9x", cmd)]
+                with_expirer, plugin, "orders/s", ">= 0.9x", cmd),
+            row("persist: postgres plugin vs raw libpq (one pipeline per batch: BEGIN, INSERT ... SELECT FROM "
+                "unnest(...), product_sales upsert, COMMIT), same schema (orders/s, batches of 256)",
+                rate("persist/postgres_plugin/"), rate("persist/raw_postgres_baseline/"), "orders/s", ">= 0.8x",
+                f"POSTGRES_DSN=<{THROWAWAY_POSTGRES}> {cmd}")]
     for family, threads in (("memory", 1), ("memory", 8), ("redis", 1), ("redis", 16)):
         rows.append(row(f"micro: admit through the {family} plugin, {threads} thread(s) (admissions/s)",
                         rate(f"admit/{family}", threads), None, "/s", "", cmd))
@@ -401,6 +417,7 @@ def default_stack(build, work):
         backlog = clients.http(addr, "GET", "/healthz")["counters"]["relayed"]
         server.stop()
         drain_rate, drain_seen = backlog_drain_rate(build, brokers, backlog, work)
+        postgres_rate, postgres_seen, postgres_seconds = postgres_drain_rate(build, brokers, backlog, work)
     finally:
         for p in (server, broker, redis):
             if p:
@@ -424,24 +441,31 @@ def default_stack(build, work):
         row("default stack: drain capacity (a fresh consumer working off the whole topic as a backlog, orders/s) vs "
             "admission at peak (accepted/s)", drain_rate, accept_rate, "/s", ">= 1.0x",
             "ROLES=api,consumer KAFKA_GROUP_ID=<new> on a fresh Redis and SQLite file, /healthz every 100 ms"),
+        row("default stack with STAGE_PERSIST=postgres: drain capacity (a fresh consumer working off the same "
+            "backlog, orders/s) vs admission at peak (accepted/s)", postgres_rate, accept_rate, "/s", ">= 1.0x",
+            "ROLES=api,consumer KAFKA_GROUP_ID=<new> STAGE_PERSIST=postgres POSTGRES_DSN=<a new database on "
+            f"{THROWAWAY_POSTGRES}> on a fresh Redis, /healthz every 100 ms"),
     ]
     rows.append(row("default stack: accepted->persisted lag from /healthz counters, worst second (ms, 1-s "
                     "resolution)", persist_lag_ms(samples), None, "ms", "", "GET /healthz every second"))
-    details = {"peak": peak, "low": low, "exit_codes": (code_peak, code_low), "drain": drain_seen}
+    details = {"peak": peak, "low": low, "exit_codes": (code_peak, code_low), "drain": drain_seen,
+               "drain_postgres": dict(postgres_seen, seconds_with_server_start=postgres_seconds)}
     return rows, drain, details
 
 
-def backlog_drain_rate(build, brokers, events, work):
+def backlog_drain_rate(build, brokers, events, work, persist=None, group="bench-drain"):
     """How fast the async path can go, not just whether it keeps up: a
     consumer-only server in a new group (auto.offset.reset=earliest) with its
-    own Redis and SQLite file works off every event the runs put on the topic.
-    Its rate is counted from its first persisted order (after the group join)
-    to the last one. Returns (orders/s or None, what was seen)."""
+    own Redis and SQLite file (or what `persist` sets instead) works off every
+    event the runs put on the topic. Its rate is counted from its first
+    persisted order (after the group join) to the last one. Returns (orders/s
+    or None, what was seen)."""
     redis, raddr = processes.start_redis()
     server = None
     try:
         env = {"REDIS_ADDR": raddr, "KAFKA_BROKERS": brokers, "DB_PATH": "drain.db", "ROLES": "api,consumer",
-               "KAFKA_GROUP_ID": "bench-drain"}
+               "KAFKA_GROUP_ID": group}
+        env.update(persist or {})
         server, addr = processes.start_server(build, env, "drain", config="etc/flashsale.properties")
         first = last = None  # (time, persisted) of the first sample above 0, of the last that grew
         persisted = 0
@@ -464,6 +488,22 @@ def backlog_drain_rate(build, brokers, events, work):
         for p in (server, redis):
             if p:
                 p.stop()
+
+
+def postgres_drain_rate(build, brokers, events, work):
+    """backlog_drain_rate with STAGE_PERSIST=postgres: the same backlog, in
+    a group of its own, into a new database on a throwaway PostgreSQL started
+    for it (and stopped after). Returns (orders/s or None, what was seen, the
+    seconds it all took)."""
+    started = time.time()
+    postgres = processes.start_postgres(work, "postgres-drain")
+    try:
+        dsn = postgres.create_database("drain")
+        rate, seen = backlog_drain_rate(build, brokers, events, work,
+                                        {"STAGE_PERSIST": "postgres", "POSTGRES_DSN": dsn}, "bench-drain-postgres")
+    finally:
+        postgres.stop()
+    return rate, seen, round(time.time() - started, 1)
 
 
 def persist_lag_ms(samples):

@@ -1,13 +1,16 @@
 """The processes an end-to-end run needs, each on a free loopback port and
 each stopped at the end, pass or fail: the flashsale server on a profile, the
-baseline Poco server, nginx, a scratch redis-server, the Kafka dev broker.
-Every process started here is registered in STARTED; stop_all() ends them."""
+baseline Poco server, nginx, a scratch redis-server, the Kafka dev broker, a
+throwaway PostgreSQL 15. Every process started here is registered in STARTED;
+stop_all() ends them."""
 
 import os
+import pwd
 import resource
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -224,3 +227,89 @@ def start_redis():
 def start_devbroker(build):
     p = Process("devbroker", [os.path.join(build, "bin/flashsale-devbroker")])
     return p, p.first_line()
+
+
+PG_BIN = os.environ.get("PG_BINDIR", "/usr/lib/postgresql/15/bin")  # Debian's postgresql-15
+
+
+class Postgres:
+    """A throwaway PostgreSQL 15 cluster in `<work>/<name>`: initdb with trust
+    auth and superuser `flashsale` (as tests/support/postgres_server.cpp and
+    scripts/run-stack.sh make theirs), started by pg_ctl on a free loopback
+    port and a Unix socket in that dir, with the server's default settings
+    (fsync and synchronous_commit on: a commit waits for its WAL flush).
+    PostgreSQL refuses to run as root: run by root, initdb, pg_ctl and so the
+    server run as the `postgres` user (runuser), which is handed the dir and
+    must be able to reach it (the work dir is made traversable). stop()
+    (a fast shutdown) removes the cluster."""
+
+    def __init__(self, work, name="postgres"):
+        self.name = name
+        for tool in ("initdb", "pg_ctl", "psql"):
+            if not os.access(os.path.join(PG_BIN, tool), os.X_OK):
+                raise RuntimeError(f"no {PG_BIN}/{tool}: apt-get install postgresql-15 (or set PG_BINDIR)")
+        self.dir = os.path.join(os.path.abspath(work), name)
+        os.makedirs(self.dir)
+        self.as_user = []
+        if os.geteuid() == 0:
+            try:
+                user = pwd.getpwnam("postgres")
+            except KeyError:
+                raise RuntimeError("running as root, and there is no postgres user to run PostgreSQL as "
+                                   "(apt-get install postgresql-15)") from None
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+            os.chown(self.dir, user.pw_uid, user.pw_gid)
+            up = os.path.dirname(self.dir)
+            os.chmod(up, stat.S_IMODE(os.stat(up).st_mode) | 0o711)  # the work dir, made by mkdtemp with 0700
+            while up != os.path.dirname(up):
+                up = os.path.dirname(up)
+                if not os.stat(up).st_mode & 0o001:
+                    raise RuntimeError(f"{up} is not traversable by the postgres user: set TMPDIR to a folder that is")
+        self.data = os.path.join(self.dir, "data")
+        self.log_path = os.path.join(self.dir, "postgres.log")
+        self.port = None
+        self._run(["initdb", "-D", self.data, "-U", "flashsale", "--auth=trust", "--no-locale", "-E", "UTF8"],
+                  "initdb")
+        for attempt in range(5):  # a port taken between the probe and the bind: another
+            self.port = free_port()
+            started = subprocess.run(self.as_user + [os.path.join(PG_BIN, "pg_ctl"), "-D", self.data, "-l",
+                                                     self.log_path, "-w", "-t", "30", "-o",
+                                                     f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir}",
+                                                     "start"], cwd=self.dir, capture_output=True, text=True)
+            if started.returncode == 0:
+                break
+        else:
+            raise RuntimeError("PostgreSQL did not start: " + started.stdout + started.stderr +
+                               open(self.log_path).read()[-2000:])
+        STARTED.append(self)
+
+    def _run(self, argv, what):
+        done = subprocess.run(self.as_user + [os.path.join(PG_BIN, argv[0])] + argv[1:], cwd=self.dir,
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{what} failed: " + done.stdout + done.stderr)
+        return done.stdout
+
+    def dsn(self, database="postgres"):
+        return f"postgresql://flashsale@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, database):
+        """A new database; returns its DSN."""
+        subprocess.run([os.path.join(PG_BIN, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", self.dsn(), "-c",
+                        f"CREATE DATABASE {database}"], check=True, capture_output=True)
+        return self.dsn(database)
+
+    def stop(self, timeout=30):
+        if self.port is not None:
+            argv = self.as_user + [os.path.join(PG_BIN, "pg_ctl"), "-D", self.data, "-w", "-t", str(timeout), "stop"]
+            if subprocess.run(argv + ["-m", "fast"], cwd=self.dir, capture_output=True).returncode != 0:
+                subprocess.run(argv + ["-m", "immediate"], cwd=self.dir, capture_output=True)
+            self.port = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+        if self in STARTED:
+            STARTED.remove(self)
+
+
+def start_postgres(work, name="postgres"):
+    """A throwaway PostgreSQL (Postgres above); returns it."""
+    return Postgres(work, name)

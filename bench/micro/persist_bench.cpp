@@ -5,15 +5,20 @@
 // run the same size. Beside it, the same persist with an expirer thread calling
 // expire_due every millisecond on the same store with nothing due (deadlines
 // 15 minutes out, as during a sale): the expiry must not slow persist.
+// persist/postgres_plugin is the same persist through the postgres plugin,
+// into a fresh schema on the server POSTGRES_DSN names (skipped without it);
+// raw_postgres_bench.cpp is its baseline.
 #include <benchmark/benchmark.h>
 
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <string>
 #include <thread>
 
 #include "flashsale/clock.h"
 #include "persist_batch.h"
+#include "postgres_scratch.h"
 #include "stage_loader.h"
 #include "support/temp_dir.h"
 
@@ -32,6 +37,25 @@ void open_store(const benchmark::State&) {
 void close_store(const benchmark::State&) {
   store.reset();
   dir.reset();
+}
+
+std::unique_ptr<ScratchSchema> schema;
+std::string postgres_setup_error;  // why open_postgres_store could not open one
+
+void open_postgres_store(const benchmark::State&) {
+  postgres_setup_error.clear();
+  try {
+    schema = std::make_unique<ScratchSchema>();
+    store = load_stages({{"STAGE_PERSIST", "postgres"}, {"POSTGRES_DSN", schema->dsn()}}).store;
+    schema->checkpoint();
+  } catch (const std::exception& e) {
+    postgres_setup_error = e.what();
+  }
+}
+
+void close_postgres_store(const benchmark::State&) {
+  store.reset();
+  schema.reset();
 }
 
 // The expirer of BM_PersistPluginWithExpirer, on the store open_store made.
@@ -82,6 +106,14 @@ void BM_PersistPlugin(benchmark::State& state) {
   persist_batches(state);
 }
 
+void BM_PersistPostgresPlugin(benchmark::State& state) {
+  if (!postgres_setup_error.empty()) {
+    state.SkipWithError(postgres_setup_error.c_str());
+    return;
+  }
+  persist_batches(state);
+}
+
 void BM_PersistPluginWithExpirer(benchmark::State& state) {
   persist_batches(state);
   if (expiry_failures != 0) state.SkipWithError("expire_due failed or cancelled an order not yet due");
@@ -105,5 +137,17 @@ BENCHMARK(BM_PersistPluginWithExpirer)
     ->Iterations(kPersistBatches)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
+
+// Registered only with a server to run against.
+[[maybe_unused]] const bool postgres_registered = [] {
+  if (postgres_dsn() == nullptr) return false;
+  benchmark::RegisterBenchmark("persist/postgres_plugin", BM_PersistPostgresPlugin)
+      ->Setup(open_postgres_store)
+      ->Teardown(close_postgres_store)
+      ->Iterations(kPersistBatches)
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond);
+  return true;
+}();
 
 }  // namespace flashsale::bench

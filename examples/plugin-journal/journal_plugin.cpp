@@ -42,7 +42,7 @@ class JournalBackend final : public Backend {
   bool sync_;
 };
 
-Backend* make_backend(const Settings& settings, std::string* error) noexcept {
+Backend* make_backend(const Settings& settings, const HostServices&, std::string* error) noexcept {
   return make_or_report(error, [&]() -> Backend* {
     // Set and valid by now: the host checked both keys against kSettings.
     return new JournalBackend(settings.get(kPath), settings.get_int(kFsync, error) == 1);

@@ -18,7 +18,7 @@ namespace {
 
 class KafkaRelay : public Relay {
  public:
-  explicit KafkaRelay(const Settings& settings) : publisher_(settings), subscriber_(settings) {}
+  KafkaRelay(const Settings& settings, Logger* logger) : publisher_(settings, logger), subscriber_(settings, logger) {}
 
   Status publish(const std::vector<OrderEvent>& events, std::vector<bool>* delivered) noexcept override {
     try {
@@ -51,7 +51,7 @@ class KafkaRelay : public Relay {
 
 class KafkaBackend : public Backend {
  public:
-  explicit KafkaBackend(const Settings& settings) : settings_(settings) {}
+  KafkaBackend(const Settings& settings, Logger* logger) : settings_(settings), logger_(logger) {}
   ~KafkaBackend() override {
     if (probe_ != nullptr) rd_kafka_destroy(probe_);
   }
@@ -88,7 +88,7 @@ class KafkaBackend : public Backend {
 
   Relay* make_relay(std::string* error) noexcept override {
     try {
-      return new KafkaRelay(settings_);
+      return new KafkaRelay(settings_, logger_);
     } catch (const std::exception& e) {
       *error = e.what();
       return nullptr;
@@ -97,11 +97,12 @@ class KafkaBackend : public Backend {
 
  private:
   Settings settings_;
+  Logger* logger_;
   std::mutex probe_mutex_;
   rd_kafka_t* probe_ = nullptr;  // for ready(), made on its first call
 };
 
-Backend* make_backend(const Settings& settings, std::string* error) noexcept {
+Backend* make_backend(const Settings& settings, const HostServices& host, std::string* error) noexcept {
   try {
     if (settings.get(setting::kBrokers).empty()) {
       *error = "kafka.brokers (KAFKA_BROKERS) must name at least one broker";
@@ -117,7 +118,7 @@ Backend* make_backend(const Settings& settings, std::string* error) noexcept {
       *error = bad;
       return nullptr;
     }
-    return new KafkaBackend(settings);
+    return new KafkaBackend(settings, host.logger);
   } catch (const std::exception& e) {
     *error = e.what();
     return nullptr;

@@ -1,7 +1,6 @@
 #include "kafka_publisher.h"
 
 #include <chrono>
-#include <iostream>
 
 #include "flashsale/event_codec.h"
 #include "kafka_conf.h"
@@ -41,8 +40,9 @@ std::size_t count_pending(const Publisher::Batch& batch) {
 
 }  // namespace
 
-Publisher::Publisher(Settings settings)
-    : settings_(std::move(settings)),
+Publisher::Publisher(Settings settings, Logger* logger)
+    : logger_(logger),
+      settings_(std::move(settings)),
       topic_(settings_.get(setting::kTopic)),
       delivery_timeout_ms_(static_cast<int>(settings_.get_int(setting::kDeliveryTimeout, nullptr))) {}
 
@@ -127,7 +127,7 @@ Status Publisher::publish(const std::vector<OrderEvent>& events, std::vector<boo
   if (rd_kafka_fatal_error(producer_, fatal, sizeof fatal) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     // An idempotent producer that hit a fatal error refuses every later
     // message: start a fresh one instead of wedging the relay.
-    std::cerr << "kafka: producer fatal error, recreating it: " << fatal << "\n";
+    logger_->log(LogLevel::error, "kafka producer", std::string("fatal error, recreating the producer: ") + fatal);
     drop_producer();
   }
   if (failed > 0) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "flashsale/host_services.h"
 #include "flashsale/settings.h"
 #include "flashsale/status.h"
 #include "flashsale/types.h"
@@ -20,7 +21,8 @@ namespace flashsale::kafka {
 
 class Publisher {
  public:
-  explicit Publisher(Settings settings);
+  // `logger` (the host's) outlives the publisher.
+  Publisher(Settings settings, Logger* logger);
   ~Publisher();
 
   Status publish(const std::vector<OrderEvent>& events, std::vector<bool>* delivered);
@@ -28,6 +30,7 @@ class Publisher {
   struct Batch;  // delivery slots of one publish call
 
  private:
+  Logger* logger_;
   Status ensure_producer();
   void drop_producer();
 

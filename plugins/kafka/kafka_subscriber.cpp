@@ -1,7 +1,6 @@
 #include "kafka_subscriber.h"
 
 #include <cstring>
-#include <iostream>
 
 #include "flashsale/event_codec.h"
 #include "kafka_conf.h"
@@ -18,7 +17,8 @@ void rebalance_trampoline(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_p
 
 }  // namespace
 
-Subscriber::Subscriber(Settings settings) : settings_(std::move(settings)), topic_(settings_.get(setting::kTopic)) {}
+Subscriber::Subscriber(Settings settings, Logger* logger)
+    : logger_(logger), settings_(std::move(settings)), topic_(settings_.get(setting::kTopic)) {}
 
 Subscriber::~Subscriber() {
   if (consumer_ == nullptr) return;
@@ -80,7 +80,7 @@ Status Subscriber::poll(std::size_t max, std::chrono::milliseconds wait, std::ve
     timeout = 0;  // after the first message, take only what is already here
     if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       // Transport and broker errors are informational: librdkafka recovers.
-      std::cerr << "kafka: consumer: " << rd_kafka_message_errstr(message) << "\n";
+      logger_->log(LogLevel::warning, "kafka consumer", rd_kafka_message_errstr(message));
       rd_kafka_message_destroy(message);
       continue;
     }
@@ -94,8 +94,9 @@ Status Subscriber::poll(std::size_t max, std::chrono::milliseconds wait, std::ve
       // A poison message is skipped (its offset commits with the batch), never
       // retried forever and never dropped without a trace.
       ++poison_skipped_;
-      std::cerr << "kafka: skipping undecodable message " << topic_ << "/" << message->partition << "@"
-                << message->offset << ": " << error << "\n";
+      logger_->log(LogLevel::error, "kafka consumer",
+                   "skipping undecodable message " + topic_ + "/" + std::to_string(message->partition) + "@" +
+                       std::to_string(message->offset) + ": " + error);
     }
     std::int64_t& next = uncommitted_[message->partition];
     next = std::max(next, message->offset + 1);

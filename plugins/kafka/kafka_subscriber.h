@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "flashsale/host_services.h"
 #include "flashsale/settings.h"
 #include "flashsale/status.h"
 #include "flashsale/types.h"
@@ -22,7 +23,8 @@ namespace flashsale::kafka {
 
 class Subscriber {
  public:
-  explicit Subscriber(Settings settings);
+  // `logger` (the host's) outlives the subscriber.
+  Subscriber(Settings settings, Logger* logger);
   ~Subscriber();
 
   Status poll(std::size_t max, std::chrono::milliseconds wait, std::vector<OrderEvent>* out);
@@ -34,6 +36,7 @@ class Subscriber {
   void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
 
  private:
+  Logger* logger_;
   Status ensure_consumer();
 
   Settings settings_;

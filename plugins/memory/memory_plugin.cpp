@@ -70,7 +70,7 @@ class MemoryBackend final : public Backend {
   std::shared_ptr<SaleStore> store_;
 };
 
-Backend* make_backend(const Settings& settings, std::string* error) noexcept {
+Backend* make_backend(const Settings& settings, const HostServices&, std::string* error) noexcept {
   std::string ignored;
   if (error == nullptr) error = &ignored;
   return make_or_report(error, [&]() -> Backend* {

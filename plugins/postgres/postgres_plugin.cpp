@@ -56,7 +56,7 @@ class PostgresBackend final : public Backend {
   StoreOptions options_;
 };
 
-Backend* make_backend(const Settings& settings, std::string* error) noexcept {
+Backend* make_backend(const Settings& settings, const HostServices&, std::string* error) noexcept {
   try {
     std::string bad;
     StoreOptions options;

@@ -51,7 +51,7 @@ class RedisBackend final : public Backend {
 
 }  // namespace
 
-Backend* make_backend(const Settings& settings, std::string* error) noexcept {
+Backend* make_backend(const Settings& settings, const HostServices&, std::string* error) noexcept {
   std::string ignored;
   if (error == nullptr) error = &ignored;
   return make_or_report(error, [&]() -> Backend* {

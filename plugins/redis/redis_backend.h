@@ -10,6 +10,6 @@ namespace flashsale::redis {
 
 // nullptr with a one-line *error (naming the key or redis.addr) when the
 // settings are unusable or Redis is unreachable or unsafe.
-Backend* make_backend(const Settings& settings, std::string* error) noexcept;
+Backend* make_backend(const Settings& settings, const HostServices&, std::string* error) noexcept;
 
 }  // namespace flashsale::redis

@@ -54,7 +54,7 @@ class SqliteBackend final : public Backend {
   int checkpoint_pages_;
 };
 
-Backend* make_backend(const Settings& settings, std::string* error) noexcept {
+Backend* make_backend(const Settings& settings, const HostServices&, std::string* error) noexcept {
   try {
     std::string path = settings.get(setting::kPath);
     std::string bad;

@@ -9,6 +9,7 @@
 #include "host/plugin_host.h"
 #include "host/startup_error.h"
 #include "support/temp_dir.h"
+#include "support/test_logger.h"
 
 using flashsale::Config;
 using flashsale::FoundPlugin;
@@ -207,6 +208,16 @@ TEST_CASE("a backend that fails to start, or lacks a stage, is named", "[plugin_
   config.settings.set("failing.mode", "empty");
   CHECK_THAT(startup_error(config), Catch::StartsWith("stage.persist (STAGE_PERSIST): backend 'failing'") &&
                                         Catch::Contains("does not provide the persist stage"));
+}
+
+TEST_CASE("a backend logs through the logger the host hands it", "[plugin_host]") {
+  Config config = memory_config();
+  use_fixture(&config, StageKind::persist, "failing", "failing.so");
+  config.settings.set("failing.mode", "empty");
+  flashsale::test::TestLogger logger;
+  PluginHost host(config, &logger);
+  CHECK_THROWS_AS(host.make_stages(), StartupError);  // it provides no stage, after starting
+  CHECK(logger.lines() == std::vector<std::string>{"failing: started with no stage"});
 }
 
 TEST_CASE("a plugin reporting another family than the config asked for is refused", "[plugin_host]") {

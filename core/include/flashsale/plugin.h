@@ -28,6 +28,7 @@
 
 #include "flashsale/admission.h"
 #include "flashsale/header_hash.h"
+#include "flashsale/host_services.h"
 #include "flashsale/notifier.h"
 #include "flashsale/order_store.h"
 #include "flashsale/outbox.h"
@@ -40,7 +41,8 @@ namespace flashsale {
 // 2: Notifier::finish_all. 3: Admission::counts_rate_limit, Code::rate_limited.
 // 4: PluginDescriptor::header_hash. 5: the order lifecycle (OrderStore pay,
 // cancel, expire_due, stock returns; Admission::return_stock), and the
-// descriptor's declared settings and stages, and Backend::ready.
+// descriptor's declared settings and stages, Backend::ready, and the host's
+// services (a logger) handed to make_backend.
 inline constexpr std::uint32_t kPluginAbiVersion = 5;
 
 // One per family per process. Stages made by the same Backend may share state
@@ -94,10 +96,10 @@ inline Notifier* Backend::make_notifier(std::string* error) noexcept {
 struct PluginDescriptor {
   std::uint32_t abi_version;  // first, so any version can read it
   const char* family;         // must equal the name the config uses
-  // Makes the family's Backend from the whole resolved configuration: core's
-  // keys and this family's declared ones, each set (default, file or
-  // environment) and valid.
-  Backend* (*make_backend)(const Settings& settings, std::string* error) noexcept;
+  // Makes the family's Backend from the whole resolved configuration (core's
+  // keys and this family's declared ones, each set and valid) and the host's
+  // services, which outlive the Backend.
+  Backend* (*make_backend)(const Settings& settings, const HostServices& host, std::string* error) noexcept;
   // The keys the family reads (see SettingSpec), `setting_count` of them.
   const SettingSpec* settings = nullptr;
   std::size_t setting_count = 0;

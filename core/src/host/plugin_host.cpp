@@ -12,6 +12,7 @@
 
 #include "host/declared_settings.h"
 #include "host/startup_error.h"
+#include "host/stderr_logger.h"
 
 namespace flashsale {
 
@@ -95,7 +96,9 @@ std::string refusal(const PluginDescriptor& descriptor, const std::string& famil
 
 }  // namespace
 
-PluginHost::PluginHost(const Config& config) : config_(config) {}
+PluginHost::PluginHost(const Config& config, Logger* logger) : config_(config) {
+  services_.logger = logger != nullptr ? logger : &stderr_logger();
+}
 PluginHost::~PluginHost() = default;
 
 std::string PluginHost::plugin_path(const std::string& family, const std::string& key) {
@@ -147,7 +150,7 @@ std::shared_ptr<PluginHost::Family> PluginHost::open(const std::string& family, 
 
 void PluginHost::start(Family& family) {
   std::string error;
-  family.backend.reset(family.descriptor->make_backend(config_.settings, &error));
+  family.backend.reset(family.descriptor->make_backend(config_.settings, services_, &error));
   if (!family.backend) {
     throw StartupError("plugin " + family.path + ": backend '" + family.name +
                        "' did not start: " + (error.empty() ? "gave no reason" : error));

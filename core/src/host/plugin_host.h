@@ -54,7 +54,9 @@ std::vector<FoundPlugin> find_plugins(const Config& config);
 
 class PluginHost {
  public:
-  explicit PluginHost(const Config& config);
+  // `logger` (default: stderr) is what the backends get to log through; it
+  // must outlive every object they make.
+  explicit PluginHost(const Config& config, Logger* logger = nullptr);
   ~PluginHost();
 
   // Loads every family the config names, resolves and checks the keys they
@@ -86,6 +88,7 @@ class PluginHost {
   std::string plugin_path(const std::string& family, const std::string& key);
 
   Config config_;
+  HostServices services_;
   std::map<std::string, std::shared_ptr<Family>> families_;
   std::vector<std::string> warnings_;
   std::optional<std::vector<FoundPlugin>> found_;  // the search path's plugins, scanned once when needed

@@ -1,5 +1,7 @@
 #include "postgres_test_support.h"
 
+#include "support/test_logger.h"
+
 #include <libpq-fe.h>
 
 #include <atomic>
@@ -24,7 +26,7 @@ std::unique_ptr<Backend> PostgresPlugin::make_backend(const std::string& dsn,
                                                       std::map<std::string, std::string> settings,
                                                       std::string* error) const {
   settings["postgres.dsn"] = dsn;
-  return std::unique_ptr<Backend>(descriptor_->make_backend(Settings(std::move(settings)), error));
+  return std::unique_ptr<Backend>(descriptor_->make_backend(Settings(std::move(settings)), flashsale::test::test_logger().services(), error));
 }
 
 PostgresStore::PostgresStore(const std::string& dsn, std::map<std::string, std::string> settings) {

@@ -1,6 +1,8 @@
 // The shared test fixture of redis_fixture.h.
 #include "redis_fixture.h"
 
+#include "support/test_logger.h"
+
 #include <atomic>
 #include <fstream>
 #include <random>
@@ -34,7 +36,7 @@ std::unique_ptr<Stage> must(Stage* stage, const std::string& error) {
 
 Stages::Stages(const RedisServer& server, const std::map<std::string, std::string>& overrides) {
   std::string error;
-  backend_ = must(make_backend(settings_for(server, overrides), &error), error);
+  backend_ = must(make_backend(settings_for(server, overrides), flashsale::test::test_logger().services(), &error), error);
   ratelimit_ = must(backend_->make_ratelimit(&error), error);
   admission_ = must(backend_->make_admission(&error), error);
   outbox_ = must(backend_->make_outbox(&error), error);
@@ -43,7 +45,7 @@ Stages::Stages(const RedisServer& server, const std::map<std::string, std::strin
 
 std::string start_error(const Settings& settings) {
   std::string error;
-  std::unique_ptr<Backend> backend(make_backend(settings, &error));
+  std::unique_ptr<Backend> backend(make_backend(settings, flashsale::test::test_logger().services(), &error));
   return backend ? std::string() : error;
 }
 

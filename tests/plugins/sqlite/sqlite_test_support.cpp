@@ -1,5 +1,7 @@
 #include "sqlite_test_support.h"
 
+#include "support/test_logger.h"
+
 #include <sqlite3.h>
 
 #include <stdexcept>
@@ -18,7 +20,7 @@ SqliteFamily::SqliteFamily(const std::string& db_path, std::map<std::string, std
   REQUIRE(std::string(descriptor.family) == "sqlite");
   std::string error;
   settings["db.path"] = db_path;
-  backend_.reset(descriptor.make_backend(Settings(std::move(settings)), &error));
+  backend_.reset(descriptor.make_backend(Settings(std::move(settings)), flashsale::test::test_logger().services(), &error));
   if (!backend_) throw std::runtime_error(error);
 }
 
