@@ -141,11 +141,7 @@ class MemoryOrderStore final : public OrderStore {
         *out = paid;
         // Nothing below throws.
         due_.erase(DueKey{order.deadline_ms, id});
-        ProductSales& totals = sales_.find(order.product_id)->second;
-        --totals.orders_awaiting_payment;
-        totals.quantity_awaiting_payment -= order.quantity;
-        ++totals.orders_paid;
-        totals.quantity_paid += order.quantity;
+        sales_.find(order.product_id)->second.count_order_paid(order.quantity);
         row.order = std::move(paid);
         return Status::ok();
       }
@@ -215,7 +211,7 @@ class MemoryOrderStore final : public OrderStore {
         OrderRow& row = found->second;
         returns_.erase(row.return_seq);
         row.order.stock_return_pending = false;
-        sales_.find(row.order.product_id)->second.quantity_returns_pending -= row.order.quantity;
+        sales_.find(row.order.product_id)->second.count_return_completed(row.order.quantity);
       }
       return Status::ok();
     });
@@ -249,7 +245,7 @@ class MemoryOrderStore final : public OrderStore {
       ProductSales& sales = batch->sales.try_emplace(event.product_id, totals->second).first->second;
       if (active_.count(key) != 0 || batch->active.count(key) != 0) {
         result.reason = "already_purchased";
-        ++sales.failed_requests;
+        sales.count_request_failed();
       } else {
         result.status = RequestStatus::success;
         result.order_id = batch->next_order_id++;
@@ -266,9 +262,7 @@ class MemoryOrderStore final : public OrderStore {
         batch->due.emplace(order.deadline_ms, order.id);
         batch->active.emplace(key, order.id);
         batch->orders.emplace(order.id, std::move(row));
-        ++sales.orders;
-        ++sales.orders_awaiting_payment;
-        sales.quantity_awaiting_payment += event.quantity;
+        sales.count_order_created(event.quantity);
       }
     }
     batch->requests.emplace(event.request_id, result);
@@ -308,12 +302,7 @@ class MemoryOrderStore final : public OrderStore {
     row->return_seq = next_return_seq_++;
     due_.erase(DueKey{cancelled.deadline_ms, cancelled.id});
     active_.erase(OrderKey{cancelled.user_id, cancelled.product_id});
-    ProductSales& totals = sales_.find(cancelled.product_id)->second;
-    --totals.orders_awaiting_payment;
-    totals.quantity_awaiting_payment -= cancelled.quantity;
-    ++totals.orders_cancelled;
-    totals.quantity_cancelled += cancelled.quantity;
-    totals.quantity_returns_pending += cancelled.quantity;
+    sales_.find(cancelled.product_id)->second.count_order_cancelled(cancelled.quantity);
     row->order = std::move(cancelled);
   }
 

@@ -50,14 +50,11 @@ ProductSales read_sales(const Result& result, int row) {
 }
 
 void SalesChanges::order_created(ProductId product, std::int64_t quantity) {
-  ProductSales& sales = of(product);
-  sales.orders += 1;
-  sales.orders_awaiting_payment += 1;
-  sales.quantity_awaiting_payment += quantity;
+  of(product).count_order_created(quantity);
 }
 
 void SalesChanges::request_failed(ProductId product) {
-  of(product).failed_requests += 1;
+  of(product).count_request_failed();
 }
 
 void SalesChanges::append_to(std::vector<Query>* queries) const {

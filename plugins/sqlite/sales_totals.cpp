@@ -38,35 +38,23 @@ ProductSales read_sales(const StatementRun& row) {
 }
 
 void SalesChanges::order_created(ProductId product, std::int64_t quantity) {
-  ProductSales& sales = of(product);
-  sales.orders += 1;
-  sales.orders_awaiting_payment += 1;
-  sales.quantity_awaiting_payment += quantity;
+  of(product).count_order_created(quantity);
 }
 
 void SalesChanges::request_failed(ProductId product) {
-  of(product).failed_requests += 1;
+  of(product).count_request_failed();
 }
 
 void SalesChanges::order_paid(const Order& order) {
-  ProductSales& sales = of(order.product_id);
-  sales.orders_awaiting_payment -= 1;
-  sales.quantity_awaiting_payment -= order.quantity;
-  sales.orders_paid += 1;
-  sales.quantity_paid += order.quantity;
+  of(order.product_id).count_order_paid(order.quantity);
 }
 
 void SalesChanges::order_cancelled(const Order& order) {
-  ProductSales& sales = of(order.product_id);
-  sales.orders_awaiting_payment -= 1;
-  sales.quantity_awaiting_payment -= order.quantity;
-  sales.orders_cancelled += 1;
-  sales.quantity_cancelled += order.quantity;
-  sales.quantity_returns_pending += order.quantity;
+  of(order.product_id).count_order_cancelled(order.quantity);
 }
 
 void SalesChanges::return_completed(ProductId product, std::int64_t quantity) {
-  of(product).quantity_returns_pending -= quantity;
+  of(product).count_return_completed(quantity);
 }
 
 void SalesChanges::add_to(PreparedStatement& add_sales) const {

@@ -47,6 +47,14 @@ struct ProductSales {
   // What the admit stage must not sell again: held by active orders, or on
   // its way back (the return adds it when it completes).
   std::int64_t quantity_held() const { return quantity_awaiting_payment + quantity_paid + quantity_returns_pending; }
+
+  // How each move of the lifecycle changes the totals, for a store that keeps
+  // them (every in-tree one does, in the transaction of the move).
+  void count_order_created(std::int64_t quantity) noexcept;
+  void count_request_failed() noexcept { ++failed_requests; }
+  void count_order_paid(std::int64_t quantity) noexcept;       // from awaiting_payment
+  void count_order_cancelled(std::int64_t quantity) noexcept;  // from awaiting_payment; its return now pending
+  void count_return_completed(std::int64_t quantity) noexcept { quantity_returns_pending -= quantity; }
 };
 
 // Thread-safety: every method may be called from many threads at once.

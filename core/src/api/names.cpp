@@ -1,5 +1,7 @@
-// Stable wire names of codes, request states and order states, used by the HTTP layer and by
+// Stable wire names of codes, request states and order states, and how the
+// lifecycle moves a product's totals, used by the HTTP layer and by
 // backends that store states as text.
+#include "flashsale/order_store.h"
 #include "flashsale/status.h"
 #include "flashsale/types.h"
 
@@ -61,6 +63,27 @@ const char* order_status_name(OrderStatus status) noexcept {
       return "cancelled";
   }
   return "cancelled";
+}
+
+void ProductSales::count_order_created(std::int64_t quantity) noexcept {
+  ++orders;
+  ++orders_awaiting_payment;
+  quantity_awaiting_payment += quantity;
+}
+
+void ProductSales::count_order_paid(std::int64_t quantity) noexcept {
+  --orders_awaiting_payment;
+  quantity_awaiting_payment -= quantity;
+  ++orders_paid;
+  quantity_paid += quantity;
+}
+
+void ProductSales::count_order_cancelled(std::int64_t quantity) noexcept {
+  --orders_awaiting_payment;
+  quantity_awaiting_payment -= quantity;
+  ++orders_cancelled;
+  quantity_cancelled += quantity;
+  quantity_returns_pending += quantity;
 }
 
 }  // namespace flashsale
