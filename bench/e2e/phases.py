@@ -443,7 +443,8 @@ def default_stack(build, work):
             "ROLES=api,consumer KAFKA_GROUP_ID=<new> on a fresh Redis and SQLite file, /healthz every 100 ms"),
         row("default stack with STAGE_PERSIST=postgres: drain capacity (a fresh consumer working off the same "
             "backlog, orders/s) vs admission at peak (accepted/s)", postgres_rate, accept_rate, "/s", ">= 1.0x",
-            "ROLES=api,consumer KAFKA_GROUP_ID=<new> STAGE_PERSIST=postgres POSTGRES_DSN=<a new database on "
+            "flashsale-server --config etc/postgres.properties (the default stack's with stage.persist = postgres) "
+            "ROLES=api,consumer KAFKA_GROUP_ID=<new> POSTGRES_DSN=<a new database on "
             f"{THROWAWAY_POSTGRES}> on a fresh Redis, /healthz every 100 ms"),
     ]
     rows.append(row("default stack: accepted->persisted lag from /healthz counters, worst second (ms, 1-s "
@@ -453,20 +454,20 @@ def default_stack(build, work):
     return rows, drain, details
 
 
-def backlog_drain_rate(build, brokers, events, work, persist=None, group="bench-drain"):
+def backlog_drain_rate(build, brokers, events, work, persist=None, group="bench-drain",
+                       config="etc/flashsale.properties"):
     """How fast the async path can go, not just whether it keeps up: a
     consumer-only server in a new group (auto.offset.reset=earliest) with its
-    own Redis and SQLite file (or what `persist` sets instead) works off every
-    event the runs put on the topic. Its rate is counted from its first
-    persisted order (after the group join) to the last one. Returns (orders/s
-    or None, what was seen)."""
+    own Redis and SQLite file (or, with `persist`, the settings of another
+    store, and its profile as `config`) works off every event the runs put on
+    the topic. Its rate is counted from its first persisted order (after the
+    group join) to the last one. Returns (orders/s or None, what was seen)."""
     redis, raddr = processes.start_redis()
     server = None
     try:
-        env = {"REDIS_ADDR": raddr, "KAFKA_BROKERS": brokers, "DB_PATH": "drain.db", "ROLES": "api,consumer",
-               "KAFKA_GROUP_ID": group}
-        env.update(persist or {})
-        server, addr = processes.start_server(build, env, "drain", config="etc/flashsale.properties")
+        env = dict({"REDIS_ADDR": raddr, "KAFKA_BROKERS": brokers, "ROLES": "api,consumer", "KAFKA_GROUP_ID": group},
+                   **(persist or {"DB_PATH": "drain.db"}))
+        server, addr = processes.start_server(build, env, "drain", config=config)
         first = last = None  # (time, persisted) of the first sample above 0, of the last that grew
         persisted = 0
         deadline = time.time() + 120
@@ -491,16 +492,17 @@ def backlog_drain_rate(build, brokers, events, work, persist=None, group="bench-
 
 
 def postgres_drain_rate(build, brokers, events, work):
-    """backlog_drain_rate with STAGE_PERSIST=postgres: the same backlog, in
-    a group of its own, into a new database on a throwaway PostgreSQL started
-    for it (and stopped after). Returns (orders/s or None, what was seen, the
-    seconds it all took)."""
+    """backlog_drain_rate with persist on postgres (etc/postgres.properties:
+    the default stack's profile with stage.persist = postgres): the same
+    backlog, in a group of its own, into a new database on a throwaway
+    PostgreSQL started for it (and stopped after). Returns (orders/s or None,
+    what was seen, the seconds it all took, the server's start included)."""
     started = time.time()
     postgres = processes.start_postgres(work, "postgres-drain")
     try:
         dsn = postgres.create_database("drain")
-        rate, seen = backlog_drain_rate(build, brokers, events, work,
-                                        {"STAGE_PERSIST": "postgres", "POSTGRES_DSN": dsn}, "bench-drain-postgres")
+        rate, seen = backlog_drain_rate(build, brokers, events, work, {"POSTGRES_DSN": dsn}, "bench-drain-postgres",
+                                        config="etc/postgres.properties")
     finally:
         postgres.stop()
     return rate, seen, round(time.time() - started, 1)

@@ -47,6 +47,10 @@ def settle_writeback(limit_kb=8192, timeout=15):
         time.sleep(0.2)
 
 
+# The phases, in the order a full run takes them. `micro` and `stack` each
+# start a throwaway PostgreSQL 15 (processes.Postgres) for their postgres
+# figures: the persist pair of the micro-benchmarks (POSTGRES_DSN), and the
+# drain capacity with persist on postgres after the sqlite one.
 PHASES = ("micro", "livez", "livez-c1000", "idle-rss", "embedded", "rss", "redis", "stack")
 
 
