@@ -113,15 +113,15 @@ class Batch {
       : connection_(connection), events_(events), now_(now), deadline_(deadline), results_(events.size()) {}
 
   std::vector<PersistResult> run() {
-    std::vector<std::size_t> todo(events_.size());
-    std::iota(todo.begin(), todo.end(), 0);
-    for (int round = 0; !todo.empty(); ++round) {
+    std::vector<std::size_t> unsettled(events_.size());
+    std::iota(unsettled.begin(), unsettled.end(), 0);
+    for (int round = 0; !unsettled.empty(); ++round) {
       if (round == kMaxRounds) {
         throw PgError(PgError::Kind::unavailable, "",
                       "orders kept being cancelled under the batch's refused events; try the batch again");
       }
-      std::vector<std::size_t> refused = insert(todo, round == 0);
-      todo = refused.empty() ? refused : record_failures_of(refused);
+      std::vector<std::size_t> refused = insert(unsettled, round == 0);
+      unsettled = refused.empty() ? refused : record_failures_of(refused);
     }
     std::vector<Query> finish;
     withdraw(&finish);
@@ -132,10 +132,10 @@ class Batch {
   }
 
  private:
-  // Inserts `todo` and settles each event whose request now has an outcome;
+  // Inserts `unsettled` and settles each event whose request now has an outcome;
   // returns the others, refused by an active order of their user and product.
-  std::vector<std::size_t> insert(const std::vector<std::size_t>& todo, bool begin) {
-    Columns c = columns_of(events_, todo);
+  std::vector<std::size_t> insert(const std::vector<std::size_t>& unsettled, bool begin) {
+    Columns c = columns_of(events_, unsettled);
     std::vector<Query> queries;
     if (begin) queries.push_back({&kBegin, {}});
     queries.push_back({&insert_orders(),
@@ -168,7 +168,7 @@ class Batch {
     }
 
     std::vector<std::size_t> refused;
-    for (std::size_t i : todo) {
+    for (std::size_t i : unsettled) {
       std::string_view request = events_[i].request_id;
       if (auto failure = failures.find(request); failure != failures.end()) {
         // Failed in a transaction that committed after this insert's
