@@ -10,6 +10,7 @@ packages=("$@"
   catch2 libbenchmark-dev
   redis-server sqlite3 libsqlite3-dev
   libpq-dev postgresql-15
+  prometheus-cpp-dev prometheus
   python3 python3-yaml
 )
 

@@ -98,7 +98,7 @@ void OutboxQueue::ack(const std::vector<std::string>& ids) {
 
 OutboxStats OutboxQueue::stats() const {
   std::lock_guard lock(mutex_);
-  return OutboxStats{pending_.size(), dead_letters_.size()};
+  return OutboxStats{fresh_.size(), pending_.size(), dead_letters_.size()};
 }
 
 std::vector<OutboxEntry> OutboxQueue::dead_letters() const {

@@ -86,17 +86,10 @@ class RedisOutbox final : public Outbox {
   Status stats(OutboxStats* stats) noexcept override {
     return guarded("redis outbox stats", [&] {
       OutboxStats found;
+      Status status = group_backlog(&found);
+      if (!status.is_ok()) return status;
       Reply reply;
-      Status status = context_->command_pooled({"XPENDING", stream_, context_->options.group}, &reply);
       std::int64_t count = 0;
-      if (status.is_ok()) {
-        if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 || !reply_int(reply->element[0], &count)) {
-          return unexpected_reply("XPENDING");
-        }
-      } else if (!is_redis_error(status, "NOGROUP")) {
-        return status;  // NOGROUP: nothing delivered yet
-      }
-      found.pending = static_cast<std::uint64_t>(count);
       status = context_->command_pooled({"XLEN", dead_}, &reply);
       if (!status.is_ok()) return status;
       if (!reply_int(reply.get(), &count)) return unexpected_reply("XLEN");
@@ -107,6 +100,46 @@ class RedisOutbox final : public Outbox {
   }
 
  private:
+  // The group's pending count and lag from XINFO GROUPS. Redis cannot tell
+  // the lag after entries were deleted from the middle of the stream (a
+  // dead letter is): then it is the stream's length less the pending
+  // entries, which over-counts by the acked entries not yet trimmed (the
+  // next ack trims them).
+  Status group_backlog(OutboxStats* found) {
+    Reply reply;
+    Status status = context_->command_pooled({"XINFO", "GROUPS", stream_}, &reply);
+    if (is_redis_error(status, "ERR no such key")) return Status::ok();  // nothing appended yet
+    if (!status.is_ok()) return status;
+    if (reply->type != REDIS_REPLY_ARRAY) return unexpected_reply("XINFO GROUPS");
+    bool lag_known = false;
+    for (std::size_t g = 0; g < reply->elements; ++g) {
+      const redisReply* group = reply->element[g];
+      if (group->type != REDIS_REPLY_ARRAY || group->elements % 2 != 0) return unexpected_reply("XINFO GROUPS");
+      std::string name;
+      std::int64_t pending = 0, lag = 0;
+      bool has_lag = false;
+      for (std::size_t f = 0; f + 1 < group->elements; f += 2) {
+        if (group->element[f]->type != REDIS_REPLY_STRING) continue;
+        std::string_view field(group->element[f]->str, group->element[f]->len);
+        const redisReply* value = group->element[f + 1];
+        if (field == "name" && value->type == REDIS_REPLY_STRING) name.assign(value->str, value->len);
+        if (field == "pending") reply_int(value, &pending);
+        if (field == "lag") has_lag = reply_int(value, &lag);
+      }
+      if (name != context_->options.group) continue;
+      found->pending = static_cast<std::uint64_t>(pending);
+      found->undelivered = static_cast<std::uint64_t>(lag);
+      lag_known = has_lag;
+    }
+    if (lag_known) return Status::ok();
+    std::int64_t length = 0;
+    status = context_->command_pooled({"XLEN", stream_}, &reply);
+    if (!status.is_ok()) return status;
+    if (!reply_int(reply.get(), &length)) return unexpected_reply("XLEN");
+    found->undelivered = static_cast<std::uint64_t>(std::max<std::int64_t>(0, length - static_cast<std::int64_t>(found->pending)));
+    return Status::ok();
+  }
+
   // Runs step(); if Redis lost the group (NOGROUP), recreates it and runs it
   // once more.
   template <typename Step>

@@ -59,7 +59,7 @@ Object::Ptr resolve(const Object::Ptr& document, Object::Ptr node) {
 std::set<std::string> codes_of(const Object::Ptr& document, Object::Ptr response) {
   response = resolve(document, response);
   std::set<std::string> codes;
-  if (!response->has("content")) return codes;
+  if (!response->has("content") || !response->getObject("content")->has("application/json")) return codes;
   Object::Ptr schema = response->getObject("content")->getObject("application/json")->getObject("schema");
   for (int depth = 0; depth < 4 && schema; ++depth) {
     if (schema->has("properties") && schema->getObject("properties")->has("error")) {
@@ -183,6 +183,7 @@ void run_scenario(Recorder& r) {
   api.context.readiness = [] { return std::vector<BackendReadiness>{{"redis", "admit", false, "connection refused"}}; };
   r.call(api, "GET", "/readyz");
   r.call(api, "GET", "/openapi.json");
+  r.call(api, "GET", "/metrics");
 
   // Wrong tokens: 401 on each admin route, then the address is locked out.
   const std::string stranger = "192.0.2.99";

@@ -215,7 +215,7 @@ TEST_CASE("a backend logs through the logger the host hands it", "[plugin_host]"
   use_fixture(&config, StageKind::persist, "failing", "failing.so");
   config.settings.set("failing.mode", "empty");
   flashsale::test::TestLogger logger;
-  PluginHost host(config, &logger);
+  PluginHost host(config, logger.services());
   CHECK_THROWS_AS(host.make_stages(), StartupError);  // it provides no stage, after starting
   CHECK(logger.lines() == std::vector<std::string>{"failing: started with no stage"});
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "flashsale/host_services.h"
+#include "support/test_metrics.h"
 
 namespace flashsale::test {
 
@@ -26,7 +27,8 @@ class TestLogger final : public Logger {
     std::lock_guard lock(mutex_);
     return lines_;
   }
-  HostServices services() { return HostServices{this}; }
+  // This logger and the process's TestMetrics.
+  HostServices services() { return HostServices{this, &test_metrics()}; }
 
  private:
   std::mutex mutex_;

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "flashsale/metrics.h"
+
 namespace flashsale {
 
 enum class LogLevel : std::uint8_t { debug, info, warning, error };
@@ -22,7 +24,8 @@ class Logger {
 };
 
 struct HostServices {
-  Logger* logger = nullptr;  // never null in what the host passes
+  Logger* logger = nullptr;    // never null in what the host passes
+  Metrics* metrics = nullptr;  // never null in what the host passes
 };
 
 }  // namespace flashsale

@@ -21,6 +21,7 @@ struct OutboxEntry {
 };
 
 struct OutboxStats {
+  std::uint64_t undelivered = 0;    // appended, not yet delivered
   std::uint64_t pending = 0;        // delivered, not yet acked
   std::uint64_t dead_lettered = 0;  // moved aside after too many deliveries
 };

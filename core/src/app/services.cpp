@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "host/stderr_logger.h"
+#include "metrics/pipeline_metrics.h"
+
 namespace flashsale {
 
 std::vector<StageKind> stages_of_roles(const Config& config) {
@@ -28,7 +31,8 @@ std::vector<StageKind> stages_of_roles(const Config& config) {
 }
 
 Services::Services(const Config& config, AdminGuard::Log admin_log)
-    : host(config),
+    : metrics(&stderr_logger()),
+      host(config, HostServices{&stderr_logger(), &metrics}),
       stages(host.make_stages()),
       catalog(stages.store, stages.admission, config.settings.get_int("stock.cache.ttl.hour", 24, nullptr) * 3600),
       buy(stages.ratelimit, stages.admission, &catalog, &counters, stages.rate_limit_in_admission),
@@ -42,6 +46,7 @@ Services::Services(const Config& config, AdminGuard::Log admin_log)
   api.results = &results;
   api.orders = &orders;
   api.counters = &counters;
+  api.metrics = &metrics;
   api.admin = &admin;
   api.payment_webhook_secret = config.payment_webhook_secret;
   std::vector<StageKind> used = stages_of_roles(config);
@@ -53,6 +58,10 @@ Services::Services(const Config& config, AdminGuard::Log admin_log)
     return answers;
   };
   add_api_routes(&api, &router);
+  auto uses = [&used](StageKind stage) { return std::find(used.begin(), used.end(), stage) != used.end(); };
+  add_pipeline_metrics(&metrics, PipelineView{&counters, &catalog, uses(StageKind::admit) ? stages.admission.get() : nullptr,
+                                              uses(StageKind::outbox) ? stages.outbox.get() : nullptr,
+                                              uses(StageKind::persist) ? stages.store.get() : nullptr});
 }
 
 }  // namespace flashsale

@@ -9,6 +9,7 @@
 #include "http/admin_guard.h"
 #include "http/api.h"
 #include "http/router.h"
+#include "metrics/metrics_registry.h"
 #include "pipeline/buy_service.h"
 #include "pipeline/catalog.h"
 #include "pipeline/counters.h"
@@ -32,6 +33,7 @@ struct Services {
   Services(const Services&) = delete;
   Services& operator=(const Services&) = delete;
 
+  MetricsRegistry metrics;  // before the host, whose plugins register into it
   PluginHost host;
   Stages stages;
   Counters counters;

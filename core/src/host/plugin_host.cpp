@@ -13,6 +13,7 @@
 #include "host/declared_settings.h"
 #include "host/startup_error.h"
 #include "host/stderr_logger.h"
+#include "metrics/metrics_registry.h"
 
 namespace flashsale {
 
@@ -96,8 +97,12 @@ std::string refusal(const PluginDescriptor& descriptor, const std::string& famil
 
 }  // namespace
 
-PluginHost::PluginHost(const Config& config, Logger* logger) : config_(config) {
-  services_.logger = logger != nullptr ? logger : &stderr_logger();
+PluginHost::PluginHost(const Config& config, HostServices services) : config_(config), services_(services) {
+  if (services_.logger == nullptr) services_.logger = &stderr_logger();
+  if (services_.metrics == nullptr) {
+    own_metrics_ = std::make_unique<MetricsRegistry>(services_.logger);
+    services_.metrics = own_metrics_.get();
+  }
 }
 PluginHost::~PluginHost() = default;
 

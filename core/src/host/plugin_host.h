@@ -16,6 +16,8 @@
 
 namespace flashsale {
 
+class MetricsRegistry;
+
 struct Stages {
   std::shared_ptr<RateLimiter> ratelimit;
   std::shared_ptr<Admission> admission;
@@ -54,9 +56,10 @@ std::vector<FoundPlugin> find_plugins(const Config& config);
 
 class PluginHost {
  public:
-  // `logger` (default: stderr) is what the backends get to log through; it
-  // must outlive every object they make.
-  explicit PluginHost(const Config& config, Logger* logger = nullptr);
+  // `services` is what the backends get: a logger (default: stderr) and the
+  // metrics registry (default: one of the host's own that nobody serves);
+  // both must outlive every object the backends make.
+  explicit PluginHost(const Config& config, HostServices services = {});
   ~PluginHost();
 
   // Loads every family the config names, resolves and checks the keys they
@@ -88,6 +91,7 @@ class PluginHost {
   std::string plugin_path(const std::string& family, const std::string& key);
 
   Config config_;
+  std::unique_ptr<MetricsRegistry> own_metrics_;  // when none was given
   HostServices services_;
   std::map<std::string, std::shared_ptr<Family>> families_;
   std::vector<std::string> warnings_;

@@ -12,6 +12,7 @@
 namespace flashsale {
 
 class AdminGuard;
+class MetricsRegistry;
 class BuyService;
 class Catalog;
 class OrderService;
@@ -35,6 +36,8 @@ struct ApiContext {
   // The backends this process's roles use, each asked now.
   std::function<std::vector<BackendReadiness>()> readiness;
   Counters* counters = nullptr;
+  // GET /metrics serves it; every route's requests and durations go into it.
+  MetricsRegistry* metrics = nullptr;
   AdminGuard* admin = nullptr;  // guards the admin endpoints
 };
 

@@ -6,6 +6,7 @@
 
 #include "http/handlers.h"
 #include "http/json.h"
+#include "metrics/metrics_registry.h"
 #include "pipeline/counters.h"
 
 namespace flashsale::handlers {
@@ -62,7 +63,7 @@ std::string latency_json(const LatencyHistogram& histogram) {
   std::uint64_t cumulative = 0;
   for (std::size_t i = 0; i < LatencyHistogram::kBuckets; ++i) {
     cumulative += counts[i];
-    le.field(i < LatencyHistogram::kBoundsMs.size() ? std::to_string(LatencyHistogram::kBoundsMs[i]) : "+Inf",
+    le.field(i < LatencyHistogram::bounds().size() ? std::to_string(LatencyHistogram::bounds()[i]) : "+Inf",
              static_cast<std::int64_t>(cumulative));
   }
   return JsonWriter()
@@ -103,6 +104,13 @@ HttpResponse readyz(const ApiContext& context, const HttpRequest&, std::string_v
   }
   std::string error = JsonWriter().field("code", "not_ready").field("message", problems).done();
   return HttpResponse::json(503, JsonWriter().raw("error", error).raw("backends", backends.done()).done());
+}
+
+HttpResponse metrics(const ApiContext& context, const HttpRequest&, std::string_view) {
+  HttpResponse response;
+  response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  response.body = context.metrics->scrape();
+  return response;
 }
 
 HttpResponse livez(const ApiContext&, const HttpRequest&, std::string_view) {

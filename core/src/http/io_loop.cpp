@@ -455,7 +455,10 @@ void IoLoop::dispatch(Connection* c, HttpRequest& request) {
   c->keep_alive = request.keep_alive;
   c->minor_version = request.minor_version;
   Router::Match match = shared_->router->match(request);
-  if (match.handler == nullptr) return respond(c, match.refusal);
+  if (match.handler == nullptr) {
+    bump(shared_->counters->unrouted);
+    return respond(c, match.refusal);
+  }
   if (!match.blocking || shared_->pool == nullptr) return respond(c, (*match.handler)(request, match.param));
 
   auto param_at = static_cast<std::uint32_t>(match.param.empty() ? 0 : match.param.data() - request.head.data());

@@ -1,5 +1,6 @@
 #include "pipeline/catalog.h"
 
+#include <algorithm>
 #include <mutex>
 
 namespace flashsale {
@@ -23,6 +24,18 @@ Status Catalog::create(const NewProduct& product, Product* created) {
     cache_[created->id] = *created;
   }
   return status;
+}
+
+std::vector<ProductId> Catalog::known(std::size_t limit) {
+  std::vector<ProductId> ids;
+  {
+    std::shared_lock lock(mutex_);
+    ids.reserve(cache_.size());
+    for (const auto& [id, product] : cache_) ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  if (ids.size() > limit) ids.resize(limit);
+  return ids;
 }
 
 Status Catalog::find(ProductId id, Product* out) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <shared_mutex>
 #include <unordered_map>
+#include <vector>
 
 #include "flashsale/admission.h"
 #include "flashsale/order_store.h"
@@ -20,6 +21,8 @@ class Catalog {
   // Checks the fields (invalid_argument names the bad one) and stores it.
   Status create(const NewProduct& product, Product* created);
   Status find(ProductId id, Product* out);
+  // The products this process has created or looked up, at most `limit`, by id.
+  std::vector<ProductId> known(std::size_t limit);
   Status stock(ProductId id, StockLevel* level) { return admission_->stock(id, level); }
   Status sales(ProductId id, ProductSales* sales) { return store_->sales(id, sales); }
 

@@ -1,11 +1,14 @@
-// Process-wide counters that operators read from GET /healthz. Relaxed
-// atomics: they are statistics, not synchronisation.
+// Process-wide counters that operators read from GET /healthz and, with the
+// histograms, from GET /metrics. Relaxed atomics: they are statistics, not
+// synchronisation.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 
-#include "pipeline/latency_histogram.h"
+#include "flashsale/status.h"
+#include "pipeline/bucket_histogram.h"
 
 namespace flashsale {
 
@@ -20,6 +23,7 @@ struct HttpCounters {
   std::atomic<std::uint64_t> idle_closed{0};  // http.idle.timeout.ms
   std::atomic<std::uint64_t> write_timeouts{0};  // http.write.timeout.ms
   std::atomic<std::uint64_t> bad_requests{0};  // refused by the parser (4xx/5xx before routing)
+  std::atomic<std::uint64_t> unrouted{0};  // no route for the path (404) or the method (405)
   std::atomic<std::uint64_t> payload_too_large{0};  // http.max.body.bytes
   std::atomic<std::uint64_t> pipeline_paused{0};  // http.max.pipelined reached: reading paused
   std::atomic<std::uint64_t> handler_queue_full{0};  // http.handler.queue: 503 overloaded
@@ -28,13 +32,21 @@ struct HttpCounters {
 };
 
 struct Counters {
+  // Buy answers by Code (Code::ok: accepted), rate-limited ones included.
+  static constexpr std::size_t kCodeSlots = 32;
+  std::array<std::atomic<std::uint64_t>, kCodeSlots> buy_outcomes{};
   std::atomic<std::uint64_t> buy_accepted{0};
   std::atomic<std::uint64_t> buy_rejected{0};
   std::atomic<std::uint64_t> rate_limited{0};
   std::atomic<std::uint64_t> ratelimit_fail_open{0};
   std::atomic<std::uint64_t> relayed{0};
   std::atomic<std::uint64_t> relay_retries{0};
+  std::atomic<std::uint64_t> outbox_redeliveries{0};  // entries read again (deliveries > 1)
+  DurationHistogram relay_publish_us;
   std::atomic<std::uint64_t> persisted{0};
+  std::atomic<std::uint64_t> persist_conflicts{0};  // events persist answered failed (a conflicting order)
+  BatchSizeHistogram persist_batch_size;
+  DurationHistogram persist_batch_us;
   std::atomic<std::uint64_t> finished_success{0};
   std::atomic<std::uint64_t> finished_failed{0};
   std::atomic<std::uint64_t> worker_errors{0};
@@ -50,6 +62,11 @@ struct Counters {
 
 inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) {
   counter.fetch_add(n, std::memory_order_relaxed);
+}
+
+inline void count_buy_outcome(Counters& counters, Code code) {
+  auto slot = static_cast<std::size_t>(code);
+  if (slot < Counters::kCodeSlots) bump(counters.buy_outcomes[slot]);
 }
 
 }  // namespace flashsale

@@ -45,7 +45,9 @@ Worker::Step ConsumerWorker::step() {
   }
 
   if (results_.empty()) {
+    auto persist_start = std::chrono::steady_clock::now();
     Status persisted = store_->persist(batch_, payment_timeout_.count(), &results_);
+    counters_->persist_batch_us.record(elapsed_us(persist_start));
     if (!persisted.is_ok() || results_.size() != batch_.size()) {
       results_.clear();
       bump(counters_->worker_errors);
@@ -53,6 +55,10 @@ Worker::Step ConsumerWorker::step() {
       return Step::failed;
     }
     bump(counters_->persisted, batch_.size());
+    counters_->persist_batch_size.record(static_cast<std::int64_t>(batch_.size()));
+    bump(counters_->persist_conflicts, static_cast<std::uint64_t>(std::count_if(
+                                           results_.begin(), results_.end(),
+                                           [](const PersistResult& r) { return r.status == RequestStatus::failed; })));
   }
 
   if (!finish_batch()) return Step::failed;

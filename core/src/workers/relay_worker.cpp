@@ -31,6 +31,9 @@ Worker::Step RelayWorker::step() {
       Status more = outbox_->read(batch_size_ - unpublished_.size(), 0ms, &unpublished_);
       if (!more.is_ok()) std::cerr << name() << ": outbox read: " << more.message() << "\n";
     }
+    for (const OutboxEntry& entry : unpublished_) {
+      if (entry.deliveries > 1) bump(counters_->outbox_redeliveries);
+    }
   }
 
   // The events are lent to publish (moved out, not copied) and an entry that
@@ -39,7 +42,9 @@ Worker::Step RelayWorker::step() {
   events.reserve(unpublished_.size());
   for (OutboxEntry& entry : unpublished_) events.push_back(std::move(entry.event));
   std::vector<bool> delivered;
+  auto publish_start = std::chrono::steady_clock::now();
   Status published = relay_->publish(events, &delivered);
+  counters_->relay_publish_us.record(elapsed_us(publish_start));
   delivered.resize(events.size(), false);
 
   std::vector<std::string> acked;

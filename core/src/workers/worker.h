@@ -44,6 +44,11 @@ class Worker {
   // a source on a schedule rather than blocking on it.
   void pause(std::chrono::milliseconds interval);
 
+  // Microseconds since `start`, for the stage-call histograms.
+  static std::int64_t elapsed_us(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
+  }
+
  private:
   void run();
 
