@@ -13,6 +13,7 @@
 #include "host/config.h"
 #include "host/plugin_host.h"
 #include "host/startup_error.h"
+#include "host/stderr_logger.h"
 
 extern char** environ;
 
@@ -100,6 +101,8 @@ int main(int argc, char** argv) {
     // would share a few and a buy's allocations queue on arena locks. An
     // arena costs address space until a thread allocates in it.
     mallopt(M_ARENA_MAX, config.http.handler_threads + config.http.io_threads + 16);
+    flashsale::StderrLogger& log = flashsale::stderr_logger();
+    log.configure(config.log_format, config.log_level);
     bool api = config.role_api;
     std::string host = config.http_host.empty() ? "0.0.0.0" : config.http_host;
     flashsale::Server server(std::move(config));
@@ -111,9 +114,9 @@ int main(int argc, char** argv) {
 
     int signal = 0;
     sigwait(&stop_signals, &signal);
-    std::cerr << "flashsale-server: " << strsignal(signal) << ", draining" << std::endl;
+    log.log(flashsale::LogLevel::info, "server", std::string(strsignal(signal)) + ", draining");
     server.stop();
-    std::cerr << "flashsale-server: stopped" << std::endl;
+    log.log(flashsale::LogLevel::info, "server", "stopped");
     return 0;
   } catch (const flashsale::StartupError& e) {
     std::cerr << "flashsale-server: " << e.what() << std::endl;

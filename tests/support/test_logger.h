@@ -23,6 +23,10 @@ class TestLogger final : public Logger {
     } catch (...) {
     }
   }
+  void log_request(LogLevel level, const char* component, const std::string& request_id,
+                   const std::string& message) noexcept override {
+    log(level, component, message + " (request " + request_id + ")");
+  }
   std::vector<std::string> lines() {
     std::lock_guard lock(mutex_);
     return lines_;

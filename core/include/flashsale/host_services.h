@@ -18,6 +18,10 @@ class Logger {
   // One event: `component` names the part of the plugin ("kafka consumer"),
   // `message` is one line without a trailing newline.
   virtual void log(LogLevel level, const char* component, const std::string& message) noexcept = 0;
+  // The same, about one request: the JSON log format carries `request_id`
+  // as a field of its own.
+  virtual void log_request(LogLevel level, const char* component, const std::string& request_id,
+                           const std::string& message) noexcept = 0;
 
  protected:
   ~Logger() = default;

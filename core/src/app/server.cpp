@@ -1,9 +1,8 @@
 #include "app/server.h"
 
-#include <iostream>
-
 #include "app/services.h"
 #include "host/startup_error.h"
+#include "host/stderr_logger.h"
 #include "http/http_server.h"
 #include "workers/consumer_worker.h"
 #include "workers/expiry_worker.h"
@@ -28,7 +27,7 @@ struct Server::Parts {
 
 Server::Server(Config config) : parts_(std::make_unique<Parts>(std::move(config))) {
   for (const std::string& warning : parts_->services.host.warnings()) {
-    std::cerr << "flashsale-server: warning: " << warning << std::endl;
+    stderr_logger().log(LogLevel::warning, "config", warning);
   }
 }
 

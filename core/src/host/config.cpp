@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "host/startup_error.h"
+#include "host/stderr_logger.h"
 
 namespace flashsale {
 
@@ -75,6 +76,8 @@ const std::vector<KnownKey>& known_keys() {
       {"outbox.max.deliveries", "16", "deliveries before an outbox entry is dead-lettered"},
       {"worker.batch.size", "256", "events per relay/consumer batch"},
       {"worker.linger.ms", "2", "wait for a partial batch to fill once"},
+      {"log.format", "text", "stderr lines: text, or json (one object per line: ts, level, component, msg, request_id)"},
+      {"log.level", "info", "least severe level logged: debug, info, warning or error"},
       {"fault.crash.before.commit", "0",
        "failpoint for tests: the consumer exits abruptly before its Nth relay commit (0 = off)"},
       {"fault.crash.before.stock.return", "0",
@@ -297,6 +300,14 @@ Config load_config(const std::string& file, char** env, const std::string& exe_d
   config.payment_timeout = std::chrono::seconds(require_int(s, "order.payment.timeout.sec", 1, 30 * 86400));
   config.expiry_scan_interval = std::chrono::milliseconds(require_int(s, "order.expiry.scan.ms", 10, 3'600'000));
   config.payment_webhook_secret = s.get("payment.webhook.secret");
+  std::optional<LogFormat> format = parse_format(s.get("log.format"));
+  if (!format) throw StartupError(where("log.format") + ": expected text or json, got '" + s.get("log.format") + "'");
+  std::optional<LogLevel> level = parse_level(s.get("log.level"));
+  if (!level) {
+    throw StartupError(where("log.level") + ": expected debug, info, warning or error, got '" + s.get("log.level") + "'");
+  }
+  config.log_format = *format;
+  config.log_level = *level;
   return config;
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "flashsale/settings.h"
+#include "host/stderr_logger.h"
 #include "http/http_server.h"
 
 namespace flashsale {
@@ -48,6 +49,8 @@ struct Config {
   std::chrono::seconds payment_timeout{900};
   std::chrono::milliseconds expiry_scan_interval{1000};
   std::string payment_webhook_secret;  // empty: every payment is refused
+  LogFormat log_format = LogFormat::text;
+  LogLevel log_level = LogLevel::info;
 
   const std::string& backend(StageKind stage) const { return stage_backend[static_cast<int>(stage)]; }
 };

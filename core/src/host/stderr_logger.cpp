@@ -1,6 +1,7 @@
 #include "host/stderr_logger.h"
 
-#include <cstdio>
+#include "flashsale/clock.h"
+#include "http/json.h"
 
 namespace flashsale {
 
@@ -18,15 +19,61 @@ const char* level_name(LogLevel level) noexcept {
   return "error";
 }
 
-void StderrLogger::log(LogLevel level, const char* component, const std::string& message) noexcept {
+std::optional<LogLevel> parse_level(std::string_view name) noexcept {
+  for (LogLevel level : {LogLevel::debug, LogLevel::info, LogLevel::warning, LogLevel::error}) {
+    if (name == level_name(level)) return level;
+  }
+  return std::nullopt;
+}
+
+std::optional<LogFormat> parse_format(std::string_view name) noexcept {
+  if (name == "text") return LogFormat::text;
+  if (name == "json") return LogFormat::json;
+  return std::nullopt;
+}
+
+std::string StderrLogger::line(LogFormat format, LogLevel level, std::string_view component,
+                               std::string_view request_id, std::string_view message) {
+  if (format == LogFormat::json) {
+    JsonWriter json;
+    json.field("ts", format_rfc3339(now_ms()))
+        .field("level", level_name(level))
+        .field("component", component)
+        .field("msg", message);
+    if (!request_id.empty()) json.field("request_id", request_id);
+    return json.done();
+  }
+  std::string text = std::string("flashsale-server: ") + level_name(level) + ": ";
+  text.append(component).append(": ").append(message);
+  if (!request_id.empty()) text.append(" (request ").append(request_id).append(")");
+  return text;
+}
+
+void StderrLogger::write(LogLevel level, const char* component, std::string_view request_id,
+                         std::string_view message) noexcept {
+  if (level < level_.load(std::memory_order_relaxed)) return;
   try {
-    std::string line = std::string("flashsale-server: ") + level_name(level) + ": " + component + ": " + message + "\n";
-    std::fwrite(line.data(), 1, line.size(), stderr);  // one write: whole lines from concurrent threads
+    std::string text = line(format_.load(std::memory_order_relaxed), level, component, request_id, message) + "\n";
+    std::fwrite(text.data(), 1, text.size(), out_);  // one write: whole lines from concurrent threads
   } catch (...) {  // out of memory: the event is lost, the caller goes on
   }
 }
 
-Logger& stderr_logger() {
+void StderrLogger::log(LogLevel level, const char* component, const std::string& message) noexcept {
+  write(level, component, {}, message);
+}
+
+void StderrLogger::log_request(LogLevel level, const char* component, const std::string& request_id,
+                               const std::string& message) noexcept {
+  write(level, component, request_id, message);
+}
+
+void StderrLogger::configure(LogFormat format, LogLevel level) noexcept {
+  format_.store(format, std::memory_order_relaxed);
+  level_.store(level, std::memory_order_relaxed);
+}
+
+StderrLogger& stderr_logger() {
   static StderrLogger logger;
   return logger;
 }

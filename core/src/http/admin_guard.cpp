@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
+
+#include "host/stderr_logger.h"
 
 namespace flashsale {
 
@@ -14,7 +15,7 @@ std::int64_t steady_ms() {
 }
 
 void log_to_stderr(const std::string& line) {
-  std::fprintf(stderr, "%s\n", line.c_str());
+  stderr_logger().log(LogLevel::warning, "admin auth", line);
 }
 
 // The address as it may appear in a log line: whatever the connection layer
@@ -93,7 +94,7 @@ std::optional<HttpResponse> AdminGuard::check_locked(const std::string& address,
   if (entry->locked_until_ms > locked_until_max_ms_.load(std::memory_order_relaxed)) {
     locked_until_max_ms_.store(entry->locked_until_ms, std::memory_order_release);
   }
-  log_("flashsale-server: admin auth: " + std::to_string(entry->failures) + " wrong tokens from " + printable(address) +
+  log_(std::to_string(entry->failures) + " wrong tokens from " + printable(address) +
        " in 1 s; refused for " + std::to_string(entry->lockout_ms / 1000) + " s");
   entry->failures = 0;
   return limited(entry->lockout_ms);

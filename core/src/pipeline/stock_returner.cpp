@@ -1,7 +1,8 @@
 #include "pipeline/stock_returner.h"
 
 #include <cstdlib>
-#include <iostream>
+
+#include "host/stderr_logger.h"
 
 namespace flashsale {
 
@@ -33,8 +34,9 @@ Status StockReturner::give_back(const std::vector<StockReturn>& returns, std::si
   Status status;
   for (const StockReturn& stock_return : returns) {
     if (crash_before_return_ > 0 && ++returns_started_ == crash_before_return_) {
-      std::cerr << "failpoint fault.crash.before.stock.return: exiting before order " << stock_return.order_id
-                << " is back in the admit stage" << std::endl;
+      stderr_logger().log(LogLevel::error, "stock returner",
+                          "failpoint fault.crash.before.stock.return: exiting before order " +
+                              std::to_string(stock_return.order_id) + " is back in the admit stage");
       std::_Exit(86);
     }
     status = admission_->return_stock(stock_return);

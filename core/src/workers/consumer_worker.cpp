@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <iostream>
 
 namespace flashsale {
 
@@ -31,14 +30,14 @@ Worker::Step ConsumerWorker::step() {
     Status polled = relay_->poll(batch_size_, 200ms, &batch_);
     if (!polled.is_ok()) {
       bump(counters_->worker_errors);
-      std::cerr << name() << ": relay poll: " << polled.message() << "\n";
+      log(LogLevel::warning, "relay poll: " + polled.message());
       return batch_.empty() ? Step::failed : Step::worked;
     }
     if (batch_.empty()) return Step::idle;
     if (linger_for_more(batch_.size(), batch_size_)) {
       // Failing to top up is not a failure: the batch in hand goes on.
       Status more = relay_->poll(batch_size_ - batch_.size(), 0ms, &batch_);
-      if (!more.is_ok()) std::cerr << name() << ": relay poll: " << more.message() << "\n";
+      if (!more.is_ok()) log(LogLevel::warning, "relay poll: " + more.message());
     }
     results_.clear();
     finished_.assign(batch_.size(), false);
@@ -51,7 +50,7 @@ Worker::Step ConsumerWorker::step() {
     if (!persisted.is_ok() || results_.size() != batch_.size()) {
       results_.clear();
       bump(counters_->worker_errors);
-      std::cerr << name() << ": persist: " << persisted.message() << "\n";
+      log(LogLevel::warning, "persist: " + persisted.message());
       return Step::failed;
     }
     bump(counters_->persisted, batch_.size());
@@ -64,7 +63,7 @@ Worker::Step ConsumerWorker::step() {
   if (!finish_batch()) return Step::failed;
 
   if (crash_before_commit_ > 0 && ++commits_ == crash_before_commit_) {
-    std::cerr << name() << ": failpoint fault.crash.before.commit: exiting before commit" << std::endl;
+    log(LogLevel::error, "failpoint fault.crash.before.commit: exiting before commit");
     std::_Exit(86);
   }
   Status committed = relay_->commit();
@@ -72,7 +71,7 @@ Worker::Step ConsumerWorker::step() {
   results_.clear();
   if (!committed.is_ok()) {
     // The batch will be delivered again and come out the same: no retry here.
-    std::cerr << name() << ": relay commit: " << committed.message() << "\n";
+    log(LogLevel::warning, "relay commit: " + committed.message());
     return Step::failed;
   }
   return Step::worked;
@@ -88,7 +87,7 @@ bool ConsumerWorker::finish_batch() {
   }
   if (status.is_ok()) return all_finished();
   bump(counters_->worker_errors);
-  std::cerr << name() << ": notify: " << status.message() << "\n";
+  log(LogLevel::warning, "notify: " + status.message());
   return false;
 }
 
@@ -102,7 +101,7 @@ bool ConsumerWorker::all_finished() {
   // A notifier that answers ok but leaves events unrecorded must not get the
   // batch committed: it is retried instead.
   bump(counters_->worker_errors);
-  std::cerr << name() << ": notify: finish_all reported success but left events unfinished\n";
+  log(LogLevel::error, "notify: finish_all reported success but left events unfinished");
   return false;
 }
 

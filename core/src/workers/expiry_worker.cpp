@@ -1,6 +1,5 @@
 #include "workers/expiry_worker.h"
 
-#include <iostream>
 
 #include "flashsale/clock.h"
 
@@ -24,7 +23,7 @@ Worker::Step ExpiryWorker::step() {
   Status status = store_->expire_due(now_ms(), batch_size_, &expired);
   if (!status.is_ok()) {
     bump(counters_->worker_errors);
-    std::cerr << name() << ": expire: " << code_name(status.code()) << ": " << status.message() << "\n";
+    log(LogLevel::warning, std::string("expire: ") + code_name(status.code()) + ": " + status.message());
     return Step::failed;
   }
   bump(counters_->orders_expired, expired.size());
@@ -32,7 +31,7 @@ Worker::Step ExpiryWorker::step() {
   status = returner_->return_pending(batch_size_, &returned);
   if (!status.is_ok()) {
     bump(counters_->worker_errors);
-    std::cerr << name() << ": stock return: " << code_name(status.code()) << ": " << status.message() << "\n";
+    log(LogLevel::warning, std::string("stock return: ") + code_name(status.code()) + ": " + status.message());
     return Step::failed;
   }
   // A full batch of either means more may be waiting: go on without a pause.

@@ -1,6 +1,5 @@
 #include "workers/relay_worker.h"
 
-#include <iostream>
 
 namespace flashsale {
 
@@ -22,14 +21,14 @@ Worker::Step RelayWorker::step() {
     Status read = outbox_->read(batch_size_, 200ms, &unpublished_);
     if (!read.is_ok()) {
       bump(counters_->worker_errors);
-      std::cerr << name() << ": outbox read: " << read.message() << "\n";
+      log(LogLevel::warning, "outbox read: " + read.message());
       return Step::failed;
     }
     if (unpublished_.empty()) return Step::idle;
     if (linger_for_more(unpublished_.size(), batch_size_)) {
       // Failing to top up is not a failure: the batch in hand goes on.
       Status more = outbox_->read(batch_size_ - unpublished_.size(), 0ms, &unpublished_);
-      if (!more.is_ok()) std::cerr << name() << ": outbox read: " << more.message() << "\n";
+      if (!more.is_ok()) log(LogLevel::warning, "outbox read: " + more.message());
     }
     for (const OutboxEntry& entry : unpublished_) {
       if (entry.deliveries > 1) bump(counters_->outbox_redeliveries);
@@ -61,12 +60,12 @@ Worker::Step RelayWorker::step() {
   if (!acked.empty()) {
     // A failed ack only means the entries are relayed again later: harmless.
     Status ack = outbox_->ack(acked);
-    if (!ack.is_ok()) std::cerr << name() << ": outbox ack: " << ack.message() << "\n";
+    if (!ack.is_ok()) log(LogLevel::warning, "outbox ack: " + ack.message());
     bump(counters_->relayed, acked.size());
   }
   if (!unpublished_.empty()) {
     bump(counters_->relay_retries, unpublished_.size());
-    if (!published.is_ok()) std::cerr << name() << ": publish: " << published.message() << "\n";
+    if (!published.is_ok()) log(LogLevel::warning, "publish: " + published.message());
     return Step::failed;
   }
   return Step::worked;

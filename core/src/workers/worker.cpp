@@ -3,7 +3,8 @@
 #include <pthread.h>
 
 #include <algorithm>
-#include <iostream>
+
+#include "host/stderr_logger.h"
 
 namespace flashsale {
 
@@ -60,10 +61,10 @@ void Worker::run() {
     try {
       step_result = step();
     } catch (const std::exception& e) {  // second line of defence: stages do not throw
-      std::cerr << name_ << ": unexpected exception: " << e.what() << "\n";
+      log(LogLevel::error, std::string("unexpected exception: ") + e.what());
     }
     if (draining_ && (step_result == Step::idle || steady_ns() > deadline_ns_)) {
-      if (step_result != Step::idle) std::cerr << name_ << ": stopped before its source was empty\n";
+      if (step_result != Step::idle) log(LogLevel::warning, "stopped before its source was empty");
       return;
     }
     if (step_result == Step::failed) {
@@ -73,6 +74,10 @@ void Worker::run() {
       backoff = 10ms;
     }
   }
+}
+
+void Worker::log(LogLevel level, const std::string& message) const {
+  stderr_logger().log(level, name_.c_str(), message);
 }
 
 }  // namespace flashsale

@@ -11,6 +11,8 @@
 #include <string>
 #include <thread>
 
+#include "flashsale/host_services.h"
+
 namespace flashsale {
 
 class Worker {
@@ -43,6 +45,9 @@ class Worker {
   // Waits `interval`, or less when a drain begins: for a worker that polls
   // a source on a schedule rather than blocking on it.
   void pause(std::chrono::milliseconds interval);
+
+  // Through the process's logger, with this worker's name as the component.
+  void log(LogLevel level, const std::string& message) const;
 
   // Microseconds since `start`, for the stage-call histograms.
   static std::int64_t elapsed_us(std::chrono::steady_clock::time_point start) {
