@@ -39,6 +39,9 @@ void add_api_routes(const ApiContext* context, Router* router) {
   router->add("POST", "/api/orders/{}/pay", kBlocking, anyone(context, handlers::pay_order));
   router->add("POST", "/api/orders/{}/cancel", kBlocking, anyone(context, handlers::cancel_order));
   router->add("GET", "/api/admin/reconcile/{}", kBlocking, admin_only(context, handlers::reconcile));
+  router->add("POST", "/api/admin/products/{}/pause", kBlocking, admin_only(context, handlers::pause_sale));
+  router->add("POST", "/api/admin/products/{}/resume", kBlocking, admin_only(context, handlers::resume_sale));
+  router->add("POST", "/api/admin/products/{}/stock", kBlocking, admin_only(context, handlers::top_up_stock));
   router->add("GET", "/healthz", !kBlocking, anyone(context, handlers::healthz));
   router->add("GET", "/livez", !kBlocking, anyone(context, handlers::livez));
   router->add("GET", "/readyz", kBlocking, anyone(context, handlers::readyz));
