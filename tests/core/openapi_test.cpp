@@ -155,6 +155,17 @@ void run_scenario(Recorder& r) {
   std::string upcoming = std::to_string(Api::integer_field(future.body, "id"));
   r.call(api, "POST", "/api/flash_sale/preload/" + upcoming, "", kAdmin);
   r.call(api, "POST", "/api/flash_sale/buy", buy_body(std::stoll(upcoming), 6));  // sale_not_active
+  std::string paused = std::to_string(api.create_product(5));
+  r.call(api, "POST", "/api/flash_sale/preload/" + paused, "", kAdmin);
+  r.call(api, "POST", "/api/admin/products/" + paused + "/pause", "", kAdmin);
+  r.call(api, "POST", "/api/admin/products/999999/pause", "", kAdmin);
+  r.call(api, "POST", "/api/flash_sale/buy", buy_body(std::stoll(paused), 7));  // sale_paused
+  r.call(api, "POST", "/api/admin/products/" + paused + "/resume", "", kAdmin);
+  r.call(api, "POST", "/api/admin/products/999999/resume", "", kAdmin);
+  r.call(api, "POST", "/api/admin/products/" + paused + "/stock", R"({"add":5})", kAdmin);
+  r.call(api, "POST", "/api/admin/products/" + paused + "/stock", R"({"add":0})", kAdmin);
+  r.call(api, "POST", "/api/admin/products/999999/stock", R"({"add":5})", kAdmin);
+  r.call(api, "POST", "/api/admin/products/" + later + "/stock", R"({"add":5})", kAdmin);  // not_preloaded
   r.call(api, "GET", "/api/flash_sale/result/" + Api::string_field(bought.body, "request_id"));
   r.call(api, "GET", "/api/flash_sale/result/unknown");
 
@@ -190,6 +201,9 @@ void run_scenario(Recorder& r) {
     r.call(api, "POST", "/api/products", "{}", {}, stranger);
     r.call(api, "POST", "/api/flash_sale/preload/" + id, "", {}, stranger);
     r.call(api, "GET", "/api/admin/reconcile/" + id, "", {}, stranger);
+    for (const char* action : {"/pause", "/resume", "/stock"}) {
+      r.call(api, "POST", "/api/admin/products/" + id + action, "", {}, stranger);
+    }
   }
   r.call(api, "POST", "/api/products", "{}", kAdmin, stranger);
   r.call(api, "POST", "/api/flash_sale/preload/" + id, "", kAdmin, stranger);
