@@ -206,9 +206,8 @@ Status SaleStore::return_stock(const StockReturn& stock_return) {
   std::lock_guard lock(ledger->mutex);
   // Without stock nothing is remembered: the next preload counts from the
   // persist stage, and a return still pending there must count after it.
-  if (ledger->stocked(clock_()) && (stock_return.is_top_up()
-                                        ? ledger->topped_up.insert(stock_return.top_up_id).second
-                                        : ledger->returned.insert(stock_return.order_id).second)) {
+  if (ledger->stocked(clock_()) && (stock_return.is_top_up() ? ledger->topped_up.insert(stock_return.top_up_id).second
+                                                             : ledger->returned.insert(stock_return.order_id).second)) {
     ledger->remaining += stock_return.quantity;
   }
   if (stock_return.is_top_up()) return Status::ok();

@@ -132,8 +132,8 @@ const Statement& select_top_ups() {
 }
 
 const Statement& complete_top_ups() {
-  static const Statement statement{
-      "fs_complete_top_ups", "UPDATE stock_top_ups SET pending = false WHERE id = ANY($1::int8[]) AND pending"};
+  static const Statement statement{"fs_complete_top_ups",
+                                   "UPDATE stock_top_ups SET pending = false WHERE id = ANY($1::int8[]) AND pending"};
   return statement;
 }
 

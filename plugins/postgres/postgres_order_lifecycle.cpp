@@ -162,8 +162,8 @@ Status PostgresOrderStore::pending_stock_returns(std::size_t limit, std::vector<
       answers = connection.run({{&order_sql::select_top_ups(), {sql_limit(limit - pending.size())}}});
       const Result& top_ups = answers[0];
       for (int row = 0; row < top_ups.rows(); ++row) {
-        pending.push_back(StockReturn{0, {}, 0, top_ups.int64(row, 1),
-                                      static_cast<std::int32_t>(top_ups.int64(row, 2)), top_ups.int64(row, 0)});
+        pending.push_back(StockReturn{
+            0, {}, 0, top_ups.int64(row, 1), static_cast<std::int32_t>(top_ups.int64(row, 2)), top_ups.int64(row, 0)});
       }
     }
     *out = std::move(pending);

@@ -3,9 +3,9 @@
 #include <limits>
 
 #include "flashsale/clock.h"
+#include "order_sql.h"
 #include "persist_batch.h"
 #include "pg_schema.h"
-#include "order_sql.h"
 #include "sales_totals.h"
 #include "store_call.h"
 

@@ -31,7 +31,7 @@ extern const char* const kDeleteReturn;  // the return of order ?1 is complete
 // A pending top-up of ?2 for product ?1 at ?3; changes no row when there is
 // no such product.
 extern const char* const kRecordTopUp;
-extern const char* const kSelectTopUps;    // up to ?1 pending top-ups, oldest first: id, product_id, quantity
-extern const char* const kCompleteTopUp;   // top-up ?1, if pending, is complete
+extern const char* const kSelectTopUps;   // up to ?1 pending top-ups, oldest first: id, product_id, quantity
+extern const char* const kCompleteTopUp;  // top-up ?1, if pending, is complete
 
 }  // namespace flashsale::sqlite::order_sql

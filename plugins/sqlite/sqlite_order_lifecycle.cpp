@@ -214,8 +214,12 @@ Status SqliteOrderStore::pending_stock_returns(std::size_t limit, std::vector<St
         StatementRun top_ups = read_top_ups_.run();
         top_ups.bind(1, sql_limit(limit - pending.size()));
         while (top_ups.next_row()) {
-          pending.push_back(StockReturn{0, {}, 0, top_ups.int64_column(1),
-                                        static_cast<std::int32_t>(top_ups.int64_column(2)), top_ups.int64_column(0)});
+          pending.push_back(StockReturn{0,
+                                        {},
+                                        0,
+                                        top_ups.int64_column(1),
+                                        static_cast<std::int32_t>(top_ups.int64_column(2)),
+                                        top_ups.int64_column(0)});
         }
       }
     }

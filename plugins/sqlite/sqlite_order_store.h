@@ -3,10 +3,9 @@
 //
 // A successful request is its row in orders, a failed one its row in
 // failed_requests; a cancelled order's stock return is a row in stock_returns
-// until it completes, an operator's top-up a row in stock_top_ups; per-product totals for sales() are kept beside them in
-// the same transaction (sqlite_schema.cpp, sales_totals.h). The common event,
-// a new order, costs a probe of failed_requests and one INSERT: the earlier
-// outcome is looked up only when that insert writes nothing.
+// until it completes, an operator's top-up a row in stock_top_ups; per-product totals for sales() are kept beside them
+// in the same transaction (sqlite_schema.cpp, sales_totals.h). The common event, a new order, costs a probe of
+// failed_requests and one INSERT: the earlier outcome is looked up only when that insert writes nothing.
 //
 // Every move of an order (pay, cancel, expiry) reads the order and writes its
 // new state inside one BEGIN IMMEDIATE transaction, so of two processes on the

@@ -21,10 +21,10 @@ namespace flashsale {
 
 namespace {
 
+using Poco::JSON::Object;
 using test::Api;
 using test::Headers;
 using test::kAdmin;
-using Poco::JSON::Object;
 
 using Answer = std::tuple<std::string, std::string, int, std::string>;  // method, doc path, status, code
 
@@ -141,12 +141,13 @@ void run_scenario(Recorder& r) {
   r.call(api, "GET", "/api/admin/reconcile/" + id, "", kAdmin);
   r.call(api, "GET", "/api/admin/reconcile/999999", "", kAdmin);
 
-  HttpResponse bought = r.call(api, "POST", "/api/flash_sale/buy", buy_body(std::stoll(id), 1), {{"X-Idempotency-Key", "k"}});
+  HttpResponse bought =
+      r.call(api, "POST", "/api/flash_sale/buy", buy_body(std::stoll(id), 1), {{"X-Idempotency-Key", "k"}});
   r.call(api, "POST", "/api/flash_sale/buy", buy_body(std::stoll(id), 2), {{"X-Idempotency-Key", "k"}});
-  r.call(api, "POST", "/api/flash_sale/buy", buy_body(std::stoll(id), 1));   // already_purchased
-  r.call(api, "POST", "/api/flash_sale/buy", buy_body(std::stoll(id), 3));   // sold_out
-  r.call(api, "POST", "/api/flash_sale/buy", buy_body(std::stoll(id), 1));   // the third: rate limit 3
-  r.call(api, "POST", "/api/flash_sale/buy", buy_body(std::stoll(id), 1));   // rate_limited
+  r.call(api, "POST", "/api/flash_sale/buy", buy_body(std::stoll(id), 1));  // already_purchased
+  r.call(api, "POST", "/api/flash_sale/buy", buy_body(std::stoll(id), 3));  // sold_out
+  r.call(api, "POST", "/api/flash_sale/buy", buy_body(std::stoll(id), 1));  // the third: rate limit 3
+  r.call(api, "POST", "/api/flash_sale/buy", buy_body(std::stoll(id), 1));  // rate_limited
   r.call(api, "POST", "/api/flash_sale/buy", "not json");
   r.call(api, "POST", "/api/flash_sale/buy", buy_body(999999, 4));
   std::string later = std::to_string(api.create_product(5));
@@ -226,7 +227,8 @@ TEST_CASE("every route is in docs/openapi.json and every documented path is a ro
     routes.emplace(method, normalized(entry.pattern));
   }
   for (const auto& [path, operations] : *paths) {
-    for (const auto& [method, operation] : *operations.extract<Object::Ptr>()) documented.emplace(method, normalized(path));
+    for (const auto& [method, operation] : *operations.extract<Object::Ptr>())
+      documented.emplace(method, normalized(path));
   }
   CHECK(routes == documented);
   CHECK(document->getValue<std::string>("openapi") == "3.1.0");

@@ -110,8 +110,8 @@ TEST_CASE("admin: a top-up is refused for a bad body an unknown product or a sal
   long long product = create_product(client, 10);
   check_error(top_up(client, product, 5), 409, "not_preloaded");
   preload(client, product);
-  for (const std::string body : {R"({"add":0})", R"({"add":-1})", R"({"add":1000000001})", R"({"add":"5"})",
-                                 R"({})", "not json", R"({"add":1.5})"}) {
+  for (const std::string body : {R"({"add":0})", R"({"add":-1})", R"({"add":1000000001})", R"({"add":"5"})", R"({})",
+                                 "not json", R"({"add":1.5})"}) {
     INFO(body);
     check_error(client.post(admin_path(product, "stock"), body, kAdmin), 400, "invalid_request");
   }
@@ -189,14 +189,14 @@ TEST_CASE("admin: a crash between recording a top-up and its hand-over adds it o
   CHECK(remaining(client, product) == 5);
 }
 
-TEST_CASE("redis profile: a pause holds for a second server on the same Redis and top-ups racing buyers on both "
-          "sell exactly initial plus added",
-          "[e2e][redis][admin]") {
+TEST_CASE(
+    "redis profile: a pause holds for a second server on the same Redis and top-ups racing buyers on both "
+    "sell exactly initial plus added",
+    "[e2e][redis][admin]") {
   RedisServer redis;
   TempDir dir;
-  std::map<std::string, std::string> env = {{"REDIS_ADDR", redis.addr()},
-                                            {"DB_PATH", dir.file("flash_sale.db")},
-                                            {"PLUGIN_DIR", plugin_dir()}};
+  std::map<std::string, std::string> env = {
+      {"REDIS_ADDR", redis.addr()}, {"DB_PATH", dir.file("flash_sale.db")}, {"PLUGIN_DIR", plugin_dir()}};
   ServerProcess first(source_dir() + "/etc/redis.properties", env);
   ServerProcess second(source_dir() + "/etc/redis.properties", env);
   HttpClient one(first.port()), two(second.port());
