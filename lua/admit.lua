@@ -1,25 +1,27 @@
 -- admit.lua: the one atomic admission step of the redis family.
--- KEYS[1..4] carry the product's hash tag {p:<product_id>} (one Cluster slot
--- per product); KEYS[5], when given, is the rate-limit window of the buyer.
+-- KEYS[1..3] and KEYS[5] carry the product's hash tag {p:<product_id>} (one
+-- Cluster slot per product); KEYS[6], when given, is the rate-limit window of
+-- the buyer.
 --
 -- KEYS[1] fs:{p:N}:sale         hash: remaining, start_ms, end_ms (set by load_stock.lua)
 -- KEYS[2] fs:{p:N}:lock:<user>  string: request_id holding the user's purchase
 -- KEYS[3] fs:{p:N}:idem:<key>   string: "<user_id>:<quantity>:<request_id>" (ignored when ARGV[7] == "0")
 -- KEYS[4] the outbox stream     XADDed with the OrderEvent fields
--- KEYS[5] fs:rl:{<subject>}     optional: the sliding-window log of lua/ratelimit.lua
+-- KEYS[5] fs:{p:N}:paused       string: present while an operator has the sale paused (no expiry)
+-- KEYS[6] fs:rl:{<subject>}     optional: the sliding-window log of lua/ratelimit.lua
 -- ARGV    request_id, user_id, product_id, quantity, unit_price, accepted_ms, has_idempotency_key ("1"/"0"),
---         and with KEYS[5]: limit, window_ms
+--         and with KEYS[6]: limit, window_ms
 --
 -- Returns {outcome, detail}:
 --   {"ok", request_id}                  accepted: stock decremented, lock taken, key stored, event appended
 --   {"replay", earlier_request_id}      idempotency key seen before with the same user and quantity
 --   {"rate_limited", ""}                the subject made `limit` requests within the window; only counted
---   {"idempotency_key_reused", ""} {"not_preloaded", ""} {"sale_not_active", ""}
+--   {"idempotency_key_reused", ""} {"sale_paused", ""} {"not_preloaded", ""} {"sale_not_active", ""}
 --   {"already_purchased", ""} {"sold_out", ""}
 --   {"wrong_type", key}                 a key holds a value of another type; nothing was written
 --   an error reply                      the outbox XADD was refused (out of memory); nothing was written
 --
--- With KEYS[5] the script first counts the request exactly as ratelimit.lua
+-- With KEYS[6] the script first counts the request exactly as ratelimit.lua
 -- does (one round trip per buy instead of two), so a refused or replayed buy
 -- still counts, as it does behind a separate rate-limit call. A window key of
 -- another type is skipped (fail-open, the host's policy for a failing limiter).
@@ -36,20 +38,20 @@ local quantity = tonumber(ARGV[4])
 local has_key = ARGV[7] == '1'
 local now = redis.call('TIME')
 
-if KEYS[5] then
+if KEYS[6] then
   -- Kept in step with ratelimit.lua (tests/plugins/redis/ratelimit_test.cpp runs both).
   local limit = tonumber(ARGV[8])
   local now_us = tonumber(now[1]) * 1000000 + tonumber(now[2])
-  local count = redis.pcall('ZCARD', KEYS[5])
+  local count = redis.pcall('ZCARD', KEYS[6])
   if type(count) == 'number' then
     if count >= limit then
-      redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', string.format('%d', now_us - tonumber(ARGV[9]) * 1000))
-      count = redis.call('ZCARD', KEYS[5])
+      redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', string.format('%d', now_us - tonumber(ARGV[9]) * 1000))
+      count = redis.call('ZCARD', KEYS[6])
     end
     if count >= limit then return {'rate_limited', ''} end
     local stamp = string.format('%d', now_us)
-    redis.call('ZADD', KEYS[5], stamp, stamp .. ':' .. count)
-    redis.call('PEXPIRE', KEYS[5], ARGV[9])
+    redis.call('ZADD', KEYS[6], stamp, stamp .. ':' .. count)
+    redis.call('PEXPIRE', KEYS[6], ARGV[9])
   end
 end
 
@@ -66,6 +68,8 @@ if has_key then
     return {'idempotency_key_reused', ''}
   end
 end
+
+if redis.call('EXISTS', KEYS[5]) == 1 then return {'sale_paused', ''} end
 
 local sale = redis.pcall('HMGET', KEYS[1], 'remaining', 'start_ms', 'end_ms')
 if failed(sale) then return {'wrong_type', KEYS[1]} end

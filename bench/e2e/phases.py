@@ -274,11 +274,12 @@ def admit_evalsha_args(sha, product, stream):
     When admit.lua's KEYS/ARGV change, this is the one place to follow."""
     lock = f"fs:{{p:{product}}}:lock:__rand_int__"
     idem = f"fs:{{p:{product}}}:idem:none"
+    paused = f"fs:{{p:{product}}}:paused"
     # The buyer's rate-limit window, counted in the same call as the server does with both stages on
     # redis, under the server's default limit (buy.rate.limit 1000 per buy.rate.window.sec 1).
     window = "fs:rl:{u:__rand_int__}"
     argv = ["req-__rand_int__", "__rand_int__", str(product), "1", "100", "0", "0", "1000", "1000"]
-    return ["EVALSHA", sha, "5", admit_sale_key(product), lock, idem, stream, window] + argv
+    return ["EVALSHA", sha, "6", admit_sale_key(product), lock, idem, stream, paused, window] + argv
 
 
 SALE_STOCK = 1_000_000_000

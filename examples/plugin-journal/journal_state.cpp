@@ -124,6 +124,14 @@ std::string returned_fact(OrderId id) {
   return Line("returned") << id;
 }
 
+std::string top_up_fact(const StockReturn& top_up) {
+  return Line("top_up") << top_up.top_up_id << top_up.product_id << std::int64_t{top_up.quantity};
+}
+
+std::string topped_up_fact(TopUpId id) {
+  return Line("topped_up") << id;
+}
+
 void State::apply(const std::string& fact) {
   Fields fields(fact);
   const std::string& kind = fields.kind();
@@ -171,6 +179,17 @@ void State::apply(const std::string& fact) {
     OrderId id = fields.integer();
     fields.end();
     mark_returned(id);
+  } else if (kind == "top_up") {
+    StockReturn top_up;
+    top_up.top_up_id = fields.integer();
+    top_up.product_id = fields.integer();
+    top_up.quantity = static_cast<std::int32_t>(fields.integer());
+    fields.end();
+    add_top_up(top_up);
+  } else if (kind == "topped_up") {
+    TopUpId id = fields.integer();
+    fields.end();
+    mark_topped_up(id);
   } else {
     throw JournalError("unknown fact '" + kind + "'");
   }
@@ -256,6 +275,24 @@ void State::mark_returned(OrderId id) {
   return_of_.erase(pending);
 }
 
+void State::add_top_up(const StockReturn& top_up) {
+  auto sales = sales_.find(top_up.product_id);
+  if (sales == sales_.end()) throw JournalError("top-up of unknown product " + std::to_string(top_up.product_id));
+  if (top_up.top_up_id < next_top_up_id_ || top_up.quantity <= 0) {
+    throw JournalError("top-up " + std::to_string(top_up.top_up_id) + " is out of order or empty");
+  }
+  top_ups_.emplace(top_up.top_up_id, top_up);
+  next_top_up_id_ = top_up.top_up_id + 1;
+  sales->second.count_top_up_recorded(top_up.quantity);
+}
+
+void State::mark_topped_up(TopUpId id) {
+  auto pending = top_ups_.find(id);
+  if (pending == top_ups_.end()) throw JournalError("top-up " + std::to_string(id) + " is not pending");
+  sales_.at(pending->second.product_id).count_top_up_completed(pending->second.quantity);
+  top_ups_.erase(pending);
+}
+
 const Product* State::product(ProductId id) const {
   auto found = products_.find(id);
   return found == products_.end() ? nullptr : &found->second;
@@ -292,6 +329,12 @@ std::vector<OrderId> State::pending_returns(std::size_t limit) const {
   std::vector<OrderId> ids;
   for (auto it = returns_.begin(); it != returns_.end() && ids.size() < limit; ++it) ids.push_back(it->second);
   return ids;
+}
+
+std::vector<StockReturn> State::pending_top_ups(std::size_t limit) const {
+  std::vector<StockReturn> pending;
+  for (auto it = top_ups_.begin(); it != top_ups_.end() && pending.size() < limit; ++it) pending.push_back(it->second);
+  return pending;
 }
 
 }  // namespace flashsale::journal

@@ -9,6 +9,8 @@
 //   paid <order_id> <payment_id> <paid_ms>
 //   cancelled <order_id> <reason> <cancelled_ms>    (its stock return is then pending)
 //   returned <order_id>                              (the stock return is complete)
+//   top_up <top_up_id> <product_id> <quantity>       (an operator's top-up, pending)
+//   topped_up <top_up_id>                            (the top-up is complete)
 //
 // Fields are separated by one space; text fields are escaped (\s for a space,
 // \n, \\, and \e for an empty text) so a line never breaks. Not thread-safe:
@@ -35,6 +37,8 @@ std::string failed_fact(const std::string& request_id, ProductId product_id, con
 std::string paid_fact(OrderId id, const std::string& payment_id, UnixMillis paid_ms);
 std::string cancelled_fact(OrderId id, const std::string& reason, UnixMillis cancelled_ms);
 std::string returned_fact(OrderId id);
+std::string top_up_fact(const StockReturn& top_up);
+std::string topped_up_fact(TopUpId id);
 
 class State {
  public:
@@ -51,9 +55,13 @@ class State {
   std::vector<OrderId> due(UnixMillis now, std::size_t limit) const;
   // Orders whose stock return is pending, in the order they were cancelled.
   std::vector<OrderId> pending_returns(std::size_t limit) const;
+  // Top-ups not yet complete, oldest first, at most limit.
+  std::vector<StockReturn> pending_top_ups(std::size_t limit) const;
+  bool top_up_pending(TopUpId id) const { return top_ups_.count(id) != 0; }
 
   ProductId next_product_id() const { return next_product_id_; }
   OrderId next_order_id() const { return next_order_id_; }
+  TopUpId next_top_up_id() const { return next_top_up_id_; }
 
  private:
   void add_product(const Product& product);
@@ -62,10 +70,13 @@ class State {
   void mark_paid(OrderId id, const std::string& payment_id, UnixMillis paid_ms);
   void mark_cancelled(OrderId id, const std::string& reason, UnixMillis cancelled_ms);
   void mark_returned(OrderId id);
+  void add_top_up(const StockReturn& top_up);
+  void mark_topped_up(TopUpId id);
   Order& awaiting(OrderId id);  // throws unless the order is awaiting payment
 
   ProductId next_product_id_ = 1;
   OrderId next_order_id_ = 1;
+  TopUpId next_top_up_id_ = 1;
   std::uint64_t next_return_ = 1;
   std::map<ProductId, Product> products_;
   std::map<ProductId, ProductSales> sales_;
@@ -75,6 +86,7 @@ class State {
   std::set<std::pair<UnixMillis, OrderId>> due_;            // awaiting, by deadline
   std::map<std::uint64_t, OrderId> returns_;                // pending, by cancellation
   std::map<OrderId, std::uint64_t> return_of_;
+  std::map<TopUpId, StockReturn> top_ups_;  // pending, oldest first
 };
 
 }  // namespace flashsale::journal

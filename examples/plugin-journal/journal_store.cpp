@@ -205,8 +205,9 @@ class JournalStore final : public OrderStore {
       std::vector<StockReturn> pending;
       for (OrderId id : state_.pending_returns(limit)) {
         const Order& order = *state_.order(id);
-        pending.push_back(StockReturn{order.id, order.request_id, order.user_id, order.product_id, order.quantity});
+        pending.push_back(StockReturn{order.id, order.request_id, order.user_id, order.product_id, order.quantity, 0});
       }
+      for (StockReturn& top_up : state_.pending_top_ups(limit - pending.size())) pending.push_back(std::move(top_up));
       *out = std::move(pending);
       return Status::ok();
     });
@@ -221,6 +222,31 @@ class JournalStore final : public OrderStore {
         if (order != nullptr && order->stock_return_pending && done.insert(id).second) {
           facts.push_back(returned_fact(id));
         }
+      }
+      commit(facts);
+      return Status::ok();
+    });
+  }
+
+  Status record_top_up(ProductId product_id, std::int32_t quantity, StockReturn* top_up) noexcept override {
+    return locked("journal record_top_up", [&] {
+      if (quantity <= 0) return Status(Code::invalid_argument, "a top-up needs a positive quantity");
+      if (state_.product(product_id) == nullptr) {
+        return Status(Code::not_found, "no product " + std::to_string(product_id));
+      }
+      StockReturn recorded{0, {}, 0, product_id, quantity, state_.next_top_up_id()};
+      commit({top_up_fact(recorded)});
+      *top_up = recorded;
+      return Status::ok();
+    });
+  }
+
+  Status complete_top_ups(const std::vector<TopUpId>& top_up_ids) noexcept override {
+    return locked("journal complete_top_ups", [&] {
+      std::set<TopUpId> done;  // an id given twice is completed once
+      std::vector<std::string> facts;
+      for (TopUpId id : top_up_ids) {
+        if (state_.top_up_pending(id) && done.insert(id).second) facts.push_back(topped_up_fact(id));
       }
       commit(facts);
       return Status::ok();

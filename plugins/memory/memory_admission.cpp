@@ -35,6 +35,13 @@ class MemoryAdmission final : public Admission {
     });
   }
 
+  Status set_paused(ProductId product_id, bool paused) noexcept override {
+    return guarded("memory set_paused", [&] {
+      store_->set_paused(product_id, paused);
+      return Status::ok();
+    });
+  }
+
   Status return_stock(const StockReturn& stock_return) noexcept override {
     return guarded("memory return_stock", [&] { return store_->return_stock(stock_return); });
   }

@@ -192,10 +192,13 @@ class MemoryOrderStore final : public OrderStore {
     return guarded("memory pending_stock_returns", [&] {
       std::lock_guard lock(mutex_);
       std::vector<StockReturn> pending;
-      pending.reserve(std::min(limit, returns_.size()));
+      pending.reserve(std::min(limit, returns_.size() + top_ups_.size()));
       for (auto it = returns_.begin(); it != returns_.end() && pending.size() < limit; ++it) {
         const Order& order = orders_.find(it->second)->second.order;
-        pending.push_back(StockReturn{order.id, order.request_id, order.user_id, order.product_id, order.quantity});
+        pending.push_back(StockReturn{order.id, order.request_id, order.user_id, order.product_id, order.quantity, 0});
+      }
+      for (auto it = top_ups_.begin(); it != top_ups_.end() && pending.size() < limit; ++it) {
+        pending.push_back(it->second);
       }
       *out = std::move(pending);
       return Status::ok();
@@ -212,6 +215,35 @@ class MemoryOrderStore final : public OrderStore {
         returns_.erase(row.return_seq);
         row.order.stock_return_pending = false;
         sales_.find(row.order.product_id)->second.count_return_completed(row.order.quantity);
+      }
+      return Status::ok();
+    });
+  }
+
+  Status record_top_up(ProductId product_id, std::int32_t quantity, StockReturn* top_up) noexcept override {
+    return guarded("memory record_top_up", [&] {
+      if (quantity <= 0) return Status(Code::invalid_argument, "a top-up needs a positive quantity");
+      std::lock_guard lock(mutex_);
+      auto totals = sales_.find(product_id);
+      if (totals == sales_.end()) return Status(Code::not_found, "no product " + std::to_string(product_id));
+      StockReturn recorded{0, {}, 0, product_id, quantity, next_top_up_id_};
+      *top_up = recorded;
+      top_ups_.emplace(recorded.top_up_id, recorded);
+      // Nothing below throws.
+      ++next_top_up_id_;
+      totals->second.count_top_up_recorded(quantity);
+      return Status::ok();
+    });
+  }
+
+  Status complete_top_ups(const std::vector<TopUpId>& top_up_ids) noexcept override {
+    return guarded("memory complete_top_ups", [&] {
+      std::lock_guard lock(mutex_);
+      for (TopUpId id : top_up_ids) {
+        auto found = top_ups_.find(id);
+        if (found == top_ups_.end()) continue;
+        sales_.find(found->second.product_id)->second.count_top_up_completed(found->second.quantity);
+        top_ups_.erase(found);
       }
       return Status::ok();
     });
@@ -311,12 +343,14 @@ class MemoryOrderStore final : public OrderStore {
   ProductId next_product_id_ = 1;
   OrderId next_order_id_ = 1;
   std::uint64_t next_return_seq_ = 1;
+  TopUpId next_top_up_id_ = 1;
   std::map<ProductId, Product> products_;
   std::map<ProductId, ProductSales> sales_;
   std::map<OrderId, OrderRow> orders_;
   std::map<OrderKey, OrderId> active_;                       // the one awaiting or paid order of a user for a product
   std::set<DueKey> due_;                                     // the awaiting orders, soonest deadline first
   std::map<std::uint64_t, OrderId> returns_;                 // pending stock returns, in the order recorded
+  std::map<TopUpId, StockReturn> top_ups_;                   // pending top-ups, in the order recorded
   std::unordered_map<std::string, PersistResult> requests_;  // one outcome per request_id
 };
 

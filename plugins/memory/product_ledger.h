@@ -34,6 +34,9 @@ struct ProductLedger {
   UnixMillis start_ms = 0;
   UnixMillis end_ms = 0;
   UnixMillis expires_ms = 0;  // stock forgotten from then on; 0 = never
+  // The product's, not the stock level's: kept across re-preloads and stock
+  // expiry, so a paused sale never opens by itself.
+  bool paused = false;
 
   // Kept across re-preloads and stock expiry: they are what stops a second
   // purchase, so only a failed request's compensation or a cancelled order's
@@ -46,6 +49,7 @@ struct ProductLedger {
   // which still holds a return that is not complete, so the return must
   // count once more (the Redis family's marker expires with its stock alike).
   std::unordered_set<OrderId> returned;
+  std::unordered_set<TopUpId> topped_up;  // the same for top-ups
 
   bool stocked(UnixMillis now) const { return preloaded && (expires_ms == 0 || now < expires_ms); }
 };

@@ -105,6 +105,7 @@ AdmitResult SaleStore::admit_locked(ProductLedger& ledger, const AdmitRequest& r
       return AdmitResult{Status::ok(), earlier.request_id.text(), true};
     }
   }
+  if (ledger.paused) return refused(Code::sale_paused, "the sale of this product is paused");
   if (!ledger.stocked(now)) return refused(Code::not_preloaded, "product is not preloaded");
   if (now < ledger.start_ms || now >= ledger.end_ms) return refused(Code::sale_not_active, "sale is not active");
   auto& locks = ledger.user_locks.segment(event.user_id);
@@ -145,6 +146,7 @@ Status SaleStore::load_stock(const SaleStock& stock) {
   ledger.preloaded = true;
   ledger.remaining = stock.sellable;
   ledger.returned.clear();  // product_ledger.h says why
+  ledger.topped_up.clear();
   ledger.start_ms = stock.start_ms;
   ledger.end_ms = stock.end_ms;
   ledger.expires_ms = stock.ttl_seconds == 0 ? 0 : clock_() + stock.ttl_seconds * 1000;
@@ -155,8 +157,14 @@ StockLevel SaleStore::stock(ProductId product_id) {
   ProductLedger* ledger = find(product_id);
   if (ledger == nullptr) return StockLevel{};
   std::lock_guard lock(ledger->mutex);
-  if (!ledger->stocked(clock_())) return StockLevel{};
-  return StockLevel{true, ledger->remaining};
+  if (!ledger->stocked(clock_())) return StockLevel{false, 0, ledger->paused};
+  return StockLevel{true, ledger->remaining, ledger->paused};
+}
+
+void SaleStore::set_paused(ProductId product_id, bool paused) {
+  ProductLedger& ledger = find_or_add(product_id);
+  std::lock_guard lock(ledger.mutex);
+  ledger.paused = paused;
 }
 
 Status SaleStore::finish(const OrderEvent& event, const PersistResult& result) {
@@ -189,19 +197,21 @@ Status SaleStore::finish(const OrderEvent& event, const PersistResult& result) {
 }
 
 Status SaleStore::return_stock(const StockReturn& stock_return) {
-  if (stock_return.request_id.empty() || stock_return.quantity <= 0) {
-    return Status(Code::invalid_argument, "return_stock needs a request_id and a positive quantity");
+  if ((stock_return.request_id.empty() && !stock_return.is_top_up()) || stock_return.quantity <= 0) {
+    return Status(Code::invalid_argument, "return_stock needs a request_id (or a top_up_id) and a positive quantity");
   }
   // No ledger: never preloaded, so there is neither stock nor a lock.
   ProductLedger* ledger = find(stock_return.product_id);
   if (ledger == nullptr) return Status::ok();
-  RequestKey id(stock_return.request_id);
   std::lock_guard lock(ledger->mutex);
   // Without stock nothing is remembered: the next preload counts from the
   // persist stage, and a return still pending there must count after it.
-  if (ledger->stocked(clock_()) && ledger->returned.insert(stock_return.order_id).second) {
+  if (ledger->stocked(clock_()) && (stock_return.is_top_up() ? ledger->topped_up.insert(stock_return.top_up_id).second
+                                                             : ledger->returned.insert(stock_return.order_id).second)) {
     ledger->remaining += stock_return.quantity;
   }
+  if (stock_return.is_top_up()) return Status::ok();
+  RequestKey id(stock_return.request_id);
   auto& locks = ledger->user_locks.segment(stock_return.user_id);
   auto held = locks.find(stock_return.user_id);
   if (held != locks.end() && held->second == id) locks.erase(held);

@@ -40,6 +40,7 @@ class SaleStore {
   StockLevel stock(ProductId product_id);
   Status finish(const OrderEvent& event, const PersistResult& result);
   Status return_stock(const StockReturn& stock_return);
+  void set_paused(ProductId product_id, bool paused);
   Status lookup(const std::string& request_id, RequestState* out);
   Status backfill(const RequestState& state);
 

@@ -118,4 +118,33 @@ const Statement& complete_returns() {
   return statement;
 }
 
+const Statement& record_top_up() {
+  static const Statement statement{"fs_record_top_up",
+                                   "INSERT INTO stock_top_ups (product_id, quantity, created_ms)"
+                                   " SELECT id, $2, $3 FROM products WHERE id = $1 RETURNING id"};
+  return statement;
+}
+
+const Statement& select_top_ups() {
+  static const Statement statement{
+      "fs_select_top_ups", "SELECT id, product_id, quantity FROM stock_top_ups WHERE pending ORDER BY id LIMIT $1"};
+  return statement;
+}
+
+const Statement& complete_top_ups() {
+  static const Statement statement{"fs_complete_top_ups",
+                                   "UPDATE stock_top_ups SET pending = false WHERE id = ANY($1::int8[]) AND pending"};
+  return statement;
+}
+
+const Statement& select_sales_and_top_ups() {
+  static const Statement statement{
+      "fs_select_sales_and_top_ups",
+      "SELECT s.*, t.added, t.pending FROM (SELECT coalesce(sum(quantity), 0) AS added,"
+      " coalesce(sum(quantity) FILTER (WHERE pending), 0) AS pending FROM stock_top_ups WHERE product_id = $1) t"
+      " LEFT JOIN (" +
+          select_sales().sql + ") s ON true"};
+  return statement;
+}
+
 }  // namespace flashsale::postgres::order_sql

@@ -35,4 +35,16 @@ const Statement& select_returns();
 // The returns of the order ids in $1 are complete (those still pending).
 const Statement& complete_returns();
 
+// Records a pending top-up of $2 for product $1 at $3; its id, or no row
+// when there is no such product.
+const Statement& record_top_up();
+// Up to $1 pending top-ups, oldest first: id, product_id, quantity.
+const Statement& select_top_ups();
+// The top-ups of the ids in $1 are complete (those still pending).
+const Statement& complete_top_ups();
+// Product $1's totals as select_sales reads them (NULL when it has none),
+// then its quantity added and the part of it still pending: one statement,
+// so one snapshot.
+const Statement& select_sales_and_top_ups();
+
 }  // namespace flashsale::postgres::order_sql

@@ -112,6 +112,22 @@ std::vector<Migration> migrations() {
                " SELECT request_id, user_id, product_id, quantity, 'failed', reason, NULL, failed_ms, NULL"
                " FROM failed_requests",
        }},
+      {2,
+       "stock top-ups",
+       {
+           // One row per operator's top-up of a product's stock, kept after
+           // it completes: sales() sums them (top-ups are few). pending
+           // until the admit stage has the quantity; id orders them and is
+           // the once-only key the admit stage remembers.
+           "CREATE TABLE stock_top_ups ("
+           " id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+           " product_id bigint NOT NULL REFERENCES products (id),"
+           " quantity integer NOT NULL CHECK (quantity > 0),"
+           " created_ms bigint NOT NULL,"
+           " pending boolean NOT NULL DEFAULT true)",
+           "CREATE INDEX stock_top_ups_product ON stock_top_ups (product_id)",
+           "CREATE INDEX stock_top_ups_pending ON stock_top_ups (id) WHERE pending",
+       }},
   };
 }
 

@@ -156,7 +156,15 @@ Status PostgresOrderStore::pending_stock_returns(std::size_t limit, std::vector<
     pending.reserve(static_cast<std::size_t>(rows.rows()));
     for (int row = 0; row < rows.rows(); ++row) {
       pending.push_back(StockReturn{rows.int64(row, 0), std::string(rows.text(row, 1)), rows.int64(row, 2),
-                                    rows.int64(row, 3), static_cast<std::int32_t>(rows.int64(row, 4))});
+                                    rows.int64(row, 3), static_cast<std::int32_t>(rows.int64(row, 4)), 0});
+    }
+    if (pending.size() < limit) {
+      answers = connection.run({{&order_sql::select_top_ups(), {sql_limit(limit - pending.size())}}});
+      const Result& top_ups = answers[0];
+      for (int row = 0; row < top_ups.rows(); ++row) {
+        pending.push_back(StockReturn{
+            0, {}, 0, top_ups.int64(row, 1), static_cast<std::int32_t>(top_ups.int64(row, 2)), top_ups.int64(row, 0)});
+      }
     }
     *out = std::move(pending);
     return Status::ok();
@@ -167,6 +175,29 @@ Status PostgresOrderStore::complete_stock_returns(const std::vector<OrderId>& or
   return store_call(pool_, "complete_stock_returns", Replay::safe, [&](Connection& connection) {
     if (order_ids.empty()) return Status::ok();
     connection.run({{&order_sql::complete_returns(), {int_array(order_ids)}}});
+    return Status::ok();
+  });
+}
+
+// Not replayed: the insert may have committed before the connection died,
+// and a second one would add the stock twice.
+Status PostgresOrderStore::record_top_up(ProductId product_id, std::int32_t quantity, StockReturn* top_up) noexcept {
+  return store_call(pool_, "record_top_up", Replay::never, [&](Connection& connection) {
+    if (quantity <= 0) return Status(Code::invalid_argument, "a top-up needs a positive quantity");
+    std::vector<Result> answers = connection.run(
+        {{&order_sql::record_top_up(), {param(product_id), param(std::int64_t{quantity}), param(now_ms())}}});
+    if (answers[0].rows() == 0) {
+      return Status(Code::not_found, "product " + std::to_string(product_id) + " does not exist");
+    }
+    *top_up = StockReturn{0, {}, 0, product_id, quantity, answers[0].int64(0, 0)};
+    return Status::ok();
+  });
+}
+
+Status PostgresOrderStore::complete_top_ups(const std::vector<TopUpId>& top_up_ids) noexcept {
+  return store_call(pool_, "complete_top_ups", Replay::safe, [&](Connection& connection) {
+    if (top_up_ids.empty()) return Status::ok();
+    connection.run({{&order_sql::complete_top_ups(), {int_array(top_up_ids)}}});
     return Status::ok();
   });
 }

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "flashsale/clock.h"
+#include "order_sql.h"
 #include "persist_batch.h"
 #include "pg_schema.h"
 #include "sales_totals.h"
@@ -96,9 +97,12 @@ Status PostgresOrderStore::find_product(ProductId id, Product* out) noexcept {
 
 Status PostgresOrderStore::sales(ProductId id, ProductSales* out) noexcept {
   return store_call(pool_, "sales", Replay::safe, [&](Connection& connection) {
-    std::vector<Result> answers = connection.run({{&select_sales(), {param(id)}}});
-    // No row: nothing persisted for the product yet.
-    *out = answers[0].rows() == 0 ? ProductSales{} : read_sales(answers[0], 0);
+    std::vector<Result> answers = connection.run({{&order_sql::select_sales_and_top_ups(), {param(id)}}});
+    // Always one row; NULL totals (nothing persisted for the product yet) read as 0.
+    ProductSales sales = read_sales(answers[0], 0);
+    sales.quantity_added = answers[0].int64(0, 9);
+    sales.quantity_top_ups_pending = answers[0].int64(0, 10);
+    *out = sales;
     return Status::ok();
   });
 }

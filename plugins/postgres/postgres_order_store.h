@@ -53,6 +53,8 @@ class PostgresOrderStore final : public OrderStore {
   Status expire_due(UnixMillis now, std::size_t limit, std::vector<Order>* cancelled) noexcept override;
   Status pending_stock_returns(std::size_t limit, std::vector<StockReturn>* out) noexcept override;
   Status complete_stock_returns(const std::vector<OrderId>& order_ids) noexcept override;
+  Status record_top_up(ProductId product_id, std::int32_t quantity, StockReturn* top_up) noexcept override;
+  Status complete_top_ups(const std::vector<TopUpId>& top_up_ids) noexcept override;
 
  private:
   ConnectionPool pool_;

@@ -29,6 +29,14 @@ std::string returned(ProductId product, OrderId order) {
   return product_prefix(product) + "ret:" + std::to_string(order);
 }
 
+std::string topped_up(ProductId product, TopUpId top_up) {
+  return product_prefix(product) + "topup:" + std::to_string(top_up);
+}
+
+std::string paused(ProductId product) {
+  return product_prefix(product) + "paused";
+}
+
 std::string state(const std::string& request_id) {
   return "fs:{r:" + request_id + "}:state";
 }

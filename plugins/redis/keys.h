@@ -18,6 +18,8 @@ std::string idempotency(ProductId product,
 std::string compensated(ProductId product,
                         const std::string& request_id);  // string marker
 std::string returned(ProductId product, OrderId order);  // string marker: the order's stock came back
+std::string topped_up(ProductId product, TopUpId top_up);  // string marker: the top-up was added
+std::string paused(ProductId product);                     // string: present while the sale is paused
 std::string state(const std::string& request_id);        // string: <status>|<order_id>|<reason>
 std::string rate_window(const std::string& subject);     // sorted set of request times
 std::string dead_letters(const std::string& stream);     // <stream>:dead

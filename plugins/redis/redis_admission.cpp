@@ -45,6 +45,7 @@ AdmitResult outcome_of(const redisReply* reply, const OrderEvent& event) {
   if (outcome == "idempotency_key_reused") {
     return refused(Code::idempotency_key_reused, "idempotency key was used with a different user or quantity");
   }
+  if (outcome == "sale_paused") return refused(Code::sale_paused, "the sale of this product is paused");
   if (outcome == "not_preloaded") return refused(Code::not_preloaded, "product is not preloaded");
   if (outcome == "sale_not_active") return refused(Code::sale_not_active, "sale is not active");
   if (outcome == "already_purchased") {
@@ -127,21 +128,42 @@ class RedisAdmission final : public Admission {
         if (!reply_int(reply.get(), &found.remaining)) return unexpected_reply("stock");
         found.preloaded = true;
       }
+      status = context_->command({"EXISTS", keys::paused(product_id)}, &reply);
+      if (!status.is_ok()) return status;
+      std::int64_t paused = 0;
+      if (!reply_int(reply.get(), &paused)) return unexpected_reply("stock");
+      found.paused = paused == 1;
       *level = found;
       return Status::ok();
     });
   }
 
+  // Present without expiry, so neither a preload nor the stock's expiry
+  // clears it (admission.h).
+  Status set_paused(ProductId product_id, bool paused) noexcept override {
+    return guarded("redis set_paused", [&] {
+      Reply reply;
+      if (paused) return context_->command({"SET", keys::paused(product_id), "1"}, &reply);
+      return context_->command({"DEL", keys::paused(product_id)}, &reply);
+    });
+  }
+
   Status return_stock(const StockReturn& stock_return) noexcept override {
     return guarded("redis return_stock", [&] {
-      if (stock_return.request_id.empty() || stock_return.quantity <= 0) {
-        return Status(Code::invalid_argument, "return_stock needs a request_id and a positive quantity");
+      if ((stock_return.request_id.empty() && !stock_return.is_top_up()) || stock_return.quantity <= 0) {
+        return Status(Code::invalid_argument,
+                      "return_stock needs a request_id (or a top_up_id) and a positive quantity");
       }
       ProductId product = stock_return.product_id;
       Reply reply;
+      if (stock_return.is_top_up()) {
+        return context_->run(Script::return_stock,
+                             {keys::sale(product), keys::topped_up(product, stock_return.top_up_id)},
+                             {std::to_string(stock_return.quantity)}, &reply);
+      }
       return context_->run(Script::return_stock,
-                           {keys::sale(product), keys::user_lock(product, stock_return.user_id),
-                            keys::returned(product, stock_return.order_id)},
+                           {keys::sale(product), keys::returned(product, stock_return.order_id),
+                            keys::user_lock(product, stock_return.user_id)},
                            {std::to_string(stock_return.quantity), stock_return.request_id}, &reply);
     });
   }
@@ -156,7 +178,7 @@ class RedisAdmission final : public Admission {
     std::string sale = keys::sale(event.product_id);
     std::vector<std::string> script_keys = {sale, keys::user_lock(event.product_id, event.user_id),
                                             keys::idempotency(event.product_id, has_key ? request.idempotency_key : ""),
-                                            context_->options.stream};
+                                            context_->options.stream, keys::paused(event.product_id)};
     std::vector<std::string> args = {event.request_id,
                                      std::to_string(event.user_id),
                                      std::to_string(event.product_id),

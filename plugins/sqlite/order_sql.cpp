@@ -60,4 +60,12 @@ const char* const kSelectReturn =
 
 const char* const kDeleteReturn = "DELETE FROM stock_returns WHERE order_id = ?1";
 
+const char* const kRecordTopUp =
+    "INSERT INTO stock_top_ups (product_id, quantity, created_ms) SELECT id, ?2, ?3 FROM products WHERE id = ?1";
+
+const char* const kSelectTopUps =
+    "SELECT id, product_id, quantity FROM stock_top_ups WHERE pending = 1 ORDER BY id LIMIT ?1";
+
+const char* const kCompleteTopUp = "UPDATE stock_top_ups SET pending = 0 WHERE id = ?1 AND pending = 1";
+
 }  // namespace flashsale::sqlite::order_sql

@@ -28,4 +28,10 @@ extern const char* const kRecordReturn;  // the stock return of order ?1 is pend
 extern const char* const kSelectReturn;  // product_id, quantity of order ?1, if its return is pending
 extern const char* const kDeleteReturn;  // the return of order ?1 is complete
 
+// A pending top-up of ?2 for product ?1 at ?3; changes no row when there is
+// no such product.
+extern const char* const kRecordTopUp;
+extern const char* const kSelectTopUps;   // up to ?1 pending top-ups, oldest first: id, product_id, quantity
+extern const char* const kCompleteTopUp;  // top-up ?1, if pending, is complete
+
 }  // namespace flashsale::sqlite::order_sql

@@ -18,10 +18,13 @@ const char* const kAddSales =
     " quantity_cancelled = quantity_cancelled + excluded.quantity_cancelled,"
     " quantity_returns_pending = quantity_returns_pending + excluded.quantity_returns_pending";
 
+// One row always (NULL totals read as 0), and one statement, so one snapshot.
 const char* const kSelectSales =
-    "SELECT orders, failed_requests, orders_awaiting_payment, quantity_awaiting_payment, orders_paid,"
-    " quantity_paid, orders_cancelled, quantity_cancelled, quantity_returns_pending"
-    " FROM product_sales WHERE product_id = ?1";
+    "SELECT s.orders, s.failed_requests, s.orders_awaiting_payment, s.quantity_awaiting_payment, s.orders_paid,"
+    " s.quantity_paid, s.orders_cancelled, s.quantity_cancelled, s.quantity_returns_pending, t.added, t.pending"
+    " FROM (SELECT coalesce(sum(quantity), 0) AS added,"
+    " coalesce(sum(CASE WHEN pending = 1 THEN quantity END), 0) AS pending"
+    " FROM stock_top_ups WHERE product_id = ?1) t LEFT JOIN product_sales s ON s.product_id = ?1";
 
 ProductSales read_sales(const StatementRun& row) {
   ProductSales sales;
@@ -34,6 +37,8 @@ ProductSales read_sales(const StatementRun& row) {
   sales.orders_cancelled = row.int64_column(6);
   sales.quantity_cancelled = row.int64_column(7);
   sales.quantity_returns_pending = row.int64_column(8);
+  sales.quantity_added = row.int64_column(9);
+  sales.quantity_top_ups_pending = row.int64_column(10);
   return sales;
 }
 

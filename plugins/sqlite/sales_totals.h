@@ -16,7 +16,7 @@ class StatementRun;
 
 // The upsert that adds one product's changes (SalesChanges::add_to).
 extern const char* const kAddSales;
-// The totals of product ?1, as read_sales reads them.
+// The totals of product ?1 with its top-ups' (stock_top_ups), as read_sales reads them.
 extern const char* const kSelectSales;
 
 // The current row of a kSelectSales statement.

@@ -208,7 +208,19 @@ Status SqliteOrderStore::pending_stock_returns(std::size_t limit, std::vector<St
       select.bind(1, sql_limit(limit));
       while (select.next_row()) {
         pending.push_back(StockReturn{select.int64_column(0), select.text_column(1), select.int64_column(2),
-                                      select.int64_column(3), static_cast<std::int32_t>(select.int64_column(4))});
+                                      select.int64_column(3), static_cast<std::int32_t>(select.int64_column(4)), 0});
+      }
+      if (pending.size() < limit) {
+        StatementRun top_ups = read_top_ups_.run();
+        top_ups.bind(1, sql_limit(limit - pending.size()));
+        while (top_ups.next_row()) {
+          pending.push_back(StockReturn{0,
+                                        {},
+                                        0,
+                                        top_ups.int64_column(1),
+                                        static_cast<std::int32_t>(top_ups.int64_column(2)),
+                                        top_ups.int64_column(0)});
+        }
       }
     }
     *out = std::move(pending);
@@ -238,6 +250,42 @@ Status SqliteOrderStore::complete_stock_returns(const std::vector<OrderId>& orde
       changes.return_completed(product, quantity);
     }
     changes.add_to(add_sales_);
+    transaction.commit();
+    return Status::ok();
+  });
+}
+
+Status SqliteOrderStore::record_top_up(ProductId product_id, std::int32_t quantity, StockReturn* top_up) noexcept {
+  return guarded("record_top_up", [&] {
+    if (quantity <= 0) return Status(Code::invalid_argument, "a top-up needs a positive quantity");
+    TopUpId id = 0;
+    {
+      std::lock_guard<std::mutex> lock(writer_mutex_);
+      StatementRun insert = record_top_up_.run();
+      insert.bind(1, product_id);
+      insert.bind(2, std::int64_t{quantity});
+      insert.bind(3, now_ms());
+      insert.next_row();
+      if (insert.changes() == 0) {
+        return Status(Code::not_found, "product " + std::to_string(product_id) + " does not exist");
+      }
+      id = insert.last_insert_rowid();
+    }
+    *top_up = StockReturn{0, {}, 0, product_id, quantity, id};
+    return Status::ok();
+  });
+}
+
+Status SqliteOrderStore::complete_top_ups(const std::vector<TopUpId>& top_up_ids) noexcept {
+  return guarded("complete_top_ups", [&] {
+    if (top_up_ids.empty()) return Status::ok();
+    std::lock_guard<std::mutex> lock(writer_mutex_);
+    WriteTransaction transaction(handle(writer_));
+    for (TopUpId id : top_up_ids) {
+      StatementRun complete = complete_top_up_.run();
+      complete.bind(1, id);
+      complete.next_row();
+    }
     transaction.commit();
     return Status::ok();
   });

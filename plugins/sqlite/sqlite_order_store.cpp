@@ -91,6 +91,8 @@ SqliteOrderStore::SqliteOrderStore(const std::string& path, int checkpoint_pages
       record_return_(handle(writer_), order_sql::kRecordReturn),
       select_return_(handle(writer_), order_sql::kSelectReturn),
       delete_return_(handle(writer_), order_sql::kDeleteReturn),
+      record_top_up_(handle(writer_), order_sql::kRecordTopUp),
+      complete_top_up_(handle(writer_), order_sql::kCompleteTopUp),
       reader_(open_connection(path)),
       read_request_order_(handle(reader_), kFindRequestOrder),
       read_failure_(handle(reader_), kFindFailure),
@@ -98,6 +100,7 @@ SqliteOrderStore::SqliteOrderStore(const std::string& path, int checkpoint_pages
       read_order_(handle(reader_), order_sql::select_order().c_str()),
       read_any_due_(handle(reader_), order_sql::any_due().c_str()),
       read_returns_(handle(reader_), order_sql::select_returns().c_str()),
+      read_top_ups_(handle(reader_), order_sql::kSelectTopUps),
       checkpointer_(path, handle(writer_), checkpoint_pages) {}
 
 Status SqliteOrderStore::persist(const std::vector<OrderEvent>& events, std::int64_t payment_timeout_ms,
@@ -220,12 +223,12 @@ Status SqliteOrderStore::find_product(ProductId id, Product* out) noexcept {
 
 Status SqliteOrderStore::sales(ProductId id, ProductSales* out) noexcept {
   return guarded("sales", [&] {
-    ProductSales totals;  // no row: nothing persisted for the product yet
+    ProductSales totals;
     {
       std::lock_guard<std::mutex> lock(reader_mutex_);
       StatementRun select = read_sales_.run();
       select.bind(1, id);
-      if (select.next_row()) totals = read_sales(select);
+      if (select.next_row()) totals = read_sales(select);  // always a row
     }
     *out = totals;
     return Status::ok();

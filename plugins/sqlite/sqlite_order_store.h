@@ -3,10 +3,9 @@
 //
 // A successful request is its row in orders, a failed one its row in
 // failed_requests; a cancelled order's stock return is a row in stock_returns
-// until it completes; per-product totals for sales() are kept beside them in
-// the same transaction (sqlite_schema.cpp, sales_totals.h). The common event,
-// a new order, costs a probe of failed_requests and one INSERT: the earlier
-// outcome is looked up only when that insert writes nothing.
+// until it completes, an operator's top-up a row in stock_top_ups; per-product totals for sales() are kept beside them
+// in the same transaction (sqlite_schema.cpp, sales_totals.h). The common event, a new order, costs a probe of
+// failed_requests and one INSERT: the earlier outcome is looked up only when that insert writes nothing.
 //
 // Every move of an order (pay, cancel, expiry) reads the order and writes its
 // new state inside one BEGIN IMMEDIATE transaction, so of two processes on the
@@ -59,6 +58,8 @@ class SqliteOrderStore final : public OrderStore {
   Status expire_due(UnixMillis now, std::size_t limit, std::vector<Order>* cancelled) noexcept override;
   Status pending_stock_returns(std::size_t limit, std::vector<StockReturn>* out) noexcept override;
   Status complete_stock_returns(const std::vector<OrderId>& order_ids) noexcept override;
+  Status record_top_up(ProductId product_id, std::int32_t quantity, StockReturn* top_up) noexcept override;
+  Status complete_top_ups(const std::vector<TopUpId>& top_up_ids) noexcept override;
 
  private:
   // Inside the writer's transaction; counts what it wrote in *changes.
@@ -84,6 +85,8 @@ class SqliteOrderStore final : public OrderStore {
   PreparedStatement record_return_;
   PreparedStatement select_return_;
   PreparedStatement delete_return_;
+  PreparedStatement record_top_up_;
+  PreparedStatement complete_top_up_;
 
   std::mutex reader_mutex_;
   Poco::Data::Session reader_;
@@ -93,6 +96,7 @@ class SqliteOrderStore final : public OrderStore {
   PreparedStatement read_order_;
   PreparedStatement read_any_due_;
   PreparedStatement read_returns_;
+  PreparedStatement read_top_ups_;
 
   // Last: gone (the writer unhooked, its thread joined) before the rest.
   Checkpointer checkpointer_;

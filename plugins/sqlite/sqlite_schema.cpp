@@ -65,8 +65,10 @@ namespace {
 // The layout this build writes, kept in PRAGMA user_version. Files of the
 // first layout (orders + order_requests, text ids) have version 0. Version 2
 // differs from 3 only in AUTOINCREMENT on orders.id, which no statement
-// relies on; both are upgraded to 4 (the order lifecycle) when opened.
-constexpr int kSchemaVersion = 4;
+// relies on; both are upgraded to 4 (the order lifecycle) when opened, and 4
+// to 5 (stock top-ups).
+constexpr int kSchemaVersion = 5;
+constexpr int kLifecycleVersion = 4;
 constexpr int kOldestUpgradable = 2;
 
 static_assert(kStoredAwaitingPayment == 0, "kAwaitingCondition spells the code out");
@@ -192,6 +194,23 @@ std::vector<std::string> lifecycle_objects() {
   };
 }
 
+// What stock top-ups added: one row per operator's top-up, kept after it
+// completes (sales() sums them: top-ups are few). pending (1) until the admit
+// stage has the quantity; id is the once-only key the admit stage remembers,
+// never reused since no row is ever deleted.
+std::vector<std::string> top_up_objects() {
+  return {
+      "CREATE TABLE stock_top_ups ("
+      " id INTEGER PRIMARY KEY,"
+      " product_id INTEGER NOT NULL,"
+      " quantity INTEGER NOT NULL,"
+      " created_ms INTEGER NOT NULL,"
+      " pending INTEGER NOT NULL DEFAULT 1)",
+      "CREATE INDEX stock_top_ups_product ON stock_top_ups (product_id)",
+      "CREATE INDEX stock_top_ups_pending ON stock_top_ups (id) WHERE pending = 1",
+  };
+}
+
 void run(Poco::Data::Session& session, const std::vector<std::string>& statements) {
   for (const std::string& statement : statements) session << statement, now;
 }
@@ -229,7 +248,8 @@ void open_schema(Poco::Data::Session& session) {
   session << "PRAGMA user_version", into(version), now;
   if (version == kSchemaVersion) return;
   if (version >= kOldestUpgradable && version < kSchemaVersion) {
-    upgrade_to_lifecycle(session);
+    if (version < kLifecycleVersion) upgrade_to_lifecycle(session);
+    run(session, top_up_objects());
   } else if (version != 0) {
     throw Poco::Data::DataException("the file has flashsale schema version " + std::to_string(version) +
                                     ", this build reads versions " + std::to_string(kOldestUpgradable) + " to " +
@@ -247,6 +267,7 @@ void open_schema(Poco::Data::Session& session) {
     }
     run(session, base_tables());
     run(session, lifecycle_objects());
+    run(session, top_up_objects());
   }
   session << "PRAGMA user_version = " + std::to_string(kSchemaVersion), now;
   transaction.commit();

@@ -21,10 +21,10 @@ namespace flashsale {
 
 namespace {
 
+using Poco::JSON::Object;
 using test::Api;
 using test::Headers;
 using test::kAdmin;
-using Poco::JSON::Object;
 
 using Answer = std::tuple<std::string, std::string, int, std::string>;  // method, doc path, status, code
 
@@ -141,12 +141,13 @@ void run_scenario(Recorder& r) {
   r.call(api, "GET", "/api/admin/reconcile/" + id, "", kAdmin);
   r.call(api, "GET", "/api/admin/reconcile/999999", "", kAdmin);
 
-  HttpResponse bought = r.call(api, "POST", "/api/flash_sale/buy", buy_body(std::stoll(id), 1), {{"X-Idempotency-Key", "k"}});
+  HttpResponse bought =
+      r.call(api, "POST", "/api/flash_sale/buy", buy_body(std::stoll(id), 1), {{"X-Idempotency-Key", "k"}});
   r.call(api, "POST", "/api/flash_sale/buy", buy_body(std::stoll(id), 2), {{"X-Idempotency-Key", "k"}});
-  r.call(api, "POST", "/api/flash_sale/buy", buy_body(std::stoll(id), 1));   // already_purchased
-  r.call(api, "POST", "/api/flash_sale/buy", buy_body(std::stoll(id), 3));   // sold_out
-  r.call(api, "POST", "/api/flash_sale/buy", buy_body(std::stoll(id), 1));   // the third: rate limit 3
-  r.call(api, "POST", "/api/flash_sale/buy", buy_body(std::stoll(id), 1));   // rate_limited
+  r.call(api, "POST", "/api/flash_sale/buy", buy_body(std::stoll(id), 1));  // already_purchased
+  r.call(api, "POST", "/api/flash_sale/buy", buy_body(std::stoll(id), 3));  // sold_out
+  r.call(api, "POST", "/api/flash_sale/buy", buy_body(std::stoll(id), 1));  // the third: rate limit 3
+  r.call(api, "POST", "/api/flash_sale/buy", buy_body(std::stoll(id), 1));  // rate_limited
   r.call(api, "POST", "/api/flash_sale/buy", "not json");
   r.call(api, "POST", "/api/flash_sale/buy", buy_body(999999, 4));
   std::string later = std::to_string(api.create_product(5));
@@ -155,6 +156,17 @@ void run_scenario(Recorder& r) {
   std::string upcoming = std::to_string(Api::integer_field(future.body, "id"));
   r.call(api, "POST", "/api/flash_sale/preload/" + upcoming, "", kAdmin);
   r.call(api, "POST", "/api/flash_sale/buy", buy_body(std::stoll(upcoming), 6));  // sale_not_active
+  std::string paused = std::to_string(api.create_product(5));
+  r.call(api, "POST", "/api/flash_sale/preload/" + paused, "", kAdmin);
+  r.call(api, "POST", "/api/admin/products/" + paused + "/pause", "", kAdmin);
+  r.call(api, "POST", "/api/admin/products/999999/pause", "", kAdmin);
+  r.call(api, "POST", "/api/flash_sale/buy", buy_body(std::stoll(paused), 7));  // sale_paused
+  r.call(api, "POST", "/api/admin/products/" + paused + "/resume", "", kAdmin);
+  r.call(api, "POST", "/api/admin/products/999999/resume", "", kAdmin);
+  r.call(api, "POST", "/api/admin/products/" + paused + "/stock", R"({"add":5})", kAdmin);
+  r.call(api, "POST", "/api/admin/products/" + paused + "/stock", R"({"add":0})", kAdmin);
+  r.call(api, "POST", "/api/admin/products/999999/stock", R"({"add":5})", kAdmin);
+  r.call(api, "POST", "/api/admin/products/" + later + "/stock", R"({"add":5})", kAdmin);  // not_preloaded
   r.call(api, "GET", "/api/flash_sale/result/" + Api::string_field(bought.body, "request_id"));
   r.call(api, "GET", "/api/flash_sale/result/unknown");
 
@@ -191,6 +203,9 @@ void run_scenario(Recorder& r) {
     r.call(api, "POST", "/api/products", "{}", {}, stranger);
     r.call(api, "POST", "/api/flash_sale/preload/" + id, "", {}, stranger);
     r.call(api, "GET", "/api/admin/reconcile/" + id, "", {}, stranger);
+    for (const char* action : {"/pause", "/resume", "/stock"}) {
+      r.call(api, "POST", "/api/admin/products/" + id + action, "", {}, stranger);
+    }
   }
   r.call(api, "POST", "/api/products", "{}", kAdmin, stranger);
   r.call(api, "POST", "/api/flash_sale/preload/" + id, "", kAdmin, stranger);
@@ -213,7 +228,8 @@ TEST_CASE("every route is in docs/openapi.json and every documented path is a ro
     routes.emplace(method, normalized(entry.pattern));
   }
   for (const auto& [path, operations] : *paths) {
-    for (const auto& [method, operation] : *operations.extract<Object::Ptr>()) documented.emplace(method, normalized(path));
+    for (const auto& [method, operation] : *operations.extract<Object::Ptr>())
+      documented.emplace(method, normalized(path));
   }
   CHECK(routes == documented);
   CHECK(document->getValue<std::string>("openapi") == "3.1.0");

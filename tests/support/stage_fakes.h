@@ -27,6 +27,8 @@ class OrderStoreFake : public OrderStore {
   Status expire_due(UnixMillis, std::size_t, std::vector<Order>*) noexcept override { return not_faked(); }
   Status pending_stock_returns(std::size_t, std::vector<StockReturn>*) noexcept override { return not_faked(); }
   Status complete_stock_returns(const std::vector<OrderId>&) noexcept override { return not_faked(); }
+  Status record_top_up(ProductId, std::int32_t, StockReturn*) noexcept override { return not_faked(); }
+  Status complete_top_ups(const std::vector<TopUpId>&) noexcept override { return not_faked(); }
 };
 
 class AdmissionFake : public Admission {
@@ -34,6 +36,7 @@ class AdmissionFake : public Admission {
   AdmitResult admit(const AdmitRequest&) noexcept override { return AdmitResult{not_faked(), {}, false}; }
   Status load_stock(const SaleStock&) noexcept override { return not_faked(); }
   Status stock(ProductId, StockLevel*) noexcept override { return not_faked(); }
+  Status set_paused(ProductId, bool) noexcept override { return not_faked(); }
   Status return_stock(const StockReturn&) noexcept override { return not_faked(); }
 };
 

@@ -22,7 +22,7 @@ struct AdmitRequest {
 };
 
 struct AdmitResult {
-  Status status;           // ok, sold_out, already_purchased, not_preloaded,
+  Status status;           // ok, sold_out, already_purchased, not_preloaded, sale_paused,
                            // sale_not_active, idempotency_key_reused, unavailable,
                            // rate_limited (only with a rate_limit_subject)
   std::string request_id;  // when ok: the accepted id (the earlier one on a replay)
@@ -32,6 +32,7 @@ struct AdmitResult {
 struct StockLevel {
   bool preloaded = false;
   std::int64_t remaining = 0;
+  bool paused = false;  // set_paused(true) holds, preloaded or not
 };
 
 // Thread-safety: every method may be called from many threads at once.
@@ -43,7 +44,9 @@ class Admission {
   // keys share one Redis Cluster hash slot). A key replayed with the same user
   // and quantity returns the earlier request_id with replayed = true; with a
   // different user or quantity it fails with idempotency_key_reused. The sale
-  // window is judged by the backend's own clock.
+  // window is judged by the backend's own clock. A paused product (set_paused)
+  // refuses with sale_paused, checked in the same atomic step, after a replay
+  // (which changes nothing) and before the stock.
   virtual AdmitResult admit(const AdmitRequest& request) noexcept = 0;
 
   // Optional: true when admit() can also do the rate limit of its family's
@@ -64,14 +67,25 @@ class Admission {
 
   virtual Status stock(ProductId product_id, StockLevel* level) noexcept = 0;
 
+  // Pauses (or resumes) a product's sale for every process sharing this
+  // stage: from the moment it returns ok, admit() refuses the product with
+  // sale_paused until it is resumed. Idempotent. The flag is the product's,
+  // not its stock level's: it holds whether stock is loaded or not, and
+  // neither a preload nor the stock's expiry clears it (a paused sale never
+  // opens by itself); only set_paused(false) does.
+  virtual Status set_paused(ProductId product_id, bool paused) noexcept = 0;
+
   // Gives a cancelled order's quantity back to its product's stock, at most
   // once per order_id however often it is called (the host retries until it
   // can mark the return complete in the persist stage), and releases the
   // buyer's lock if it still holds the order's request_id, so the buyer may
-  // buy the product again. When the stage holds no stock for the product
-  // (never preloaded, or expired) it adds nothing, remembers nothing and
-  // returns ok: the next preload counts from the persist stage, where the
-  // order no longer holds stock once its return is complete.
+  // buy the product again. A top-up (stock_return.is_top_up()) adds its
+  // quantity the same way, at most once per top_up_id (a namespace apart
+  // from order ids), and touches no lock. When the stage holds no stock for
+  // the product (never preloaded, or expired) it adds nothing, remembers
+  // nothing and returns ok: the next preload counts from the persist stage,
+  // where the order no longer holds stock (the top-up counts) once its return
+  // is complete.
   virtual Status return_stock(const StockReturn& stock_return) noexcept = 0;
 };
 

@@ -43,10 +43,17 @@ struct ProductSales {
   // Quantity of cancelled orders whose return to the admit stage is not yet
   // complete (part of quantity_cancelled).
   std::int64_t quantity_returns_pending = 0;
+  // Stock added to the sale by operators' top-ups (record_top_up), all of
+  // them, and the part not yet complete in the admit stage.
+  std::int64_t quantity_added = 0;
+  std::int64_t quantity_top_ups_pending = 0;
 
   // What the admit stage must not sell again: held by active orders, or on
   // its way back (the return adds it when it completes).
   std::int64_t quantity_held() const { return quantity_awaiting_payment + quantity_paid + quantity_returns_pending; }
+  // What the admit stage may sell beyond the initial stock: the top-ups it
+  // has confirmed (one still pending adds itself when it completes).
+  std::int64_t quantity_added_complete() const { return quantity_added - quantity_top_ups_pending; }
 
   // How each move of the lifecycle changes the totals, for a store that keeps
   // them (every in-tree one does, in the transaction of the move).
@@ -55,6 +62,8 @@ struct ProductSales {
   void count_order_paid(std::int64_t quantity) noexcept;       // from awaiting_payment
   void count_order_cancelled(std::int64_t quantity) noexcept;  // from awaiting_payment; its return now pending
   void count_return_completed(std::int64_t quantity) noexcept { quantity_returns_pending -= quantity; }
+  void count_top_up_recorded(std::int64_t quantity) noexcept;  // its return now pending
+  void count_top_up_completed(std::int64_t quantity) noexcept { quantity_top_ups_pending -= quantity; }
 };
 
 // Thread-safety: every method may be called from many threads at once.
@@ -109,12 +118,26 @@ class OrderStore {
   // at once: an order is cancelled by one of them only.
   virtual Status expire_due(UnixMillis now, std::size_t limit, std::vector<Order>* cancelled) noexcept = 0;
 
-  // Up to `limit` stock returns not yet complete, oldest first.
+  // Up to `limit` stock returns not yet complete: the cancelled orders'
+  // oldest first, then the top-ups', oldest first.
   virtual Status pending_stock_returns(std::size_t limit, std::vector<StockReturn>* out) noexcept = 0;
 
   // Marks these orders' stock returns complete (the admit stage has the
   // quantity back). Ids that are not pending are skipped.
   virtual Status complete_stock_returns(const std::vector<OrderId>& order_ids) noexcept = 0;
+
+  // An operator adds `quantity` (> 0) to a product's stock. In one write the
+  // product's quantity_added and quantity_top_ups_pending grow by it and a
+  // stock return with a fresh top_up_id (unique in the store, never reused)
+  // is recorded pending; *top_up is that return. The host then hands it to
+  // the admit stage and completes it like a cancelled order's, so a crash in
+  // between neither loses nor doubles it. not_found for an unknown product,
+  // invalid_argument for quantity <= 0.
+  virtual Status record_top_up(ProductId product_id, std::int32_t quantity, StockReturn* top_up) noexcept = 0;
+
+  // Marks these top-ups complete (the admit stage has the quantity). Ids that
+  // are not pending are skipped.
+  virtual Status complete_top_ups(const std::vector<TopUpId>& top_up_ids) noexcept = 0;
 };
 
 }  // namespace flashsale

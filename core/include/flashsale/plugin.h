@@ -43,7 +43,9 @@ namespace flashsale {
 // cancel, expire_due, stock returns; Admission::return_stock), and the
 // descriptor's declared settings and stages, Backend::ready, and the host's
 // services (a logger) handed to make_backend. 6: the host's metrics registry
-// in HostServices.
+// in HostServices; pausing a sale (Admission::set_paused, StockLevel::paused,
+// Code::sale_paused) and stock top-ups (OrderStore::record_top_up,
+// complete_top_ups; StockReturn::top_up_id; ProductSales' quantity_added).
 inline constexpr std::uint32_t kPluginAbiVersion = 6;
 
 // One per family per process. Stages made by the same Backend may share state

@@ -24,6 +24,7 @@ enum class Code : std::uint8_t {
   already_paid,            // the order was paid (by another payment, for a pay call)
   order_cancelled,         // the order was cancelled; a payment for it must be refunded
   amount_mismatch,         // a payment's amount differs from the order's; nothing changed
+  sale_paused,             // an operator paused the product's sale; nothing changed
 };
 
 // Stable, lower-case name of a code, as used in JSON error bodies.

@@ -11,10 +11,11 @@ using ProductId = std::int64_t;
 using UserId = std::int64_t;
 using OrderId = std::int64_t;
 using UnixMillis = std::int64_t;
+using TopUpId = std::int64_t;
 
 struct NewProduct {
   std::string name;
-  std::int64_t stock = 0;       // initial stock, never changed afterwards
+  std::int64_t stock = 0;       // initial stock, never changed afterwards (top-ups: ProductSales)
   std::int64_t sale_price = 0;  // minor units
   UnixMillis start_ms = 0;      // sale window [start_ms, end_ms)
   UnixMillis end_ms = 0;
@@ -83,14 +84,19 @@ struct Order {
   bool stock_return_pending = false;
 };
 
-// A cancelled order's quantity on its way back to the admit stage's stock,
-// and the user lock it held there.
+// Stock on its way to the admit stage: a cancelled order's quantity (and the
+// user lock it held there), or an operator's top-up of a live sale. Either is
+// recorded in the persist stage first, handed to the admit stage at most once
+// per id, then marked complete (OrderStore, Admission::return_stock).
 struct StockReturn {
-  OrderId order_id = 0;
-  std::string request_id;
-  UserId user_id = 0;
+  OrderId order_id = 0;    // the cancelled order; 0 for a top-up
+  std::string request_id;  // the order's request (its user lock); empty for a top-up
+  UserId user_id = 0;      // the order's buyer; 0 for a top-up
   ProductId product_id = 0;
   std::int32_t quantity = 0;
+  TopUpId top_up_id = 0;  // the top-up; 0 for a cancelled order
+
+  bool is_top_up() const { return top_up_id != 0; }
 };
 
 }  // namespace flashsale

@@ -37,6 +37,8 @@ const char* code_name(Code code) noexcept {
       return "order_cancelled";
     case Code::amount_mismatch:
       return "amount_mismatch";
+    case Code::sale_paused:
+      return "sale_paused";
   }
   return "internal";
 }
@@ -84,6 +86,11 @@ void ProductSales::count_order_cancelled(std::int64_t quantity) noexcept {
   ++orders_cancelled;
   quantity_cancelled += quantity;
   quantity_returns_pending += quantity;
+}
+
+void ProductSales::count_top_up_recorded(std::int64_t quantity) noexcept {
+  quantity_added += quantity;
+  quantity_top_ups_pending += quantity;
 }
 
 }  // namespace flashsale

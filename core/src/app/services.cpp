@@ -40,11 +40,13 @@ Services::Services(const Config& config, AdminGuard::Log admin_log)
       returner(stages.store, stages.admission, &counters,
                config.settings.get_int("fault.crash.before.stock.return", 0, nullptr)),
       orders(stages.store, &returner, &counters),
+      sale_admin(&catalog, stages.store, stages.admission, &returner),
       admin(config.admin_token, &counters, config.admin_failures_per_second, {}, std::move(admin_log)) {
   api.catalog = &catalog;
   api.buy = &buy;
   api.results = &results;
   api.orders = &orders;
+  api.sale_admin = &sale_admin;
   api.counters = &counters;
   api.metrics = &metrics;
   api.admin = &admin;

@@ -15,6 +15,7 @@
 #include "pipeline/counters.h"
 #include "pipeline/order_service.h"
 #include "pipeline/result_service.h"
+#include "pipeline/sale_admin.h"
 #include "pipeline/stock_returner.h"
 
 namespace flashsale {
@@ -42,6 +43,7 @@ struct Services {
   ResultService results;
   StockReturner returner;
   OrderService orders;
+  SaleAdmin sale_admin;
   AdminGuard admin;
   ApiContext api;
   Router router;

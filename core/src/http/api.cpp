@@ -77,6 +77,9 @@ void add_api_routes(const ApiContext* context, Router* router) {
   add("POST", "/api/orders/{}/pay", kBlocking, anyone(context, handlers::pay_order));
   add("POST", "/api/orders/{}/cancel", kBlocking, anyone(context, handlers::cancel_order));
   add("GET", "/api/admin/reconcile/{}", kBlocking, admin_only(context, handlers::reconcile));
+  add("POST", "/api/admin/products/{}/pause", kBlocking, admin_only(context, handlers::pause_sale));
+  add("POST", "/api/admin/products/{}/resume", kBlocking, admin_only(context, handlers::resume_sale));
+  add("POST", "/api/admin/products/{}/stock", kBlocking, admin_only(context, handlers::top_up_stock));
   add("GET", "/healthz", !kBlocking, anyone(context, handlers::healthz));
   add("GET", "/livez", !kBlocking, anyone(context, handlers::livez));
   add("GET", "/readyz", kBlocking, anyone(context, handlers::readyz));

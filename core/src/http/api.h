@@ -17,6 +17,7 @@ class BuyService;
 class Catalog;
 class OrderService;
 class ResultService;
+class SaleAdmin;
 struct Counters;
 
 // One backend family's answer to GET /readyz.
@@ -32,6 +33,7 @@ struct ApiContext {
   BuyService* buy = nullptr;
   ResultService* results = nullptr;
   OrderService* orders = nullptr;
+  SaleAdmin* sale_admin = nullptr;
   std::string payment_webhook_secret;  // empty: payments are refused
   // The backends this process's roles use, each asked now.
   std::function<std::vector<BackendReadiness>()> readiness;

@@ -34,6 +34,8 @@ HttpError http_error_for(Code code) noexcept {
       return {409, "order_cancelled"};
     case Code::amount_mismatch:
       return {422, "amount_mismatch"};
+    case Code::sale_paused:
+      return {409, "sale_paused"};
   }
   return {500, "internal"};
 }

@@ -13,6 +13,7 @@
 #include "pipeline/catalog.h"
 #include "pipeline/order_service.h"
 #include "pipeline/result_service.h"
+#include "pipeline/sale_admin.h"
 
 namespace flashsale::handlers {
 
@@ -81,7 +82,7 @@ std::string product_json(const Product& product, const StockLevel* level) {
       .field("start_time", format_rfc3339(product.start_ms))
       .field("end_time", format_rfc3339(product.end_ms));
   if (level != nullptr) {
-    json.field("preloaded", level->preloaded);
+    json.field("preloaded", level->preloaded).field("paused", level->paused);
     if (level->preloaded)
       json.field("remaining", level->remaining);
     else
@@ -243,8 +244,9 @@ HttpResponse preload(const ApiContext& context, const HttpRequest&, std::string_
 }
 
 // What an operator (or the load test) needs to check that stock adds up:
-// initial = remaining in the admit stage + awaiting payment + paid + returns
-// pending + in flight (admitted, not yet an order or a compensated failure).
+// initial + completed top-ups = remaining in the admit stage + awaiting
+// payment + paid + returns pending + in flight (admitted, not yet an order or
+// a compensated failure).
 HttpResponse reconcile(const ApiContext& context, const HttpRequest&, std::string_view id_text) {
   ProductId id = 0;
   if (!parse_id(id_text, &id)) return no_product(id_text);
@@ -268,14 +270,73 @@ HttpResponse reconcile(const ApiContext& context, const HttpRequest&, std::strin
       .field("quantity_awaiting_payment", sales.quantity_awaiting_payment)
       .field("quantity_paid", sales.quantity_paid)
       .field("quantity_cancelled", sales.quantity_cancelled)
-      .field("stock_returns_pending", sales.quantity_returns_pending);
+      .field("stock_returns_pending", sales.quantity_returns_pending)
+      .field("stock_added", sales.quantity_added)
+      .field("stock_top_ups_pending", sales.quantity_top_ups_pending)
+      .field("paused", level.paused);
   if (level.preloaded) {
-    std::int64_t in_flight = product.stock - level.remaining - sales.quantity_held();
+    std::int64_t in_flight =
+        product.stock + sales.quantity_added_complete() - level.remaining - sales.quantity_held();
     json.field("admit_remaining", level.remaining).field("in_flight", in_flight).field("reconciled", in_flight == 0);
   } else {
     json.raw("admit_remaining", "null").raw("in_flight", "null").field("reconciled", false);
   }
   return HttpResponse::json(200, json.done());
+}
+
+namespace {
+
+HttpResponse set_paused(const ApiContext& context, std::string_view id_text, bool paused) {
+  ProductId id = 0;
+  if (!parse_id(id_text, &id)) return no_product(id_text);
+  Status status = context.sale_admin->set_paused(id, paused);
+  if (!status.is_ok()) return status_response(status);
+  return HttpResponse::json(200, JsonWriter().field("product_id", id).field("paused", paused).done());
+}
+
+}  // namespace
+
+HttpResponse pause_sale(const ApiContext& context, const HttpRequest&, std::string_view id_text) {
+  return set_paused(context, id_text, true);
+}
+
+HttpResponse resume_sale(const ApiContext& context, const HttpRequest&, std::string_view id_text) {
+  return set_paused(context, id_text, false);
+}
+
+HttpResponse top_up_stock(const ApiContext& context, const HttpRequest& request, std::string_view id_text) {
+  ProductId id = 0;
+  if (!parse_id(id_text, &id)) return no_product(id_text);
+  JsonObject json;
+  std::string error;
+  std::int64_t add = 0;
+  if (JsonObject::parse(request.body, &json, &error)) {
+    auto given = json.integer("add", &error);
+    if (given && (*given < 1 || *given > SaleAdmin::kMaxTopUp)) {
+      error = "add must be between 1 and " + std::to_string(SaleAdmin::kMaxTopUp);
+    }
+    if (given) add = *given;
+  }
+  if (!error.empty()) return HttpResponse::error(400, "invalid_request", error);
+  TopUpOutcome outcome;
+  Status status = context.sale_admin->top_up(id, add, &outcome);
+  if (!status.is_ok()) return status_response(status);
+  JsonWriter json_out;
+  json_out.field("product_id", id)
+      .field("top_up_id", outcome.top_up.top_up_id)
+      .field("added", add)
+      .field("applied", outcome.applied);
+  if (outcome.remaining) {
+    json_out.field("remaining", *outcome.remaining);
+  } else {
+    json_out.raw("remaining", "null");
+  }
+  if (outcome.total_stock) {
+    json_out.field("total_stock", *outcome.total_stock);
+  } else {
+    json_out.raw("total_stock", "null");
+  }
+  return HttpResponse::json(200, json_out.done());
 }
 
 }  // namespace flashsale::handlers

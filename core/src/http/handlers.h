@@ -22,6 +22,11 @@ HttpResponse get_order(const ApiContext& context, const HttpRequest& request, st
 HttpResponse pay_order(const ApiContext& context, const HttpRequest& request, std::string_view id);
 HttpResponse cancel_order(const ApiContext& context, const HttpRequest& request, std::string_view id);
 HttpResponse reconcile(const ApiContext& context, const HttpRequest& request, std::string_view id);
+// An operator on a live sale: pause and resume a product's sale (buys then
+// answer 409 sale_paused), and add stock to it (body {"add": N}).
+HttpResponse pause_sale(const ApiContext& context, const HttpRequest& request, std::string_view id);
+HttpResponse resume_sale(const ApiContext& context, const HttpRequest& request, std::string_view id);
+HttpResponse top_up_stock(const ApiContext& context, const HttpRequest& request, std::string_view id);
 HttpResponse healthz(const ApiContext& context, const HttpRequest& request, std::string_view param);
 // GET /readyz: 200 when every backend this process's roles use can be
 // reached now, else 503 not_ready naming each that cannot.

@@ -64,7 +64,7 @@ Status Catalog::preload(ProductId id, SaleStock* loaded) {
   if (!status.is_ok()) return status;
   SaleStock stock;
   stock.product_id = id;
-  stock.sellable = std::max<std::int64_t>(0, product.stock - sales.quantity_held());
+  stock.sellable = std::max<std::int64_t>(0, product.stock + sales.quantity_added_complete() - sales.quantity_held());
   stock.start_ms = product.start_ms;
   stock.end_ms = product.end_ms;
   stock.ttl_seconds = stock_ttl_seconds_;

@@ -1,7 +1,8 @@
 // Products as the API sees them: created and read through the persist stage,
 // cached in process because the buy path needs a product's price on every
-// request and products never change after creation. Preload hands a
-// product's sellable stock to the admit stage.
+// request and products never change after creation (a top-up changes the
+// product's sales totals, not the product). Preload hands a product's
+// sellable stock to the admit stage.
 #pragma once
 
 #include <memory>
@@ -26,8 +27,9 @@ class Catalog {
   Status stock(ProductId id, StockLevel* level) { return admission_->stock(id, level); }
   Status sales(ProductId id, ProductSales* sales) { return store_->sales(id, sales); }
 
-  // Loads initial stock minus what orders hold (active ones, and cancelled
-  // ones whose return is still on its way) into the admit stage (a no-op
+  // Loads initial stock plus the completed top-ups minus what orders hold
+  // (active ones, and cancelled ones whose return is still on its way; a
+  // top-up still on its way adds itself when it arrives) into the admit stage (a no-op
   // when the stage still holds the product), so neither a second preload nor
   // one after a restart resells. *loaded holds the stock level
   // the stage has afterwards.

@@ -54,7 +54,7 @@ struct Counters {
   std::atomic<std::uint64_t> payments_accepted{0};  // pay answered ok (replays included)
   std::atomic<std::uint64_t> cancels_accepted{0};   // cancel answered ok (replays included)
   std::atomic<std::uint64_t> orders_expired{0};     // cancelled by the expiry worker
-  std::atomic<std::uint64_t> stock_returned{0};     // returns completed
+  std::atomic<std::uint64_t> stock_returned{0};     // returns (and top-ups) completed
   std::atomic<std::uint64_t> stock_return_failures{0};  // left pending for the worker to retry
   HttpCounters http;
   LatencyHistogram accepted_to_final;  // ms, recorded when a final state is

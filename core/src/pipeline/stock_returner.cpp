@@ -16,8 +16,13 @@ StockReturner::StockReturner(std::shared_ptr<OrderStore> store, std::shared_ptr<
 Status StockReturner::return_order(const Order& order) {
   if (order.status != OrderStatus::cancelled || !order.stock_return_pending) return Status::ok();
   std::size_t completed = 0;
-  return give_back({StockReturn{order.id, order.request_id, order.user_id, order.product_id, order.quantity}},
+  return give_back({StockReturn{order.id, order.request_id, order.user_id, order.product_id, order.quantity, 0}},
                    &completed);
+}
+
+Status StockReturner::return_top_up(const StockReturn& top_up) {
+  std::size_t completed = 0;
+  return give_back({top_up}, &completed);
 }
 
 Status StockReturner::return_pending(std::size_t limit, std::size_t* completed) {
@@ -30,25 +35,38 @@ Status StockReturner::return_pending(std::size_t limit, std::size_t* completed) 
 
 Status StockReturner::give_back(const std::vector<StockReturn>& returns, std::size_t* completed) {
   std::vector<OrderId> returned;
-  returned.reserve(returns.size());
+  std::vector<TopUpId> topped_up;
   Status status;
   for (const StockReturn& stock_return : returns) {
     if (crash_before_return_ > 0 && ++returns_started_ == crash_before_return_) {
       stderr_logger().log(LogLevel::error, "stock returner",
-                          "failpoint fault.crash.before.stock.return: exiting before order " +
-                              std::to_string(stock_return.order_id) + " is back in the admit stage");
+                          std::string("failpoint fault.crash.before.stock.return: exiting before ") +
+                              (stock_return.is_top_up() ? "top-up " + std::to_string(stock_return.top_up_id)
+                                                        : "order " + std::to_string(stock_return.order_id)) +
+                              " is in the admit stage");
       std::_Exit(86);
     }
     status = admission_->return_stock(stock_return);
     if (!status.is_ok()) break;
-    returned.push_back(stock_return.order_id);
+    if (stock_return.is_top_up()) {
+      topped_up.push_back(stock_return.top_up_id);
+    } else {
+      returned.push_back(stock_return.order_id);
+    }
   }
+  // Whatever is not marked complete here is handed over again next time: the
+  // admit stage takes each once.
   if (!returned.empty()) {
     Status marked = store_->complete_stock_returns(returned);
-    if (!marked.is_ok()) return marked;  // returned again next time: the admit stage takes each once
-    *completed = returned.size();
-    bump(counters_->stock_returned, returned.size());
+    if (!marked.is_ok()) return marked;
+    *completed += returned.size();
   }
+  if (!topped_up.empty()) {
+    Status marked = store_->complete_top_ups(topped_up);
+    if (!marked.is_ok()) return marked;
+    *completed += topped_up.size();
+  }
+  bump(counters_->stock_returned, *completed);
   return status;
 }
 

@@ -1,8 +1,9 @@
-// Carries a cancelled order's quantity back to the admit stage: hands it to
-// Admission::return_stock (once per order, however often it is asked), then
-// marks the return complete in the persist stage. A crash in between leaves
-// the return pending, and whoever runs next (the expiry worker, or the next
-// cancel's caller) finishes it: stock comes back exactly once.
+// Carries a cancelled order's quantity, or an operator's top-up, to the
+// admit stage: hands it to Admission::return_stock (once per order or
+// top-up, however often it is asked), then marks it complete in the persist
+// stage. A crash in between leaves it pending, and whoever runs next (the
+// expiry worker, or the next cancel's or top-up's caller) finishes it: the
+// stock arrives exactly once.
 #pragma once
 
 #include <atomic>
@@ -26,8 +27,11 @@ class StockReturner {
   // Returns this order's stock if its return is still pending.
   Status return_order(const Order& order);
 
-  // Works off up to `limit` pending returns, oldest first; *completed says
-  // how many were completed. On an error the rest stay pending.
+  // Hands a top-up just recorded (OrderStore::record_top_up) to the admit stage.
+  Status return_top_up(const StockReturn& top_up);
+
+  // Works off up to `limit` pending returns and top-ups, oldest first;
+  // *completed says how many were completed. On an error the rest stay pending.
   Status return_pending(std::size_t limit, std::size_t* completed);
 
  private:

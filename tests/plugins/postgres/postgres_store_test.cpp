@@ -58,9 +58,9 @@ TEST_CASE("postgres store: stores opening at once apply the migrations once", "[
   }
 
   SideConnection side(dsn);
-  CHECK(side.number("SELECT count(*) FROM schema_version") == 1);
-  CHECK(side.number("SELECT max(version) FROM schema_version") == 1);
-  std::string applied = side.text("SELECT applied_ms FROM schema_version");
+  CHECK(side.number("SELECT count(*) FROM schema_version") == 2);
+  CHECK(side.number("SELECT max(version) FROM schema_version") == 2);
+  std::string applied = side.text("SELECT max(applied_ms) FROM schema_version");
   // Every store works on the one schema.
   for (int i = 0; i < kOpeners; ++i) {
     if (stores[i] != nullptr) persist(*stores[i], {order_event("r" + std::to_string(i), i, 7)});
@@ -68,8 +68,8 @@ TEST_CASE("postgres store: stores opening at once apply the migrations once", "[
   CHECK(side.number("SELECT count(*) FROM orders") == kOpeners);
   // Opened again later, nothing is applied again.
   PostgresStore again(dsn);
-  CHECK(side.number("SELECT count(*) FROM schema_version") == 1);
-  CHECK(side.text("SELECT applied_ms FROM schema_version") == applied);
+  CHECK(side.number("SELECT count(*) FROM schema_version") == 2);
+  CHECK(side.text("SELECT max(applied_ms) FROM schema_version") == applied);
 }
 
 TEST_CASE("postgres store: a database of a newer schema version is refused naming postgres.dsn", "[postgres]") {

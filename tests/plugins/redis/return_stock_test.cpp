@@ -34,8 +34,8 @@ TEST_CASE("return_stock adds an order's quantity once and frees its buyer", "[re
   CHECK(client.exists(keys::returned(product, kOrder)));
 
   // The script alone: 1 the first time, 0 after, per order.
-  std::vector<std::string> script_keys = {keys::sale(product), keys::user_lock(product, 6),
-                                          keys::returned(product, kOrder + 1)};
+  std::vector<std::string> script_keys = {keys::sale(product), keys::returned(product, kOrder + 1),
+                                          keys::user_lock(product, 6)};
   CHECK(client.eval_script("return_stock", script_keys, {"2", "r"})->integer == 1);
   CHECK(client.eval_script("return_stock", script_keys, {"2", "r"})->integer == 0);
   CHECK(sale.remaining() == 12);
@@ -94,8 +94,8 @@ TEST_CASE("return_stock to a product without stock writes nothing but the lock r
   client.run({"SET", keys::user_lock(product, 9), "someone-else"});
 
   REQUIRE(stages.admission().return_stock(return_of(event)).is_ok());
-  std::vector<std::string> foreign_lock = {keys::sale(product), keys::user_lock(product, 9),
-                                           keys::returned(product, kOrder + 1)};
+  std::vector<std::string> foreign_lock = {keys::sale(product), keys::returned(product, kOrder + 1),
+                                           keys::user_lock(product, 9)};
   CHECK(client.eval_script("return_stock", foreign_lock, {"1", event.request_id})->integer == 0);
   CHECK_FALSE(client.exists(keys::sale(product)));
   CHECK_FALSE(client.exists(keys::returned(product, kOrder)));

@@ -85,7 +85,7 @@ TEST_CASE("sqlite lifecycle: a file of schema version 3 is upgraded in place", "
   UnixMillis after = now_ms();
 
   SideConnection side(path);
-  CHECK(side.number("PRAGMA user_version") == 4);
+  CHECK(side.number("PRAGMA user_version") == 5);
   auto has = [&](const std::string& name) {
     return side.number("SELECT count(*) FROM sqlite_master WHERE name = '" + name + "'") == 1;
   };
@@ -148,7 +148,7 @@ TEST_CASE("sqlite lifecycle: a file of schema version 3 is upgraded in place", "
 
   // Opened again, the file is current and nothing changes.
   std::unique_ptr<OrderStore> again = family.make_store();
-  CHECK(side.number("PRAGMA user_version") == 4);
+  CHECK(side.number("PRAGMA user_version") == 5);
   CHECK(find(*again, 3).deadline_ms == find(*store, 3).deadline_ms);
 }
 
@@ -172,7 +172,7 @@ TEST_CASE("sqlite lifecycle: an upgrade that fails half-way leaves the file as i
   // Out of the way, the same file upgrades.
   side.exec("DROP TABLE stock_returns");
   CHECK(refusal(path).empty());
-  CHECK(side.number("PRAGMA user_version") == 4);
+  CHECK(side.number("PRAGMA user_version") == 5);
 }
 
 TEST_CASE("sqlite lifecycle: two stores on one file race payments and expiry with one winner per order", "[sqlite]") {

@@ -37,7 +37,7 @@ TEST_CASE("sqlite family: make_backend creates the schema in the file", "[sqlite
   // index holds only.
   CHECK(side.number("SELECT \"unique\" || partial FROM pragma_index_list('orders')"
                     " WHERE name = 'orders_active_user_product'") == 11);
-  CHECK(side.number("PRAGMA user_version") == 4);
+  CHECK(side.number("PRAGMA user_version") == 5);
   // Order ids are plain rowids: no sqlite_sequence read and write per insert.
   CHECK(side.number("SELECT count(*) FROM sqlite_master WHERE name = 'orders' AND sql LIKE '%AUTOINCREMENT%'") == 0);
 }
@@ -77,11 +77,11 @@ TEST_CASE("sqlite family: a file of the first layout is refused, not misread", "
 TEST_CASE("sqlite family: a file of a newer schema version is refused", "[sqlite]") {
   TempDir dir;
   std::string path = dir.file("flash_sale.db");
-  { SideConnection(path).exec("PRAGMA user_version = 5"); }
+  { SideConnection(path).exec("PRAGMA user_version = 6"); }
   std::string message = refusal(path);
   REQUIRE_FALSE(message.empty());
   check_refusal_line(message, path);
-  CHECK(message.find("version 5") != std::string::npos);
+  CHECK(message.find("version 6") != std::string::npos);
 }
 
 TEST_CASE("sqlite family: a file of schema version 2 (AUTOINCREMENT order ids) is upgraded and keeps working",
@@ -103,7 +103,7 @@ TEST_CASE("sqlite family: a file of schema version 2 (AUTOINCREMENT order ids) i
   CHECK(results[0].status == RequestStatus::success);
   CHECK(results[0].order_id == 42);  // after the file's highest order id
   SideConnection side(path);
-  CHECK(side.number("PRAGMA user_version") == 4);  // the lifecycle's (sqlite_lifecycle_test.cpp)
+  CHECK(side.number("PRAGMA user_version") == 5);  // the top-ups' (sqlite_lifecycle_test.cpp has the lifecycle's)
   Order old;
   REQUIRE(store->find_order(41, &old).is_ok());
   CHECK(old.status == OrderStatus::awaiting_payment);
@@ -116,7 +116,7 @@ TEST_CASE("sqlite family: a file of the current version opens again, an empty on
   CHECK(refusal(path).empty());
   CHECK(refusal(path).empty());
   SideConnection side(path);
-  CHECK(side.number("PRAGMA user_version") == 4);
+  CHECK(side.number("PRAGMA user_version") == 5);
 }
 
 TEST_CASE("sqlite family: the WAL is checkpointed into the file in the background, the store still open", "[sqlite]") {
