@@ -21,5 +21,6 @@ std::string returned(ProductId product, OrderId order);  // string marker: the o
 std::string state(const std::string& request_id);        // string: <status>|<order_id>|<reason>
 std::string rate_window(const std::string& subject);     // sorted set of request times
 std::string dead_letters(const std::string& stream);     // <stream>:dead
+std::string dead_letter_replays(const std::string& stream);  // <stream>:dead:replayed, a counter
 
 }  // namespace flashsale::redis::keys

@@ -23,7 +23,7 @@ OrderEvent event(int n) {
 }
 
 // A relay log: poll hands out from a read position, commit records how far.
-class FakeRelay final : public Relay {
+class FakeRelay final : public test::RelayFake {
  public:
   void add(const OrderEvent& e) {
     std::lock_guard lock(mutex_);

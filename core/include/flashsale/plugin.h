@@ -42,8 +42,9 @@ namespace flashsale {
 // 4: PluginDescriptor::header_hash. 5: the order lifecycle (OrderStore pay,
 // cancel, expire_due, stock returns; Admission::return_stock), and the
 // descriptor's declared settings and stages, Backend::ready, and the host's
-// services (a logger) handed to make_backend.
-inline constexpr std::uint32_t kPluginAbiVersion = 5;
+// services (a logger) handed to make_backend. 6: dead letters (DeadLetters on
+// Outbox and Relay, OutboxStats::replayed, Relay::reject and Relay::stats).
+inline constexpr std::uint32_t kPluginAbiVersion = 6;
 
 // One per family per process. Stages made by the same Backend may share state
 // (memory admit, outbox and notify share one store; redis ones one server).

@@ -39,6 +39,12 @@ void add_api_routes(const ApiContext* context, Router* router) {
   router->add("POST", "/api/orders/{}/pay", kBlocking, anyone(context, handlers::pay_order));
   router->add("POST", "/api/orders/{}/cancel", kBlocking, anyone(context, handlers::cancel_order));
   router->add("GET", "/api/admin/reconcile/{}", kBlocking, admin_only(context, handlers::reconcile));
+  // The exact replay path first: "replay" is no dead letter id.
+  router->add("POST", "/api/admin/dead-letters/replay", kBlocking, admin_only(context, handlers::replay_dead_letters));
+  router->add("GET", "/api/admin/dead-letters", kBlocking, admin_only(context, handlers::list_dead_letters));
+  router->add("GET", "/api/admin/dead-letters/{}", kBlocking, admin_only(context, handlers::get_dead_letter));
+  router->add("POST", "/api/admin/dead-letters/{}/replay", kBlocking,
+              admin_only(context, handlers::replay_dead_letter));
   router->add("GET", "/healthz", !kBlocking, anyone(context, handlers::healthz));
   router->add("GET", "/livez", !kBlocking, anyone(context, handlers::livez));
   router->add("GET", "/readyz", kBlocking, anyone(context, handlers::readyz));

@@ -13,6 +13,7 @@ namespace flashsale {
 
 class AdminGuard;
 class BuyService;
+class DeadLetters;
 class Catalog;
 class OrderService;
 class ResultService;
@@ -36,6 +37,8 @@ struct ApiContext {
   std::function<std::vector<BackendReadiness>()> readiness;
   Counters* counters = nullptr;
   AdminGuard* admin = nullptr;  // guards the admin endpoints
+  DeadLetters* outbox_dead_letters = nullptr;  // the outbox stage's
+  DeadLetters* relay_dead_letters = nullptr;   // the relay stage's
 };
 
 // Adds every endpoint of the API to `router`. `context` (and what it points

@@ -22,6 +22,13 @@ HttpResponse get_order(const ApiContext& context, const HttpRequest& request, st
 HttpResponse pay_order(const ApiContext& context, const HttpRequest& request, std::string_view id);
 HttpResponse cancel_order(const ApiContext& context, const HttpRequest& request, std::string_view id);
 HttpResponse reconcile(const ApiContext& context, const HttpRequest& request, std::string_view id);
+// Dead letters of ?source=outbox (default) or relay: a page of them
+// (?limit=, ?after=), one, a replay of one, and a bounded replay of all
+// (?limit=); dead_letter_handlers.cpp.
+HttpResponse list_dead_letters(const ApiContext& context, const HttpRequest& request, std::string_view param);
+HttpResponse get_dead_letter(const ApiContext& context, const HttpRequest& request, std::string_view id);
+HttpResponse replay_dead_letter(const ApiContext& context, const HttpRequest& request, std::string_view id);
+HttpResponse replay_dead_letters(const ApiContext& context, const HttpRequest& request, std::string_view param);
 HttpResponse healthz(const ApiContext& context, const HttpRequest& request, std::string_view param);
 // GET /readyz: 200 when every backend this process's roles use can be
 // reached now, else 503 not_ready naming each that cannot.
