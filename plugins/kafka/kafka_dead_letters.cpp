@@ -1,7 +1,7 @@
 #include "kafka_dead_letters.h"
 
-#include <chrono>
 #include <charconv>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <utility>
@@ -17,7 +17,7 @@ namespace {
 constexpr const char* kErrorHeader = "flashsale-error";
 constexpr const char* kOriginHeader = "flashsale-origin";
 constexpr const char* kAttemptsHeader = "flashsale-attempts";
-constexpr const char* kReplayedHeader = "flashsale-replayed";  // on a marker: the id it replayed
+constexpr const char* kReplayedHeader = "flashsale-replayed";   // on a marker: the id it replayed
 constexpr const char* kReplayOfHeader = "flashsale-replay-of";  // on a replay: <dlq topic>/<id>
 constexpr int kMetadataTimeoutMs = 5000;
 constexpr std::chrono::seconds kScanTimeout{15};
@@ -71,14 +71,14 @@ DeadLetterTopic::~DeadLetterTopic() {
 
 Status DeadLetterTopic::write(const Origin& origin, std::string_view key, std::string_view value,
                               const std::string& reason, std::uint32_t attempts) {
-  Publisher::Message message{dlq_topic_,
-                             RD_KAFKA_PARTITION_UA,
-                             std::string(key),
-                             std::string(value),
-                             {{kErrorHeader, reason},
-                              {kOriginHeader, topic_ + "/" + std::to_string(origin.partition) + "@" +
-                                                  std::to_string(origin.offset)},
-                              {kAttemptsHeader, std::to_string(attempts)}}};
+  Publisher::Message message{
+      dlq_topic_,
+      RD_KAFKA_PARTITION_UA,
+      std::string(key),
+      std::string(value),
+      {{kErrorHeader, reason},
+       {kOriginHeader, topic_ + "/" + std::to_string(origin.partition) + "@" + std::to_string(origin.offset)},
+       {kAttemptsHeader, std::to_string(attempts)}}};
   Status status = publisher_->produce(message);
   if (status.is_ok()) ++written_;
   return status;
@@ -119,7 +119,8 @@ Status DeadLetterTopic::scan(std::vector<Stored>* live) {
   std::vector<std::int32_t> partitions;
   rd_kafka_resp_err_t topic_err = metadata->topic_cnt == 1 ? metadata->topics[0].err : RD_KAFKA_RESP_ERR_NO_ERROR;
   if (metadata->topic_cnt == 1) {
-    for (int i = 0; i < metadata->topics[0].partition_cnt; ++i) partitions.push_back(metadata->topics[0].partitions[i].id);
+    for (int i = 0; i < metadata->topics[0].partition_cnt; ++i)
+      partitions.push_back(metadata->topics[0].partitions[i].id);
   }
   rd_kafka_metadata_destroy(metadata);
   if (topic_err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) return Status::ok();  // nothing dead-lettered yet

@@ -31,7 +31,7 @@ inline constexpr SettingSpec kProducer =
 inline constexpr SettingSpec kConsumer = SettingSpec::prefix(
     "kafka.consumer.", "any librdkafka consumer property (group, commits and offset reset stay fixed)");
 
-inline constexpr SettingSpec kAll[] = {kBrokers,    kTopic,   kGroupId,  kDeliveryTimeout, kLinger,
+inline constexpr SettingSpec kAll[] = {kBrokers,      kTopic,       kGroupId,  kDeliveryTimeout, kLinger,
                                        kFetchWaitMax, kMaxAttempts, kDlqTopic, kProducer,        kConsumer};
 inline constexpr std::size_t kCount = std::size(kAll);
 

@@ -112,8 +112,8 @@ bool Subscriber::dead_letter_poison(const rd_kafka_message_t* message, const std
   if (message->key != nullptr) key = std::string_view(static_cast<const char*>(message->key), message->key_len);
   std::string_view value;
   if (message->payload != nullptr) value = std::string_view(static_cast<const char*>(message->payload), message->len);
-  Status written = dead_letters_->write(Origin{message->partition, message->offset}, key, value,
-                                        "undecodable: " + error, 1);
+  Status written =
+      dead_letters_->write(Origin{message->partition, message->offset}, key, value, "undecodable: " + error, 1);
   if (written.is_ok()) {
     logger_->log(LogLevel::error, "kafka consumer",
                  "undecodable message " + where + " moved to " + dead_letters_->topic() + ": " + error);

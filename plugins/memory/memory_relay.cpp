@@ -156,8 +156,8 @@ class MemoryRelay final : public Relay {
  private:
   std::mutex mutex_;
   std::condition_variable published_;
-  std::deque<OrderEvent> log_;  // published, not committed
-  std::size_t handed_out_ = 0;  // log_[0, handed_out_) was polled
+  std::deque<OrderEvent> log_;                               // published, not committed
+  std::size_t handed_out_ = 0;                               // log_[0, handed_out_) was polled
   std::unordered_map<std::string, std::uint32_t> attempts_;  // failures per request_id since the last commit
   std::map<std::uint64_t, DeadLetter> dead_letters_;
   std::uint64_t next_dead_id_ = 1;

@@ -123,8 +123,7 @@ DeadLetter OutboxQueue::dead_letter(const Dead& dead) {
   return letter;
 }
 
-Status OutboxQueue::list_dead_letters(const std::string& after, std::size_t limit,
-                                      std::vector<DeadLetter>* out) const {
+Status OutboxQueue::list_dead_letters(const std::string& after, std::size_t limit, std::vector<DeadLetter>* out) const {
   if (limit == 0 || limit > kMaxDeadLetterPage) {
     return {Code::invalid_argument, "limit must be 1 to " + std::to_string(kMaxDeadLetterPage)};
   }

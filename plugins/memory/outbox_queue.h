@@ -89,8 +89,8 @@ class OutboxQueue {
   mutable std::mutex mutex_;
   std::condition_variable appended_;
   std::uint64_t next_id_ = 1;
-  std::deque<Compact> fresh_;                 // appended, never delivered
-  std::map<std::uint64_t, Pending> pending_;  // delivered, not acked; by id = arrival order
+  std::deque<Compact> fresh_;                   // appended, never delivered
+  std::map<std::uint64_t, Pending> pending_;    // delivered, not acked; by id = arrival order
   std::map<std::uint64_t, Dead> dead_letters_;  // by id = arrival order
   std::uint64_t replayed_ = 0;
 };

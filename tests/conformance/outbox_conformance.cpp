@@ -165,13 +165,12 @@ TEST_CASE("outbox: dead-letter pages are bounded and run oldest first", "[outbox
     REQUIRE_OK(admit(backends.admission(), events.back()).status);
   }
   dead_letter(backends, events);
-  std::vector<DeadLetter> found =
-      listed(outbox, {events[0].request_id, events[1].request_id, events[2].request_id}, 1);
+  std::vector<DeadLetter> found = listed(outbox, {events[0].request_id, events[1].request_id, events[2].request_id}, 1);
   REQUIRE(found.size() == 3);
   for (std::size_t i = 0; i < 3; ++i) CHECK(found[i].event.request_id == events[i].request_id);
   for (const DeadLetter& dead : found) REQUIRE_OK(outbox.replay_dead_letter(dead.id));
-  std::vector<OutboxEntry> back = read_entries(
-      outbox, {events[0].request_id, events[1].request_id, events[2].request_id}, kTimeout);
+  std::vector<OutboxEntry> back =
+      read_entries(outbox, {events[0].request_id, events[1].request_id, events[2].request_id}, kTimeout);
   REQUIRE(back.size() == 3);
   std::vector<std::string> ids;
   for (const OutboxEntry& entry : back) ids.push_back(entry.id);

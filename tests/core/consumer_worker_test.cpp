@@ -89,7 +89,7 @@ class FakeRelay final : public test::RelayFake {
 class FakeStore final : public test::OrderStoreFake {
  public:
   std::atomic<bool> down{false};  // persist answers unavailable
-  std::string refused;              // a batch with this request_id fails for good
+  std::string refused;            // a batch with this request_id fails for good
 
   Status persist(const std::vector<OrderEvent>& events, std::int64_t, std::vector<PersistResult>* results) noexcept override {
     if (down) return Status(Code::unavailable, "down");

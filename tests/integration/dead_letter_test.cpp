@@ -32,8 +32,8 @@ std::set<std::string> listed_request_ids(HttpClient& admin) {
   std::set<std::string> ids;
   std::string after;
   for (;;) {
-    HttpReply page = admin.get("/api/admin/dead-letters?source=outbox&limit=2" + (after.empty() ? "" : "&after=" + after),
-                               kAdmin);
+    HttpReply page =
+        admin.get("/api/admin/dead-letters?source=outbox&limit=2" + (after.empty() ? "" : "&after=" + after), kAdmin);
     REQUIRE(page.status == 200);
     auto letters = page.json->getArray("dead_letters");
     for (std::size_t i = 0; i < letters->size(); ++i) {

@@ -36,7 +36,7 @@ struct ApiContext {
   // The backends this process's roles use, each asked now.
   std::function<std::vector<BackendReadiness>()> readiness;
   Counters* counters = nullptr;
-  AdminGuard* admin = nullptr;  // guards the admin endpoints
+  AdminGuard* admin = nullptr;                 // guards the admin endpoints
   DeadLetters* outbox_dead_letters = nullptr;  // the outbox stage's
   DeadLetters* relay_dead_letters = nullptr;   // the relay stage's
 };

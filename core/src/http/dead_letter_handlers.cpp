@@ -20,11 +20,6 @@ constexpr std::size_t kDefaultPage = 20;
 constexpr std::size_t kDefaultReplayAll = 100;
 constexpr std::size_t kMaxReplayAll = 1000;
 
-HttpResponse status_response(const Status& status) {
-  HttpError error = http_error_for(status.code());
-  return HttpResponse::error(error.http_status, error.code, status.message());
-}
-
 // The store ?source= names, or nullptr with *refusal set.
 DeadLetters* source_of(const ApiContext& context, const HttpRequest& request, std::string* name,
                        std::optional<HttpResponse>* refusal) {
@@ -102,7 +97,8 @@ HttpResponse get_dead_letter(const ApiContext& context, const HttpRequest& reque
   DeadLetter letter;
   Status status = store->find_dead_letter(std::string(id), &letter);
   if (!status.is_ok()) return status_response(status);
-  return HttpResponse::json(200, JsonWriter().field("source", source).raw("dead_letter", dead_letter_json(letter)).done());
+  return HttpResponse::json(200,
+                            JsonWriter().field("source", source).raw("dead_letter", dead_letter_json(letter)).done());
 }
 
 HttpResponse replay_dead_letter(const ApiContext& context, const HttpRequest& request, std::string_view id) {
@@ -128,10 +124,9 @@ HttpResponse replay_dead_letters(const ApiContext& context, const HttpRequest& r
     // Some may have gone back before the error: say how many.
     HttpError mapped = http_error_for(status.code());
     std::string error = JsonWriter().field("code", mapped.code).field("message", status.message()).done();
-    return HttpResponse::json(mapped.http_status, JsonWriter()
-                                                      .raw("error", error)
-                                                      .field("replayed", static_cast<std::int64_t>(outcome.replayed))
-                                                      .done());
+    return HttpResponse::json(
+        mapped.http_status,
+        JsonWriter().raw("error", error).field("replayed", static_cast<std::int64_t>(outcome.replayed)).done());
   }
   return HttpResponse::json(200, JsonWriter()
                                      .field("source", source)

@@ -6,10 +6,14 @@
 
 #include <string_view>
 
+#include "flashsale/status.h"
 #include "http/api.h"
 #include "http/message.h"
 
 namespace flashsale::handlers {
+
+// The answer to a failed Status: its HTTP status and error code (error_mapping).
+HttpResponse status_response(const Status& status);
 
 HttpResponse buy(const ApiContext& context, const HttpRequest& request, std::string_view param);
 HttpResponse result(const ApiContext& context, const HttpRequest& request, std::string_view request_id);
