@@ -136,10 +136,10 @@ Status Subscriber::reject(const OrderEvent& event, const std::string& reason, bo
   *dead_lettered = false;
   std::uint32_t failed = ++attempts_[event.request_id];
   if (failed < max_attempts_) return Status::ok();
-  auto origin = polled_.find(event.request_id);
-  if (origin == polled_.end()) return {Code::invalid_argument, "not a polled event: " + event.request_id};
+  auto polled = polled_.find(event.request_id);
+  Origin origin = polled == polled_.end() ? Origin{-1, -1} : polled->second;  // -1: not known here
   std::string key = std::to_string(event.product_id) + ":" + std::to_string(event.user_id);
-  Status written = dead_letters_->write(origin->second, key, encode_event(event), reason, failed);
+  Status written = dead_letters_->write(origin, key, encode_event(event), reason, failed);
   if (!written.is_ok()) return written;  // the next rejection tries again
   logger_->log(LogLevel::error, "kafka consumer",
                "event " + event.request_id + " failed " + std::to_string(failed) + " times, moved to " +
