@@ -8,8 +8,9 @@
 --
 -- Returns {next_cursor, entries, dead_lettered} where entries is a list of
 -- {id, {field, value, ...}, deliveries}; deliveries counts this delivery.
--- A dead-lettered entry is copied to KEYS[2] with origin_id and reason fields
--- in front of its own, then acknowledged and deleted from KEYS[1].
+-- A dead-lettered entry is copied to KEYS[2] with origin_id, reason and
+-- deliveries fields in front of its own, then acknowledged and deleted from
+-- KEYS[1].
 
 local group, max = ARGV[1], tonumber(ARGV[6])
 local claimed = redis.call('XAUTOCLAIM', KEYS[1], group, ARGV[2], ARGV[3], ARGV[4], 'COUNT', ARGV[5])
@@ -19,7 +20,8 @@ for _, entry in ipairs(claimed[2]) do
   local pending = redis.call('XPENDING', KEYS[1], group, id, id, 1)
   local deliveries = pending[1] and tonumber(pending[1][4]) or 1
   if deliveries > max then
-    local copy = {'origin_id', id, 'reason', 'delivered ' .. deliveries .. ' times without an ack'}
+    local copy = {'origin_id', id, 'reason', 'delivered ' .. (deliveries - 1) .. ' times without an ack',
+                  'deliveries', deliveries - 1}
     for _, v in ipairs(fields) do copy[#copy + 1] = v end
     redis.call('XADD', KEYS[2], '*', unpack(copy))
     redis.call('XACK', KEYS[1], group, id)

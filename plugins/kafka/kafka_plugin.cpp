@@ -1,13 +1,17 @@
 // The kafka backend family: the relay stage on librdkafka. The producer and
 // the consumer are made on first use, so a process whose roles need only one
-// of them (relay, or consumer) never opens the other.
+// of them (relay, or consumer) never opens the other. The dead letters live
+// in their own topic (kafka_dead_letters.h), written through the same
+// producer.
 #include <librdkafka/rdkafka.h>
 
 #include <memory>
 #include <mutex>
 
+#include "flashsale/boundary.h"
 #include "flashsale/plugin.h"
 #include "kafka_conf.h"
+#include "kafka_dead_letters.h"
 #include "kafka_publisher.h"
 #include "kafka_settings.h"
 #include "kafka_subscriber.h"
@@ -18,7 +22,10 @@ namespace {
 
 class KafkaRelay : public Relay {
  public:
-  KafkaRelay(const Settings& settings, Logger* logger) : publisher_(settings, logger), subscriber_(settings, logger) {}
+  KafkaRelay(const Settings& settings, Logger* logger)
+      : publisher_(settings, logger),
+        dead_letters_(settings, logger, &publisher_),
+        subscriber_(settings, logger, &dead_letters_) {}
 
   Status publish(const std::vector<OrderEvent>& events, std::vector<bool>* delivered) noexcept override {
     try {
@@ -37,15 +44,34 @@ class KafkaRelay : public Relay {
   }
 
   Status commit() noexcept override {
-    try {
-      return subscriber_.commit();
-    } catch (const std::exception& e) {
-      return {Code::internal, e.what()};
-    }
+    return guarded("kafka commit", [&] { return subscriber_.commit(); });
+  }
+
+  Status reject(const OrderEvent& event, const std::string& reason, bool* dead_lettered) noexcept override {
+    return guarded("kafka reject", [&] { return subscriber_.reject(event, reason, dead_lettered); });
+  }
+
+  Status stats(RelayStats* stats) noexcept override {
+    *stats = dead_letters_.stats();
+    return Status::ok();
+  }
+
+  Status list_dead_letters(const std::string& after, std::size_t limit,
+                           std::vector<DeadLetter>* out) noexcept override {
+    return guarded("kafka dead letters", [&] { return dead_letters_.list(after, limit, out); });
+  }
+
+  Status find_dead_letter(const std::string& id, DeadLetter* out) noexcept override {
+    return guarded("kafka dead letter", [&] { return dead_letters_.find(id, out); });
+  }
+
+  Status replay_dead_letter(const std::string& id) noexcept override {
+    return guarded("kafka replay", [&] { return dead_letters_.replay(id); });
   }
 
  private:
   Publisher publisher_;
+  DeadLetterTopic dead_letters_;
   Subscriber subscriber_;
 };
 
@@ -114,6 +140,7 @@ Backend* make_backend(const Settings& settings, const HostServices& host, std::s
     }
     std::string bad;
     settings.get_int(setting::kDeliveryTimeout, &bad);
+    settings.get_int(setting::kMaxAttempts, &bad);
     if (!bad.empty()) {
       *error = bad;
       return nullptr;

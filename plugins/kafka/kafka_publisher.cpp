@@ -105,6 +105,52 @@ Status Publisher::publish(const std::vector<OrderEvent>& events, std::vector<boo
     }
   }
 
+  std::size_t failed = 0;
+  await(batch, &failed, &first_error);
+  for (std::size_t i = 0; i < events.size(); ++i) (*delivered)[i] = batch.slots[i].persisted;
+  if (failed > 0) {
+    return {Code::unavailable,
+            std::to_string(failed) + " of " + std::to_string(events.size()) + " events not delivered: " + first_error};
+  }
+  return Status::ok();
+}
+
+Status Publisher::produce(const Message& message) {
+  std::lock_guard lock(mutex_);
+  Status ready = ensure_producer();
+  if (!ready.is_ok()) return ready;
+  Batch batch;
+  batch.slots.resize(1);
+  rd_kafka_headers_t* headers = rd_kafka_headers_new(message.headers.size());
+  for (const auto& [name, value] : message.headers) {
+    rd_kafka_header_add(headers, name.data(), static_cast<ssize_t>(name.size()), value.data(),
+                        static_cast<ssize_t>(value.size()));
+  }
+  for (;;) {
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        producer_, RD_KAFKA_V_TOPIC(message.topic.c_str()), RD_KAFKA_V_PARTITION(message.partition),
+        RD_KAFKA_V_KEY(message.key.data(), message.key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(message.value.data()), message.value.size()), RD_KAFKA_V_HEADERS(headers),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&batch.slots[0]), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(producer_, 50);
+      continue;
+    }
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_headers_destroy(headers);  // owned by the message only once it is queued
+      batch.slots[0].done = true;
+      batch.slots[0].error = rd_kafka_err2str(err);
+    }
+    break;
+  }
+  std::size_t failed = 0;
+  std::string error;
+  await(batch, &failed, &error);
+  if (failed > 0) return {Code::unavailable, "kafka produce to " + message.topic + ": " + error};
+  return Status::ok();
+}
+
+void Publisher::await(Batch& batch, std::size_t* failed, std::string* first_error) {
   // Every produced message gets exactly one report within delivery.timeout.ms;
   // past a margin, purging forces the missing reports so no slot outlives us.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(delivery_timeout_ms_ + 5000);
@@ -113,14 +159,10 @@ Status Publisher::publish(const std::vector<OrderEvent>& events, std::vector<boo
     rd_kafka_purge(producer_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     while (count_pending(batch) > 0) rd_kafka_poll(producer_, 50);
   }
-
-  std::size_t failed = 0;
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    (*delivered)[i] = batch.slots[i].persisted;
-    if (!batch.slots[i].persisted) {
-      ++failed;
-      if (first_error.empty()) first_error = batch.slots[i].error;
-    }
+  for (const Batch::Slot& slot : batch.slots) {
+    if (slot.persisted) continue;
+    ++*failed;
+    if (first_error->empty()) *first_error = slot.error;
   }
 
   char fatal[512];
@@ -130,11 +172,6 @@ Status Publisher::publish(const std::vector<OrderEvent>& events, std::vector<boo
     logger_->log(LogLevel::error, "kafka producer", std::string("fatal error, recreating the producer: ") + fatal);
     drop_producer();
   }
-  if (failed > 0) {
-    return {Code::unavailable,
-            std::to_string(failed) + " of " + std::to_string(events.size()) + " events not delivered: " + first_error};
-  }
-  return Status::ok();
 }
 
 }  // namespace flashsale::kafka

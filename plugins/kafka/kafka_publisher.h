@@ -7,9 +7,11 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "flashsale/host_services.h"
@@ -27,12 +29,26 @@ class Publisher {
 
   Status publish(const std::vector<OrderEvent>& events, std::vector<bool>* delivered);
 
+  // Any one message (a dead letter, a replay, a replay's marker), with the
+  // same guarantee as publish: ok only once it is durably written.
+  struct Message {
+    std::string topic;
+    std::int32_t partition = RD_KAFKA_PARTITION_UA;  // UA: by key
+    std::string key;
+    std::string value;
+    std::vector<std::pair<std::string, std::string>> headers;
+  };
+  Status produce(const Message& message);
+
   struct Batch;  // delivery slots of one publish call
 
  private:
   Logger* logger_;
   Status ensure_producer();
   void drop_producer();
+  // Waits for every slot's delivery report (bounded), then sets *failed and
+  // *first_error; the producer's lock is held.
+  void await(Batch& batch, std::size_t* failed, std::string* first_error);
 
   Settings settings_;
   std::string topic_;

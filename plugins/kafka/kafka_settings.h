@@ -21,13 +21,18 @@ inline constexpr SettingSpec kLinger = SettingSpec::integer(
     "kafka.linger.ms", "1", 0, 900000, "producer batching delay, ms (the relay hands over whole batches already)");
 inline constexpr SettingSpec kFetchWaitMax = SettingSpec::integer(
     "kafka.fetch.wait.max.ms", "10", 0, 300000, "longest a consumer fetch waits on an empty partition, ms");
+inline constexpr SettingSpec kMaxAttempts = SettingSpec::integer(
+    "kafka.max.attempts", "5", 1, 1000000,
+    "times the consumer may fail to persist a message (not counting outages) before it goes to kafka.dlq.topic");
+inline constexpr SettingSpec kDlqTopic = SettingSpec::text(
+    "kafka.dlq.topic", "", "dead-letter topic for messages the consumer cannot process (empty = <kafka.topic>.dlq)");
 inline constexpr SettingSpec kProducer =
     SettingSpec::prefix("kafka.producer.", "any librdkafka producer property (acks and idempotence stay fixed)");
 inline constexpr SettingSpec kConsumer = SettingSpec::prefix(
     "kafka.consumer.", "any librdkafka consumer property (group, commits and offset reset stay fixed)");
 
-inline constexpr SettingSpec kAll[] = {kBrokers, kTopic,       kGroupId,  kDeliveryTimeout,
-                                       kLinger,  kFetchWaitMax, kProducer, kConsumer};
+inline constexpr SettingSpec kAll[] = {kBrokers,      kTopic,       kGroupId,  kDeliveryTimeout, kLinger,
+                                       kFetchWaitMax, kMaxAttempts, kDlqTopic, kProducer,        kConsumer};
 inline constexpr std::size_t kCount = std::size(kAll);
 
 }  // namespace flashsale::kafka::setting

@@ -17,8 +17,12 @@ void rebalance_trampoline(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_p
 
 }  // namespace
 
-Subscriber::Subscriber(Settings settings, Logger* logger)
-    : logger_(logger), settings_(std::move(settings)), topic_(settings_.get(setting::kTopic)) {}
+Subscriber::Subscriber(Settings settings, Logger* logger, DeadLetterTopic* dead_letters)
+    : logger_(logger),
+      dead_letters_(dead_letters),
+      settings_(std::move(settings)),
+      topic_(settings_.get(setting::kTopic)),
+      max_attempts_(static_cast<std::uint32_t>(settings_.get_int(setting::kMaxAttempts, nullptr))) {}
 
 Subscriber::~Subscriber() {
   if (consumer_ == nullptr) return;
@@ -88,15 +92,12 @@ Status Subscriber::poll(std::size_t max, std::chrono::milliseconds wait, std::ve
     std::string error;
     std::string_view value(static_cast<const char*>(message->payload), message->len);
     if (decode_event(value, &event, &error)) {
+      polled_[event.request_id] = Origin{message->partition, message->offset};
       out->push_back(std::move(event));
       ++taken;
-    } else {
-      // A poison message is skipped (its offset commits with the batch), never
-      // retried forever and never dropped without a trace.
-      ++poison_skipped_;
-      logger_->log(LogLevel::error, "kafka consumer",
-                   "skipping undecodable message " + topic_ + "/" + std::to_string(message->partition) + "@" +
-                       std::to_string(message->offset) + ": " + error);
+    } else if (!dead_letter_poison(message, error)) {
+      rd_kafka_message_destroy(message);
+      break;  // what was taken goes on; the poison message comes again
     }
     std::int64_t& next = uncommitted_[message->partition];
     next = std::max(next, message->offset + 1);
@@ -105,7 +106,52 @@ Status Subscriber::poll(std::size_t max, std::chrono::milliseconds wait, std::ve
   return Status::ok();
 }
 
+bool Subscriber::dead_letter_poison(const rd_kafka_message_t* message, const std::string& error) {
+  std::string where = topic_ + "/" + std::to_string(message->partition) + "@" + std::to_string(message->offset);
+  std::string_view key;
+  if (message->key != nullptr) key = std::string_view(static_cast<const char*>(message->key), message->key_len);
+  std::string_view value;
+  if (message->payload != nullptr) value = std::string_view(static_cast<const char*>(message->payload), message->len);
+  Status written =
+      dead_letters_->write(Origin{message->partition, message->offset}, key, value, "undecodable: " + error, 1);
+  if (written.is_ok()) {
+    logger_->log(LogLevel::error, "kafka consumer",
+                 "undecodable message " + where + " moved to " + dead_letters_->topic() + ": " + error);
+    return true;
+  }
+  logger_->log(LogLevel::error, "kafka consumer",
+               "undecodable message " + where + " could not be dead-lettered, reading it again: " + written.message());
+  rd_kafka_topic_partition_list_t* back = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(back, topic_.c_str(), message->partition)->offset = message->offset;
+  rd_kafka_error_t* sought = rd_kafka_seek_partitions(consumer_, back, 5000);
+  rd_kafka_topic_partition_list_destroy(back);
+  if (sought != nullptr) {
+    logger_->log(LogLevel::error, "kafka consumer", std::string("seek: ") + rd_kafka_error_string(sought));
+    rd_kafka_error_destroy(sought);
+  }
+  return false;
+}
+
+Status Subscriber::reject(const OrderEvent& event, const std::string& reason, bool* dead_lettered) {
+  *dead_lettered = false;
+  std::uint32_t failed = ++attempts_[event.request_id];
+  if (failed < max_attempts_) return Status::ok();
+  auto polled = polled_.find(event.request_id);
+  Origin origin = polled == polled_.end() ? Origin{-1, -1} : polled->second;  // -1: not known here
+  std::string key = std::to_string(event.product_id) + ":" + std::to_string(event.user_id);
+  Status written = dead_letters_->write(origin, key, encode_event(event), reason, failed);
+  if (!written.is_ok()) return written;  // the next rejection tries again
+  logger_->log(LogLevel::error, "kafka consumer",
+               "event " + event.request_id + " failed " + std::to_string(failed) + " times, moved to " +
+                   dead_letters_->topic() + ": " + reason);
+  attempts_.erase(event.request_id);
+  *dead_lettered = true;
+  return Status::ok();
+}
+
 Status Subscriber::commit() {
+  polled_.clear();
+  attempts_.clear();
   if (consumer_ == nullptr || uncommitted_.empty()) return Status::ok();
   rd_kafka_topic_partition_list_t* offsets = rd_kafka_topic_partition_list_new(static_cast<int>(uncommitted_.size()));
   for (const auto& [partition, offset] : uncommitted_) {

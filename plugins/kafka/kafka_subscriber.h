@@ -3,6 +3,10 @@
 // the polled events are persisted and notified; a partition revoked in a
 // rebalance is never committed by this member afterwards (its new owner
 // re-reads from the last commit, which the unique keys make harmless).
+// A message that does not decode, or that the consumer rejected
+// kafka.max.attempts times, is written to the dead-letter topic before its
+// offset may commit; should that write fail, the message is read again
+// (a poison one: the partition is sought back to it), never skipped.
 #pragma once
 
 #include <librdkafka/rdkafka.h>
@@ -12,38 +16,48 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "flashsale/host_services.h"
 #include "flashsale/settings.h"
 #include "flashsale/status.h"
 #include "flashsale/types.h"
+#include "kafka_dead_letters.h"
 
 namespace flashsale::kafka {
 
 class Subscriber {
  public:
-  // `logger` (the host's) outlives the subscriber.
-  Subscriber(Settings settings, Logger* logger);
+  // `logger` (the host's) and `dead_letters` outlive the subscriber.
+  Subscriber(Settings settings, Logger* logger, DeadLetterTopic* dead_letters);
   ~Subscriber();
 
   Status poll(std::size_t max, std::chrono::milliseconds wait, std::vector<OrderEvent>* out);
   Status commit();
-
-  std::uint64_t poison_skipped() const { return poison_skipped_; }
+  // Relay::reject.
+  Status reject(const OrderEvent& event, const std::string& reason, bool* dead_lettered);
 
   // Called by librdkafka inside poll (on the polling thread).
   void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
 
  private:
-  Logger* logger_;
   Status ensure_consumer();
+  // Writes an undecodable message to the dead letters; false (the partition
+  // sought back to it) when that failed.
+  bool dead_letter_poison(const rd_kafka_message_t* message, const std::string& error);
 
+  Logger* logger_;
+  DeadLetterTopic* dead_letters_;
   Settings settings_;
   std::string topic_;
+  std::uint32_t max_attempts_;
   rd_kafka_t* consumer_ = nullptr;
   std::map<std::int32_t, std::int64_t> uncommitted_;  // partition → next offset to commit
-  std::atomic<std::uint64_t> poison_skipped_{0};
+  // Since the last commit: where each polled event came from, and how often
+  // the consumer rejected it.
+  std::unordered_map<std::string, Origin> polled_;
+  std::unordered_map<std::string, std::uint32_t> attempts_;
 };
 
 }  // namespace flashsale::kafka

@@ -34,6 +34,19 @@ class MemoryOutbox final : public Outbox {
     });
   }
 
+  Status list_dead_letters(const std::string& after, std::size_t limit,
+                           std::vector<DeadLetter>* out) noexcept override {
+    return guarded("memory outbox dead letters", [&] { return store_->outbox().list_dead_letters(after, limit, out); });
+  }
+
+  Status find_dead_letter(const std::string& id, DeadLetter* out) noexcept override {
+    return guarded("memory outbox dead letter", [&] { return store_->outbox().find_dead_letter(id, out); });
+  }
+
+  Status replay_dead_letter(const std::string& id) noexcept override {
+    return guarded("memory outbox replay", [&] { return store_->outbox().replay_dead_letter(id); });
+  }
+
  private:
   std::shared_ptr<SaleStore> store_;
 };

@@ -4,10 +4,21 @@
 #include <algorithm>
 #include <charconv>
 
+#include "flashsale/clock.h"
+
 namespace flashsale::memory {
 
-OutboxQueue::OutboxQueue(std::chrono::milliseconds claim_idle, std::uint32_t max_deliveries)
-    : claim_idle_(claim_idle), max_deliveries_(max_deliveries) {}
+namespace {
+
+bool parse_id(const std::string& text, std::uint64_t* id) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *id);
+  return ec == std::errc() && end == text.data() + text.size() && !text.empty();
+}
+
+}  // namespace
+
+OutboxQueue::OutboxQueue(std::chrono::milliseconds claim_idle, std::uint32_t max_deliveries, Clock clock)
+    : claim_idle_(claim_idle), max_deliveries_(max_deliveries), clock_(clock ? std::move(clock) : Clock(now_ms)) {}
 
 void OutboxQueue::append(const OrderEvent& event) {
   append(event, RequestKey(event.request_id));
@@ -58,7 +69,7 @@ void OutboxQueue::redeliver_idle(Steady::time_point now, std::size_t max, std::v
       continue;
     }
     if (pending.deliveries >= max_deliveries_) {
-      dead_letters_.push_back(expand(pending.entry, pending.deliveries));
+      dead_letters_.emplace(pending.entry.id, Dead{pending.entry, pending.deliveries, clock_()});
       it = pending_.erase(it);
       continue;
     }
@@ -91,19 +102,71 @@ void OutboxQueue::ack(const std::vector<std::string>& ids) {
   std::lock_guard lock(mutex_);
   for (const std::string& text : ids) {
     std::uint64_t id = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-    if (ec == std::errc() && end == text.data() + text.size()) pending_.erase(id);
+    if (parse_id(text, &id)) pending_.erase(id);
   }
 }
 
 OutboxStats OutboxQueue::stats() const {
   std::lock_guard lock(mutex_);
-  return OutboxStats{fresh_.size(), pending_.size(), dead_letters_.size()};
+  return OutboxStats{fresh_.size(), pending_.size(), dead_letters_.size(), replayed_};
 }
 
-std::vector<OutboxEntry> OutboxQueue::dead_letters() const {
-  std::lock_guard lock(mutex_);
-  return dead_letters_;
+DeadLetter OutboxQueue::dead_letter(const Dead& dead) {
+  OutboxEntry entry = expand(dead.entry, dead.deliveries);
+  DeadLetter letter;
+  letter.id = std::move(entry.id);
+  letter.decoded = true;
+  letter.event = std::move(entry.event);
+  letter.deliveries = dead.deliveries;
+  letter.dead_ms = dead.dead_ms;
+  letter.reason = "delivered " + std::to_string(dead.deliveries) + " times without an ack";
+  return letter;
+}
+
+Status OutboxQueue::list_dead_letters(const std::string& after, std::size_t limit, std::vector<DeadLetter>* out) const {
+  if (limit == 0 || limit > kMaxDeadLetterPage) {
+    return {Code::invalid_argument, "limit must be 1 to " + std::to_string(kMaxDeadLetterPage)};
+  }
+  std::uint64_t from = 0;
+  if (!after.empty() && !parse_id(after, &from)) return {Code::invalid_argument, "not a dead letter id: " + after};
+  std::vector<Dead> page;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = dead_letters_.upper_bound(from); it != dead_letters_.end() && page.size() < limit; ++it) {
+      page.push_back(it->second);
+    }
+  }
+  for (const Dead& dead : page) out->push_back(dead_letter(dead));
+  return Status::ok();
+}
+
+Status OutboxQueue::find_dead_letter(const std::string& id, DeadLetter* out) const {
+  std::uint64_t key = 0;
+  Dead found;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = parse_id(id, &key) ? dead_letters_.find(key) : dead_letters_.end();
+    if (it == dead_letters_.end()) return {Code::not_found, "no dead letter " + id};
+    found = it->second;
+  }
+  *out = dead_letter(found);
+  return Status::ok();
+}
+
+Status OutboxQueue::replay_dead_letter(const std::string& id) {
+  std::uint64_t key = 0;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = parse_id(id, &key) ? dead_letters_.find(key) : dead_letters_.end();
+    if (it == dead_letters_.end()) return {Code::not_found, "no dead letter " + id};
+    Compact entry = it->second.entry;
+    entry.id = next_id_++;
+    fresh_.push_back(entry);
+    dead_letters_.erase(it);
+    ++replayed_;
+  }
+  appended_.notify_all();
+  return Status::ok();
 }
 
 }  // namespace flashsale::memory

@@ -4,7 +4,8 @@
 // stamped with the delivery time; a pending entry idle longer than the claim
 // time is handed out again with deliveries + 1, unless it has already been
 // delivered max_deliveries times: then it moves to the dead letters (kept and
-// counted, never dropped). ack removes pending entries for good.
+// counted, never dropped) under its entry id, until a replay appends it again
+// as a new entry. ack removes pending entries for good.
 // Entries are kept compact (the request id packed, no entry id text), new
 // and pending alike: append runs under a product's ledger lock and waits for
 // this queue's, so the queue's lock is held only to move compact entries, and
@@ -24,13 +25,15 @@
 #include <vector>
 
 #include "flashsale/outbox.h"
+#include "memory_clock.h"
 #include "request_key.h"
 
 namespace flashsale::memory {
 
 class OutboxQueue {
  public:
-  OutboxQueue(std::chrono::milliseconds claim_idle, std::uint32_t max_deliveries);
+  // `clock` stamps dead letters (default: the wall clock).
+  OutboxQueue(std::chrono::milliseconds claim_idle, std::uint32_t max_deliveries, Clock clock = {});
 
   void append(const OrderEvent& event);
   // The same, for a caller that has the event's request id packed already.
@@ -40,7 +43,10 @@ class OutboxQueue {
   void read(std::size_t max, std::chrono::milliseconds wait, std::vector<OutboxEntry>* out);
   void ack(const std::vector<std::string>& ids);
   OutboxStats stats() const;
-  std::vector<OutboxEntry> dead_letters() const;
+  // As DeadLetters (dead_letter.h); ids are the entries' decimal ids.
+  Status list_dead_letters(const std::string& after, std::size_t limit, std::vector<DeadLetter>* out) const;
+  Status find_dead_letter(const std::string& id, DeadLetter* out) const;
+  Status replay_dead_letter(const std::string& id);
 
  private:
   using Steady = std::chrono::steady_clock;
@@ -64,21 +70,29 @@ class OutboxQueue {
     Compact entry;
     std::uint32_t deliveries = 0;
   };
+  struct Dead {
+    Compact entry;
+    std::uint32_t deliveries = 0;
+    UnixMillis dead_ms = 0;
+  };
 
   static OutboxEntry expand(const Compact& entry, std::uint32_t deliveries);
+  static DeadLetter dead_letter(const Dead& dead);
   void redeliver_idle(Steady::time_point now, std::size_t max, std::vector<Handout>* taken);
   void deliver_new(Steady::time_point now, std::size_t max, std::vector<Handout>* taken);
   Steady::time_point next_claim(Steady::time_point deadline) const;
 
   const std::chrono::milliseconds claim_idle_;
   const std::uint32_t max_deliveries_;
+  const Clock clock_;
 
   mutable std::mutex mutex_;
   std::condition_variable appended_;
   std::uint64_t next_id_ = 1;
-  std::deque<Compact> fresh_;                 // appended, never delivered
-  std::map<std::uint64_t, Pending> pending_;  // delivered, not acked; by id = arrival order
-  std::vector<OutboxEntry> dead_letters_;
+  std::deque<Compact> fresh_;                   // appended, never delivered
+  std::map<std::uint64_t, Pending> pending_;    // delivered, not acked; by id = arrival order
+  std::map<std::uint64_t, Dead> dead_letters_;  // by id = arrival order
+  std::uint64_t replayed_ = 0;
 };
 
 }  // namespace flashsale::memory

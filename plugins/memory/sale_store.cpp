@@ -31,7 +31,7 @@ SaleStore::SaleStore(StoreOptions options)
     : clock_(options.clock),
       state_ttl_ms_(options.state_ttl_ms),
       states_(options.state_ttl_ms, options.clock),
-      outbox_(options.claim_idle, options.max_deliveries) {}
+      outbox_(options.claim_idle, options.max_deliveries, options.clock) {}
 
 ProductLedger* SaleStore::find(ProductId product_id) {
   std::shared_lock lock(ledgers_mutex_);

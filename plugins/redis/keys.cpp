@@ -49,4 +49,8 @@ std::string dead_letters(const std::string& stream) {
   return stream + ":dead";
 }
 
+std::string dead_letter_replays(const std::string& stream) {
+  return stream + ":dead:replayed";
+}
+
 }  // namespace flashsale::redis::keys

@@ -16,12 +16,13 @@ std::string user_lock(ProductId product, UserId user);  // string: request_id
 std::string idempotency(ProductId product,
                         const std::string& key);  // string: user:quantity:request_id
 std::string compensated(ProductId product,
-                        const std::string& request_id);  // string marker
-std::string returned(ProductId product, OrderId order);  // string marker: the order's stock came back
-std::string topped_up(ProductId product, TopUpId top_up);  // string marker: the top-up was added
-std::string paused(ProductId product);                     // string: present while the sale is paused
-std::string state(const std::string& request_id);        // string: <status>|<order_id>|<reason>
-std::string rate_window(const std::string& subject);     // sorted set of request times
-std::string dead_letters(const std::string& stream);     // <stream>:dead
+                        const std::string& request_id);      // string marker
+std::string returned(ProductId product, OrderId order);      // string marker: the order's stock came back
+std::string topped_up(ProductId product, TopUpId top_up);    // string marker: the top-up was added
+std::string paused(ProductId product);                       // string: present while the sale is paused
+std::string state(const std::string& request_id);            // string: <status>|<order_id>|<reason>
+std::string rate_window(const std::string& subject);         // sorted set of request times
+std::string dead_letters(const std::string& stream);         // <stream>:dead
+std::string dead_letter_replays(const std::string& stream);  // <stream>:dead:replayed, a counter
 
 }  // namespace flashsale::redis::keys

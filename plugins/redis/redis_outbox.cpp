@@ -14,12 +14,17 @@
 // ack(): lua/outbox_ack.lua, XACK of the ids, then the stream is trimmed
 // below the group's oldest pending entry: never by length, so no unrelayed
 // entry can be cut off.
+// Dead letters are the entries of <stream>:dead (ids are its stream ids, in
+// time order): their own fields behind origin_id, reason and deliveries.
+// lua/outbox_replay.lua puts one back as a new stream entry and counts it in
+// <stream>:dead:replayed, which every process shares.
 //
 // The group is created (from id 0, MKSTREAM) when the stage is made, and again
 // when Redis lost it (NOGROUP after a restart without persistence).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
 
 #include "redis/keys.h"
@@ -42,7 +47,10 @@ bool valid_stream_id(const std::string& id) {
 class RedisOutbox final : public Outbox {
  public:
   explicit RedisOutbox(std::shared_ptr<RedisContext> context)
-      : context_(std::move(context)), stream_(context_->options.stream), dead_(keys::dead_letters(stream_)) {}
+      : context_(std::move(context)),
+        stream_(context_->options.stream),
+        dead_(keys::dead_letters(stream_)),
+        replays_(keys::dead_letter_replays(stream_)) {}
 
   Status create_group() {
     const Options& options = context_->options;
@@ -94,7 +102,49 @@ class RedisOutbox final : public Outbox {
       if (!status.is_ok()) return status;
       if (!reply_int(reply.get(), &count)) return unexpected_reply("XLEN");
       found.dead_lettered = static_cast<std::uint64_t>(count);
+      status = context_->command_pooled({"GET", replays_}, &reply);
+      if (!status.is_ok()) return status;
+      count = 0;
+      if (reply->type != REDIS_REPLY_NIL && !reply_int(reply.get(), &count)) return unexpected_reply("GET");
+      found.replayed = static_cast<std::uint64_t>(count);
       *stats = found;
+      return Status::ok();
+    });
+  }
+
+  Status list_dead_letters(const std::string& after, std::size_t limit,
+                           std::vector<DeadLetter>* out) noexcept override {
+    return guarded("redis outbox dead letters", [&] {
+      if (limit == 0 || limit > kMaxDeadLetterPage) {
+        return Status(Code::invalid_argument, "limit must be 1 to " + std::to_string(kMaxDeadLetterPage));
+      }
+      if (!after.empty() && !valid_stream_id(after)) {
+        return Status(Code::invalid_argument, "not a dead letter id: " + after);
+      }
+      return dead_range(after.empty() ? "-" : "(" + after, "+", limit, out);
+    });
+  }
+
+  Status find_dead_letter(const std::string& id, DeadLetter* out) noexcept override {
+    return guarded("redis outbox dead letter", [&] {
+      std::vector<DeadLetter> found;
+      if (valid_stream_id(id)) {
+        Status status = dead_range(id, id, 1, &found);
+        if (!status.is_ok()) return status;
+      }
+      if (found.empty()) return Status(Code::not_found, "no dead letter " + id);
+      *out = std::move(found[0]);
+      return Status::ok();
+    });
+  }
+
+  Status replay_dead_letter(const std::string& id) noexcept override {
+    return guarded("redis outbox replay", [&] {
+      if (!valid_stream_id(id)) return Status(Code::not_found, "no dead letter " + id);
+      Reply reply;
+      Status status = context_->run_pooled(Script::outbox_replay, {stream_, dead_, replays_}, {id}, &reply);
+      if (!status.is_ok()) return status;
+      if (reply->type == REDIS_REPLY_NIL) return Status(Code::not_found, "no dead letter " + id);
       return Status::ok();
     });
   }
@@ -239,12 +289,53 @@ class RedisOutbox final : public Outbox {
     }
     Reply reply;
     return context_->run_pooled(Script::outbox_dead_letter, {stream_, dead_},
-                                {context_->options.group, id, "undecodable: " + why}, &reply);
+                                {context_->options.group, id, "undecodable: " + why, std::to_string(deliveries)},
+                                &reply);
+  }
+
+  // XRANGE of the dead-letter stream, decoded.
+  Status dead_range(const std::string& from, const std::string& to, std::size_t count, std::vector<DeadLetter>* out) {
+    Reply reply;
+    Status status = context_->command_pooled({"XRANGE", dead_, from, to, "COUNT", std::to_string(count)}, &reply);
+    if (!status.is_ok()) return status;
+    if (reply->type != REDIS_REPLY_ARRAY) return unexpected_reply("XRANGE");
+    for (std::size_t i = 0; i < reply->elements; ++i) {
+      const redisReply* entry = reply->element[i];
+      if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 || entry->element[1]->type != REDIS_REPLY_ARRAY) {
+        return unexpected_reply("XRANGE");
+      }
+      out->push_back(dead_letter(reply_text(entry->element[0]), entry->element[1]));
+    }
+    return Status::ok();
+  }
+
+  // A dead-letter stream entry: its own fields, then the entry as it was.
+  static DeadLetter dead_letter(const std::string& id, const redisReply* fields) {
+    DeadLetter letter;
+    letter.id = id;
+    letter.dead_ms = std::strtoll(id.c_str(), nullptr, 10);  // a stream id starts with its time, ms
+    std::string raw;
+    for (std::size_t i = 0; i + 1 < fields->elements; i += 2) {
+      std::string name = reply_text(fields->element[i]);
+      std::string value = reply_text(fields->element[i + 1]);
+      if (name == "reason") {
+        letter.reason = value;
+      } else if (name == "deliveries") {
+        letter.deliveries = static_cast<std::uint32_t>(std::strtoul(value.c_str(), nullptr, 10));
+      } else if (name != "origin_id") {
+        raw += (raw.empty() ? "" : " ") + name + "=" + value;
+      }
+    }
+    std::string why;
+    letter.decoded = decode_event(fields, &letter.event, &why);  // tolerates the dead letter's own fields
+    if (!letter.decoded) letter.raw = std::move(raw);
+    return letter;
   }
 
   std::shared_ptr<RedisContext> context_;
   const std::string stream_;
   const std::string dead_;
+  const std::string replays_;
   std::mutex cursor_mutex_;
   std::string cursor_ = "0-0";  // where the next XAUTOCLAIM scan of the pending list starts
   std::chrono::steady_clock::time_point last_claim_;  // of the last scan started; epoch = never

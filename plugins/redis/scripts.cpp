@@ -24,6 +24,8 @@ const char* script_name(Script script) {
       return "outbox_dead_letter";
     case Script::outbox_ack:
       return "outbox_ack";
+    case Script::outbox_replay:
+      return "outbox_replay";
     case Script::return_stock:
       return "return_stock";
   }

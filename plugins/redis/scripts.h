@@ -22,9 +22,10 @@ enum class Script {
   outbox_claim,
   outbox_dead_letter,
   outbox_ack,
+  outbox_replay,
   return_stock,
 };
-inline constexpr std::size_t kScriptCount = 9;
+inline constexpr std::size_t kScriptCount = 10;
 
 struct LuaSource {
   const char* name;  // the file name without .lua

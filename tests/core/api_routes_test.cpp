@@ -216,3 +216,72 @@ TEST_CASE("a handler that throws answers 500 internal", "[routes]") {
 }
 
 }  // namespace flashsale
+
+namespace flashsale {
+
+namespace {
+
+// Publishes, polls and rejects events in the (memory) relay until each is dead-lettered.
+void dead_letter_in_relay(test::Api& api, int count) {
+  Relay& relay = *api.stages.relay;
+  std::vector<OrderEvent> events;
+  for (int i = 0; i < count; ++i) events.push_back(OrderEvent{"dl-" + std::to_string(i), 10 + i, 1, 1, 100, 0});
+  std::vector<bool> delivered;
+  REQUIRE(relay.publish(events, &delivered).is_ok());
+  std::vector<OrderEvent> polled;
+  REQUIRE(relay.poll(events.size(), std::chrono::milliseconds(1000), &polled).is_ok());
+  REQUIRE(polled.size() == events.size());
+  for (const OrderEvent& event : polled) {
+    bool dead = false;
+    for (int i = 0; i < 100 && !dead; ++i) REQUIRE(relay.reject(event, "internal: refused", &dead).is_ok());
+    REQUIRE(dead);
+  }
+  REQUIRE(relay.commit().is_ok());
+}
+
+}  // namespace
+
+TEST_CASE("dead letters are paged inspected and replayed by an admin within bounds", "[routes]") {
+  test::Api api;
+  dead_letter_in_relay(api, 3);
+  CHECK(api.call("GET", "/api/admin/dead-letters?source=relay").status == 401);
+
+  HttpResponse page = api.call("GET", "/api/admin/dead-letters?source=relay&limit=2", "", test::kAdmin);
+  REQUIRE(page.status == 200);
+  CHECK(page.body.find(R"("request_id":"dl-0")") != std::string::npos);
+  CHECK(page.body.find(R"("request_id":"dl-2")") == std::string::npos);
+  CHECK(page.body.find(R"("reason":"internal: refused")") != std::string::npos);
+  std::string next = test::Api::string_field(page.body, "next_after");
+  HttpResponse rest = api.call("GET", "/api/admin/dead-letters?source=relay&limit=2&after=" + next, "", test::kAdmin);
+  REQUIRE(rest.status == 200);
+  CHECK(rest.body.find(R"("request_id":"dl-2")") != std::string::npos);
+  CHECK(rest.body.find("next_after") == std::string::npos);  // a short page is the last
+
+  for (const char* bad : {"?source=kafka", "?limit=0", "?limit=101", "?limit=x", "?source=relay&after=x"}) {
+    INFO(bad);
+    HttpResponse refused = api.call("GET", std::string("/api/admin/dead-letters") + bad, "", test::kAdmin);
+    CHECK(refused.status == 400);
+    CHECK(refused.body.find("invalid_request") != std::string::npos);
+  }
+  CHECK(api.call("GET", "/api/admin/dead-letters?limit=100", "", test::kAdmin).status == 200);  // the outbox's, empty
+  CHECK(api.call("GET", "/api/admin/dead-letters/" + next + "?source=relay", "", test::kAdmin).status == 200);
+  CHECK(api.call("GET", "/api/admin/dead-letters/99?source=relay", "", test::kAdmin).status == 404);
+
+  HttpResponse one = api.call("POST", "/api/admin/dead-letters/" + next + "/replay?source=relay", "", test::kAdmin);
+  CHECK(one.status == 200);
+  CHECK(api.call("POST", "/api/admin/dead-letters/" + next + "/replay?source=relay", "", test::kAdmin).status == 404);
+  CHECK(api.call("POST", "/api/admin/dead-letters/replay?source=relay&limit=1001", "", test::kAdmin).status == 400);
+  HttpResponse first = api.call("POST", "/api/admin/dead-letters/replay?source=relay&limit=1", "", test::kAdmin);
+  REQUIRE(first.status == 200);
+  CHECK(test::Api::integer_field(first.body, "replayed") == 1);
+  CHECK(first.body.find(R"("more":true)") != std::string::npos);
+  HttpResponse all = api.call("POST", "/api/admin/dead-letters/replay?source=relay", "", test::kAdmin);
+  CHECK(test::Api::integer_field(all.body, "replayed") == 1);
+  CHECK(all.body.find(R"("more":false)") != std::string::npos);
+  RelayStats stats;
+  REQUIRE(api.stages.relay->stats(&stats).is_ok());
+  CHECK(stats.dead_lettered == 3);
+  CHECK(stats.replayed == 3);
+}
+
+}  // namespace flashsale

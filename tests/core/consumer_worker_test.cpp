@@ -2,10 +2,13 @@
 // once every event of the batch is persisted and finished, retries a batch
 // whose notify failed (or claimed success without recording everything), and
 // with a linger takes a partial batch's late arrivals into the same batch.
+// An event persist refuses for good is narrowed down and rejected to the
+// relay until the relay dead-letters it; an outage is never rejected.
 #include <catch2/catch.hpp>
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -23,7 +26,7 @@ OrderEvent event(int n) {
 }
 
 // A relay log: poll hands out from a read position, commit records how far.
-class FakeRelay final : public Relay {
+class FakeRelay final : public test::RelayFake {
  public:
   void add(const OrderEvent& e) {
     std::lock_guard lock(mutex_);
@@ -50,6 +53,21 @@ class FakeRelay final : public Relay {
     committed_ = read_;
     return Status::ok();
   }
+  // Dead-letters an event on its third rejection.
+  Status reject(const OrderEvent& event, const std::string& reason, bool* dead_lettered) noexcept override {
+    std::lock_guard lock(mutex_);
+    *dead_lettered = ++rejections_[event.request_id] == 3;
+    if (*dead_lettered) dead_reasons_[event.request_id] = reason;
+    return Status::ok();
+  }
+  std::map<std::string, int> rejections() {
+    std::lock_guard lock(mutex_);
+    return rejections_;
+  }
+  std::map<std::string, std::string> dead_reasons() {
+    std::lock_guard lock(mutex_);
+    return dead_reasons_;
+  }
   std::size_t committed() {
     std::lock_guard lock(mutex_);
     return committed_;
@@ -64,11 +82,20 @@ class FakeRelay final : public Relay {
   std::vector<OrderEvent> log_;
   std::size_t read_ = 0, committed_ = 0;
   std::vector<std::size_t> polls_;  // events per poll that returned any
+  std::map<std::string, int> rejections_;
+  std::map<std::string, std::string> dead_reasons_;
 };
 
 class FakeStore final : public test::OrderStoreFake {
  public:
+  std::atomic<bool> down{false};  // persist answers unavailable
+  std::string refused;            // a batch with this request_id fails for good
+
   Status persist(const std::vector<OrderEvent>& events, std::int64_t, std::vector<PersistResult>* results) noexcept override {
+    if (down) return Status(Code::unavailable, "down");
+    for (const OrderEvent& e : events) {
+      if (e.request_id == refused) return Status(Code::internal, "constraint failed");
+    }
     results->assign(events.size(), PersistResult{RequestStatus::success, {}, 1});
     std::lock_guard lock(mutex_);
     batches_.push_back(events.size());
@@ -183,6 +210,37 @@ TEST_CASE("consumer worker: with a linger, events that arrive just after a parti
   CHECK(rig.store->batches() == std::vector<std::size_t>{5});  // one batch, one transaction
   CHECK(rig.notifier->recorded.load() == 5);
   rig.worker->drain_and_stop(1000ms);
+}
+
+}  // namespace flashsale
+
+namespace flashsale {
+
+TEST_CASE("consumer worker: an event persist refuses for good is dead-lettered and the rest goes on", "[worker]") {
+  Rig rig;
+  rig.store->refused = "req-1";
+  for (int i = 0; i < 3; ++i) rig.relay->add(event(i));
+  rig.worker->start();
+  REQUIRE(Rig::eventually([&] { return rig.relay->committed() == 3; }));
+  rig.worker->drain_and_stop(1s);
+  CHECK(rig.relay->rejections() == std::map<std::string, int>{{"req-1", 3}});
+  CHECK(rig.relay->dead_reasons() == std::map<std::string, std::string>{{"req-1", "internal: constraint failed"}});
+  CHECK(rig.notifier->recorded == 2);  // the dead-lettered request stays pending
+  CHECK(rig.counters.persisted == 2);
+}
+
+TEST_CASE("consumer worker: an outage is retried and never rejected", "[worker]") {
+  Rig rig;
+  rig.store->down = true;
+  for (int i = 0; i < 2; ++i) rig.relay->add(event(i));
+  rig.worker->start();
+  REQUIRE(Rig::eventually([&] { return rig.counters.worker_errors.load() >= 4; }));
+  CHECK(rig.relay->committed() == 0);
+  rig.store->down = false;
+  REQUIRE(Rig::eventually([&] { return rig.relay->committed() == 2; }));
+  rig.worker->drain_and_stop(1s);
+  CHECK(rig.relay->rejections().empty());
+  CHECK(rig.notifier->recorded == 2);
 }
 
 }  // namespace flashsale

@@ -127,6 +127,43 @@ OrderId place_order(Api& api, ProductId product, UserId user) {
   return results[0].order_id;
 }
 
+// A dead letter in the (memory) relay: an event rejected until it gives up;
+// the newest dead letter's id.
+std::string relay_dead_letter(Api& api, const std::string& request_id) {
+  Relay& relay = *api.stages.relay;
+  std::vector<bool> delivered;
+  REQUIRE(relay.publish({OrderEvent{request_id, 1, 1, 1, 100, now_ms()}}, &delivered).is_ok());
+  std::vector<OrderEvent> polled;
+  REQUIRE(relay.poll(10, std::chrono::milliseconds(1000), &polled).is_ok());
+  REQUIRE_FALSE(polled.empty());
+  for (const OrderEvent& event : polled) {  // a replayed one among them too
+    bool dead = false;
+    for (int i = 0; i < 100 && !dead; ++i) REQUIRE(relay.reject(event, "internal: refused", &dead).is_ok());
+    REQUIRE(dead);
+  }
+  REQUIRE(relay.commit().is_ok());
+  std::vector<DeadLetter> letters;
+  REQUIRE(relay.list_dead_letters("", kMaxDeadLetterPage, &letters).is_ok());
+  REQUIRE_FALSE(letters.empty());
+  return letters.back().id;
+}
+
+void dead_letter_scenario(Recorder& r, Api& api) {
+  std::string id = relay_dead_letter(api, "doc-dead-1");
+  r.call(api, "GET", "/api/admin/dead-letters?source=relay&limit=5", "", kAdmin);
+  r.call(api, "GET", "/api/admin/dead-letters?source=elsewhere", "", kAdmin);
+  r.call(api, "GET", "/api/admin/dead-letters?limit=0", "", kAdmin);
+  r.call(api, "GET", "/api/admin/dead-letters/" + id + "?source=relay", "", kAdmin);
+  r.call(api, "GET", "/api/admin/dead-letters/999999?source=relay", "", kAdmin);
+  r.call(api, "GET", "/api/admin/dead-letters/1?source=elsewhere", "", kAdmin);
+  r.call(api, "POST", "/api/admin/dead-letters/" + id + "/replay?source=relay", "", kAdmin);
+  r.call(api, "POST", "/api/admin/dead-letters/" + id + "/replay?source=relay", "", kAdmin);
+  r.call(api, "POST", "/api/admin/dead-letters/1/replay?source=elsewhere", "", kAdmin);
+  relay_dead_letter(api, "doc-dead-2");
+  r.call(api, "POST", "/api/admin/dead-letters/replay?source=relay&limit=10", "", kAdmin);
+  r.call(api, "POST", "/api/admin/dead-letters/replay?source=relay&limit=1001", "", kAdmin);
+}
+
 // Drives every route to each answer it has.
 void run_scenario(Recorder& r) {
   Api api(3);
@@ -196,6 +233,7 @@ void run_scenario(Recorder& r) {
   r.call(api, "GET", "/readyz");
   r.call(api, "GET", "/openapi.json");
   r.call(api, "GET", "/metrics");
+  dead_letter_scenario(r, api);
 
   // Wrong tokens: 401 on each admin route, then the address is locked out.
   const std::string stranger = "192.0.2.99";
@@ -206,10 +244,18 @@ void run_scenario(Recorder& r) {
     for (const char* action : {"/pause", "/resume", "/stock"}) {
       r.call(api, "POST", "/api/admin/products/" + id + action, "", {}, stranger);
     }
+    r.call(api, "GET", "/api/admin/dead-letters", "", {}, stranger);
+    r.call(api, "GET", "/api/admin/dead-letters/1", "", {}, stranger);
+    r.call(api, "POST", "/api/admin/dead-letters/1/replay", "", {}, stranger);
+    r.call(api, "POST", "/api/admin/dead-letters/replay", "", {}, stranger);
   }
   r.call(api, "POST", "/api/products", "{}", kAdmin, stranger);
   r.call(api, "POST", "/api/flash_sale/preload/" + id, "", kAdmin, stranger);
   r.call(api, "GET", "/api/admin/reconcile/" + id, "", kAdmin, stranger);
+  r.call(api, "GET", "/api/admin/dead-letters", "", kAdmin, stranger);
+  r.call(api, "GET", "/api/admin/dead-letters/1", "", kAdmin, stranger);
+  r.call(api, "POST", "/api/admin/dead-letters/1/replay", "", kAdmin, stranger);
+  r.call(api, "POST", "/api/admin/dead-letters/replay", "", kAdmin, stranger);
 
   Api no_secret(1000, "");
   r.call(no_secret, "POST", "/api/orders/1/pay", payment, signature_for(payment));

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include "support/stage_fakes.h"
 #include "workers/relay_worker.h"
 
 namespace flashsale {
@@ -19,7 +20,7 @@ OrderEvent event(int n) {
   return OrderEvent{"req-" + std::to_string(n), 1000 + n, 7, 1 + n % 3, 100 + n, 5000 + n};
 }
 
-class FakeOutbox final : public Outbox {
+class FakeOutbox final : public test::OutboxFake {
  public:
   explicit FakeOutbox(int count) {
     for (int i = 0; i < count; ++i) entries_.push_back(OutboxEntry{"e" + std::to_string(i), event(i), 1});
@@ -49,7 +50,7 @@ class FakeOutbox final : public Outbox {
 
 // The first publish takes only the events at even positions and fails; later
 // ones take everything. Every call's events are kept as they arrived.
-class HalfRelay final : public Relay {
+class HalfRelay final : public test::RelayFake {
  public:
   Status publish(const std::vector<OrderEvent>& events, std::vector<bool>* delivered) noexcept override {
     std::lock_guard lock(mutex_);

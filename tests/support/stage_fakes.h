@@ -5,12 +5,45 @@
 
 #include "flashsale/admission.h"
 #include "flashsale/order_store.h"
+#include "flashsale/outbox.h"
+#include "flashsale/relay.h"
 
 namespace flashsale::test {
 
 inline Status not_faked() {
   return Status(Code::internal, "not faked in this test");
 }
+
+// The dead-letter methods of an outbox or relay fake.
+template <typename Stage>
+class DeadLettersFake : public Stage {
+ public:
+  Status list_dead_letters(const std::string&, std::size_t, std::vector<DeadLetter>*) noexcept override {
+    return not_faked();
+  }
+  Status find_dead_letter(const std::string&, DeadLetter*) noexcept override { return not_faked(); }
+  Status replay_dead_letter(const std::string&) noexcept override { return not_faked(); }
+};
+
+class OutboxFake : public DeadLettersFake<Outbox> {
+ public:
+  Status read(std::size_t, std::chrono::milliseconds, std::vector<OutboxEntry>*) noexcept override {
+    return not_faked();
+  }
+  Status ack(const std::vector<std::string>&) noexcept override { return not_faked(); }
+  Status stats(OutboxStats*) noexcept override { return not_faked(); }
+};
+
+class RelayFake : public DeadLettersFake<Relay> {
+ public:
+  Status publish(const std::vector<OrderEvent>&, std::vector<bool>*) noexcept override { return not_faked(); }
+  Status poll(std::size_t, std::chrono::milliseconds, std::vector<OrderEvent>*) noexcept override {
+    return not_faked();
+  }
+  Status commit() noexcept override { return not_faked(); }
+  Status reject(const OrderEvent&, const std::string&, bool*) noexcept override { return not_faked(); }
+  Status stats(RelayStats*) noexcept override { return not_faked(); }
+};
 
 class OrderStoreFake : public OrderStore {
  public:

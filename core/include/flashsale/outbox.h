@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "flashsale/dead_letter.h"
 #include "flashsale/status.h"
 #include "flashsale/types.h"
 
@@ -23,14 +24,17 @@ struct OutboxEntry {
 struct OutboxStats {
   std::uint64_t undelivered = 0;    // appended, not yet delivered
   std::uint64_t pending = 0;        // delivered, not yet acked
-  std::uint64_t dead_lettered = 0;  // moved aside after too many deliveries
+  std::uint64_t dead_lettered = 0;  // in the dead letters now (moved aside, not replayed)
+  std::uint64_t replayed = 0;       // dead letters put back since the store began
 };
 
 // Settings: outbox.claim.idle.ms (redeliver pending entries idle this long),
-// outbox.max.deliveries (after that many, the entry goes to the dead letter
-// store and is counted, never dropped silently).
+// outbox.max.deliveries (after that many, the entry goes to the dead letters
+// and is counted, never dropped silently; an entry that does not decode goes
+// there at once). A replayed dead letter is appended as a new entry, read
+// after the entries already waiting.
 // Thread-safety: read and ack may be called from several workers at once.
-class Outbox {
+class Outbox : public DeadLetters {
  public:
   virtual ~Outbox() = default;
 

@@ -45,7 +45,9 @@ namespace flashsale {
 // services (a logger) handed to make_backend. 6: the host's metrics registry
 // in HostServices; pausing a sale (Admission::set_paused, StockLevel::paused,
 // Code::sale_paused) and stock top-ups (OrderStore::record_top_up,
-// complete_top_ups; StockReturn::top_up_id; ProductSales' quantity_added).
+// complete_top_ups; StockReturn::top_up_id; ProductSales' quantity_added);
+// dead letters (DeadLetters on Outbox and Relay, OutboxStats::replayed,
+// Relay::reject and Relay::stats).
 inline constexpr std::uint32_t kPluginAbiVersion = 6;
 
 // One per family per process. Stages made by the same Backend may share state

@@ -52,7 +52,9 @@ void Server::start() {
     p.expiry_worker->start();
   }
   if (p.config.role_relay) {
-    p.relay_worker = std::make_unique<RelayWorker>(s.stages.outbox, s.stages.relay, batch, linger, &s.counters);
+    p.relay_worker =
+        std::make_unique<RelayWorker>(s.stages.outbox, s.stages.relay, batch, linger, &s.counters,
+                                      p.config.settings.get_int("fault.crash.before.outbox.ack", 0, nullptr));
     p.relay_worker->start();
   }
   if (p.config.role_api) {

@@ -50,6 +50,8 @@ Services::Services(const Config& config, AdminGuard::Log admin_log)
   api.counters = &counters;
   api.metrics = &metrics;
   api.admin = &admin;
+  api.outbox_dead_letters = stages.outbox.get();
+  api.relay_dead_letters = stages.relay.get();
   api.payment_webhook_secret = config.payment_webhook_secret;
   std::vector<StageKind> used = stages_of_roles(config);
   api.readiness = [this, used] {

@@ -80,6 +80,8 @@ const std::vector<KnownKey>& known_keys() {
       {"log.level", "info", "least severe level logged: debug, info, warning or error"},
       {"fault.crash.before.commit", "0",
        "failpoint for tests: the consumer exits abruptly before its Nth relay commit (0 = off)"},
+      {"fault.crash.before.outbox.ack", "0",
+       "failpoint for tests: the relay exits abruptly before its Nth outbox ack, after publishing (0 = off)"},
       {"fault.crash.before.stock.return", "0",
        "failpoint for tests: the process exits abruptly before its Nth stock return reaches the admit stage (0 = off)"},
   };
@@ -296,6 +298,7 @@ Config load_config(const std::string& file, char** env, const std::string& exe_d
   require_int(s, "worker.batch.size", 1, 100000);
   require_int(s, "worker.linger.ms", 0, 1000);
   require_int(s, "fault.crash.before.commit", 0, INT32_MAX);
+  require_int(s, "fault.crash.before.outbox.ack", 0, INT32_MAX);
   require_int(s, "fault.crash.before.stock.return", 0, INT32_MAX);
   config.payment_timeout = std::chrono::seconds(require_int(s, "order.payment.timeout.sec", 1, 30 * 86400));
   config.expiry_scan_interval = std::chrono::milliseconds(require_int(s, "order.expiry.scan.ms", 10, 3'600'000));

@@ -80,6 +80,11 @@ void add_api_routes(const ApiContext* context, Router* router) {
   add("POST", "/api/admin/products/{}/pause", kBlocking, admin_only(context, handlers::pause_sale));
   add("POST", "/api/admin/products/{}/resume", kBlocking, admin_only(context, handlers::resume_sale));
   add("POST", "/api/admin/products/{}/stock", kBlocking, admin_only(context, handlers::top_up_stock));
+  // The exact replay path first: "replay" is no dead letter id.
+  add("POST", "/api/admin/dead-letters/replay", kBlocking, admin_only(context, handlers::replay_dead_letters));
+  add("GET", "/api/admin/dead-letters", kBlocking, admin_only(context, handlers::list_dead_letters));
+  add("GET", "/api/admin/dead-letters/{}", kBlocking, admin_only(context, handlers::get_dead_letter));
+  add("POST", "/api/admin/dead-letters/{}/replay", kBlocking, admin_only(context, handlers::replay_dead_letter));
   add("GET", "/healthz", !kBlocking, anyone(context, handlers::healthz));
   add("GET", "/livez", !kBlocking, anyone(context, handlers::livez));
   add("GET", "/readyz", kBlocking, anyone(context, handlers::readyz));

@@ -14,6 +14,7 @@ namespace flashsale {
 class AdminGuard;
 class MetricsRegistry;
 class BuyService;
+class DeadLetters;
 class Catalog;
 class OrderService;
 class ResultService;
@@ -40,7 +41,9 @@ struct ApiContext {
   Counters* counters = nullptr;
   // GET /metrics serves it; every route's requests and durations go into it.
   MetricsRegistry* metrics = nullptr;
-  AdminGuard* admin = nullptr;  // guards the admin endpoints
+  AdminGuard* admin = nullptr;                 // guards the admin endpoints
+  DeadLetters* outbox_dead_letters = nullptr;  // the outbox stage's
+  DeadLetters* relay_dead_letters = nullptr;   // the relay stage's
 };
 
 // Adds every endpoint of the API to `router`. `context` (and what it points

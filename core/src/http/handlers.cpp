@@ -19,11 +19,6 @@ namespace flashsale::handlers {
 
 namespace {
 
-HttpResponse status_response(const Status& status) {
-  HttpError error = http_error_for(status.code());
-  return HttpResponse::error(error.http_status, error.code, status.message());
-}
-
 bool parse_id(std::string_view text, std::int64_t* id) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *id);
   return ec == std::errc() && end == text.data() + text.size() && *id > 0;
@@ -92,6 +87,11 @@ std::string product_json(const Product& product, const StockLevel* level) {
 }
 
 }  // namespace
+
+HttpResponse status_response(const Status& status) {
+  HttpError error = http_error_for(status.code());
+  return HttpResponse::error(error.http_status, error.code, status.message());
+}
 
 HttpResponse buy(const ApiContext& context, const HttpRequest& request, std::string_view) {
   BuyRequest buy;

@@ -6,10 +6,14 @@
 
 #include <string_view>
 
+#include "flashsale/status.h"
 #include "http/api.h"
 #include "http/message.h"
 
 namespace flashsale::handlers {
+
+// The answer to a failed Status: its HTTP status and error code (error_mapping).
+HttpResponse status_response(const Status& status);
 
 HttpResponse buy(const ApiContext& context, const HttpRequest& request, std::string_view param);
 HttpResponse result(const ApiContext& context, const HttpRequest& request, std::string_view request_id);
@@ -27,6 +31,13 @@ HttpResponse reconcile(const ApiContext& context, const HttpRequest& request, st
 HttpResponse pause_sale(const ApiContext& context, const HttpRequest& request, std::string_view id);
 HttpResponse resume_sale(const ApiContext& context, const HttpRequest& request, std::string_view id);
 HttpResponse top_up_stock(const ApiContext& context, const HttpRequest& request, std::string_view id);
+// Dead letters of ?source=outbox (default) or relay: a page of them
+// (?limit=, ?after=), one, a replay of one, and a bounded replay of all
+// (?limit=); dead_letter_handlers.cpp.
+HttpResponse list_dead_letters(const ApiContext& context, const HttpRequest& request, std::string_view param);
+HttpResponse get_dead_letter(const ApiContext& context, const HttpRequest& request, std::string_view id);
+HttpResponse replay_dead_letter(const ApiContext& context, const HttpRequest& request, std::string_view id);
+HttpResponse replay_dead_letters(const ApiContext& context, const HttpRequest& request, std::string_view param);
 HttpResponse healthz(const ApiContext& context, const HttpRequest& request, std::string_view param);
 // GET /readyz: 200 when every backend this process's roles use can be
 // reached now, else 503 not_ready naming each that cannot.

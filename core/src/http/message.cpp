@@ -33,6 +33,47 @@ std::string_view HttpRequest::path() const {
   return t.substr(0, t.find('?'));
 }
 
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decoded(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> HttpRequest::query(std::string_view name) const {
+  std::string_view t = target_text();
+  std::size_t mark = t.find('?');
+  if (mark == std::string_view::npos) return std::nullopt;
+  std::string_view rest = t.substr(mark + 1);
+  while (!rest.empty()) {
+    std::size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    std::size_t eq = pair.find('=');
+    if (pair.substr(0, eq) != name) continue;
+    return eq == std::string_view::npos ? std::string() : percent_decoded(pair.substr(eq + 1));
+  }
+  return std::nullopt;
+}
+
 std::string_view HttpRequest::header(std::string_view name) const {
   for (const Field& field : fields) {
     if (equals_ignore_case(view(field.name), name)) return view(field.value);

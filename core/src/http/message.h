@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -39,6 +40,9 @@ struct HttpRequest {
   std::string_view method_name() const { return view(method); }
   std::string_view target_text() const { return view(target); }
   std::string_view path() const;  // target without "?query"
+  // The first query parameter `name` of the target, percent-decoded ('+'
+  // stays '+'); nullopt when absent.
+  std::optional<std::string> query(std::string_view name) const;
   // The value of the first field with this name (ASCII case-insensitive), or
   // "" when there is none.
   std::string_view header(std::string_view name) const;

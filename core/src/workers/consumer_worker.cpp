@@ -1,9 +1,10 @@
 #include "workers/consumer_worker.h"
 
-#include "flashsale/clock.h"
-
 #include <algorithm>
 #include <cstdlib>
+
+#include "flashsale/clock.h"
+#include "host/stderr_logger.h"
 
 namespace flashsale {
 
@@ -31,14 +32,12 @@ Worker::Step ConsumerWorker::step() {
     if (!polled.is_ok()) {
       bump(counters_->worker_errors);
       log(LogLevel::warning, "relay poll: " + polled.message());
-      return batch_.empty() ? Step::failed : Step::worked;
-    }
-    if (batch_.empty()) return Step::idle;
-    if (linger_for_more(batch_.size(), batch_size_)) {
+    } else if (!batch_.empty() && linger_for_more(batch_.size(), batch_size_)) {
       // Failing to top up is not a failure: the batch in hand goes on.
       Status more = relay_->poll(batch_size_ - batch_.size(), 0ms, &batch_);
       if (!more.is_ok()) log(LogLevel::warning, "relay poll: " + more.message());
     }
+    if (batch_.empty()) return polled.is_ok() ? Step::idle : Step::failed;
     results_.clear();
     finished_.assign(batch_.size(), false);
   }
@@ -51,13 +50,11 @@ Worker::Step ConsumerWorker::step() {
       results_.clear();
       bump(counters_->worker_errors);
       log(LogLevel::warning, "persist: " + persisted.message());
-      return Step::failed;
+      if (persisted.is_ok() || persisted.code() == Code::unavailable) return Step::failed;
+      if (!set_aside_failing()) return Step::failed;
+    } else {
+      count_persisted();
     }
-    bump(counters_->persisted, batch_.size());
-    counters_->persist_batch_size.record(static_cast<std::int64_t>(batch_.size()));
-    bump(counters_->persist_conflicts, static_cast<std::uint64_t>(std::count_if(
-                                           results_.begin(), results_.end(),
-                                           [](const PersistResult& r) { return r.status == RequestStatus::failed; })));
   }
 
   if (!finish_batch()) return Step::failed;
@@ -75,6 +72,49 @@ Worker::Step ConsumerWorker::step() {
     return Step::failed;
   }
   return Step::worked;
+}
+
+bool ConsumerWorker::set_aside_failing() {
+  std::vector<OrderEvent> kept;
+  std::vector<PersistResult> kept_results;
+  bool retry = false;
+  for (OrderEvent& event : batch_) {
+    std::vector<OrderEvent> one{event};
+    std::vector<PersistResult> result;
+    Status alone = store_->persist(one, payment_timeout_.count(), &result);
+    if (alone.is_ok() && result.size() == 1) {
+      kept.push_back(std::move(event));
+      kept_results.push_back(std::move(result[0]));
+      continue;
+    }
+    if (alone.is_ok() || alone.code() == Code::unavailable) return false;  // not this event's fault
+    bool dead_lettered = false;
+    Status rejected =
+        relay_->reject(event, std::string(code_name(alone.code())) + ": " + alone.message(), &dead_lettered);
+    if (!rejected.is_ok()) log(LogLevel::warning, "relay reject: " + rejected.message());
+    if (dead_lettered) {
+      stderr_logger().log_request(LogLevel::error, name().c_str(), event.request_id, "dead-lettered: " + alone.message());
+      continue;
+    }
+    retry = true;
+  }
+  // Until every failing event is dead-lettered, the whole batch is tried
+  // again later: the events persisted alone come out the same the next time.
+  if (retry) return false;
+  batch_ = std::move(kept);
+  results_ = std::move(kept_results);
+  finished_.assign(batch_.size(), false);
+  count_persisted();
+  return true;
+}
+
+void ConsumerWorker::count_persisted() {
+  bump(counters_->persisted, batch_.size());
+  counters_->persist_batch_size.record(static_cast<std::int64_t>(batch_.size()));
+  bump(counters_->persist_conflicts,
+       static_cast<std::uint64_t>(std::count_if(results_.begin(), results_.end(), [](const PersistResult& result) {
+         return result.status == RequestStatus::failed;
+       })));
 }
 
 bool ConsumerWorker::finish_batch() {

@@ -2,6 +2,13 @@
 // after the whole batch is persisted and every final state (and compensation)
 // is recorded, so a crash anywhere before that redelivers the batch, which
 // the unique keys and the once-only compensation make harmless.
+//
+// A persist failure that retrying will not cure (any code but unavailable)
+// is narrowed down by persisting the batch's events one by one; each event
+// that fails alone is reported to the relay (Relay::reject), which moves it
+// to its dead letters after its limit of attempts. The rest of the batch
+// then goes on, and the dead-lettered events commit with it: their requests
+// stay pending until an operator replays them.
 #pragma once
 
 #include <memory>
@@ -26,6 +33,11 @@ class ConsumerWorker : public Worker {
   Step step() override;
 
  private:
+  // After a permanent persist failure of the batch: persists each event
+  // alone and rejects the failing ones. True when the batch (without the
+  // dead-lettered events) is persisted; false to retry later.
+  bool set_aside_failing();
+  void count_persisted();  // the batch in hand, with its results
   // Records every event's final state; false (to retry later) if any failed.
   bool finish_batch();
   bool all_finished();  // every event of the batch has its final state recorded

@@ -1,15 +1,17 @@
 #include "workers/relay_worker.h"
 
+#include <cstdlib>
 
 namespace flashsale {
 
 RelayWorker::RelayWorker(std::shared_ptr<Outbox> outbox, std::shared_ptr<Relay> relay, std::size_t batch_size,
-                         std::chrono::milliseconds linger, Counters* counters)
+                         std::chrono::milliseconds linger, Counters* counters, std::int64_t crash_before_ack)
     : Worker("relay-worker", linger),
       outbox_(std::move(outbox)),
       relay_(std::move(relay)),
       batch_size_(batch_size),
-      counters_(counters) {}
+      counters_(counters),
+      crash_before_ack_(crash_before_ack) {}
 
 RelayWorker::~RelayWorker() {
   drain_and_stop(std::chrono::milliseconds(0));
@@ -58,6 +60,10 @@ Worker::Step RelayWorker::step() {
   }
   unpublished_ = std::move(retry);
   if (!acked.empty()) {
+    if (crash_before_ack_ > 0 && ++acks_ == crash_before_ack_) {
+      log(LogLevel::error, "failpoint fault.crash.before.outbox.ack: exiting before ack");
+      std::_Exit(86);
+    }
     // A failed ack only means the entries are relayed again later: harmless.
     Status ack = outbox_->ack(acked);
     if (!ack.is_ok()) log(LogLevel::warning, "outbox ack: " + ack.message());

@@ -66,7 +66,8 @@ TEST_CASE("memory outbox: a dead-lettered entry is kept and counted", "[memory][
   CHECK(read.empty());
   CHECK(queue.stats().dead_lettered == 1);
   CHECK(queue.stats().pending == 0);
-  std::vector<OutboxEntry> dead = queue.dead_letters();
+  std::vector<DeadLetter> dead;
+  REQUIRE(queue.list_dead_letters("", 10, &dead).is_ok());
   REQUIRE(dead.size() == 1);
   CHECK(dead[0].event.request_id == "r1");
   CHECK(dead[0].deliveries == 1);
