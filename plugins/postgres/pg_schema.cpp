@@ -112,6 +112,20 @@ std::vector<Migration> migrations() {
                " SELECT request_id, user_id, product_id, quantity, 'failed', reason, NULL, failed_ms, NULL"
                " FROM failed_requests",
        }},
+      {2,
+       "the persist fast path's check for failed requests",
+       {
+           // Raises kFailedRequestFound when a request of request_ids is
+           // recorded as failed. VOLATILE (the default): its query takes a
+           // snapshot of its own, so it sees every commit before the call.
+           // Its query is planned each call, with the array's values, as the
+           // session's are (pg_connection.cpp), whatever the caller set.
+           std::string("CREATE FUNCTION flashsale_refuse_failed_requests(request_ids text[]) RETURNS void"
+                       " LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $$ BEGIN"
+                       " IF EXISTS (SELECT 1 FROM failed_requests WHERE request_id = ANY(request_ids)) THEN"
+                       " RAISE EXCEPTION 'a request of the batch is recorded as failed' USING ERRCODE = '") +
+               kFailedRequestFound + "'; END IF; END $$",
+       }},
   };
 }
 
