@@ -22,10 +22,11 @@ constexpr int kMaxRounds = 8;
 const Statement kBegin{"", "BEGIN"};
 const Statement kCommit{"", "COMMIT"};
 const Statement kRollback{"", "ROLLBACK"};
-// For the fast path's statements, planned once per connection instead of per
+// The fast path's statements are planned once per connection instead of per
 // run (the session plans every run, pg_connection.cpp): the insert and the
-// upsert read no table but through a unique key, so a plan made on an empty
-// database stays right; the check plans its own query each call (pg_schema.cpp).
+// upsert read no table but through a unique key, and the check's query can
+// only probe one (pg_schema.cpp), so a plan made on an empty database stays
+// right.
 const Statement kGenericPlans{"", "SET LOCAL plan_cache_mode = force_generic_plan"};
 
 constexpr const char* kUniqueViolation = "23505";

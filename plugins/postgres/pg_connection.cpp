@@ -235,26 +235,37 @@ std::string param(std::int64_t value) {
 }
 
 std::string int_array(const std::vector<std::int64_t>& values) {
-  std::string text = "{";
+  std::string text;
+  text.reserve(2 + values.size() * 21);  // 20 characters hold any int64, and a comma
+  text += '{';
+  char digits[24];
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (i != 0) text += ',';
-    text += std::to_string(values[i]);
+    text.append(digits, std::to_chars(digits, digits + sizeof digits, values[i]).ptr);
   }
-  return text + "}";
+  text += '}';
+  return text;
 }
 
 std::string text_array(const std::vector<std::string_view>& values) {
-  std::string text = "{";
+  std::size_t size = 2;
+  for (std::string_view value : values) size += value.size() + 3;
+  std::string text;
+  text.reserve(size);
+  text += '{';
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (i != 0) text += ',';
     text += '"';
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') text += '\\';
-      text += c;
+    std::string_view rest = values[i];
+    for (std::size_t special; (special = rest.find_first_of("\"\\")) != std::string_view::npos;) {
+      text.append(rest.substr(0, special)) += '\\';
+      text += rest[special];
+      rest.remove_prefix(special + 1);
     }
-    text += '"';
+    text.append(rest) += '"';
   }
-  return text + "}";
+  text += '}';
+  return text;
 }
 
 }  // namespace flashsale::postgres

@@ -282,6 +282,23 @@ TEST_CASE("postgres store: a batch of fresh and settled events leaves the fast p
   CHECK(sales.quantity_awaiting_payment == 5);
 }
 
+TEST_CASE("postgres store: request ids with quotes and backslashes reach the database as sent", "[postgres]") {
+  std::string dsn = fresh_database(shared_server());
+  PostgresStore db(dsn);
+  std::vector<OrderEvent> batch{order_event("say \"hi\", {now}", 1), order_event("C:\\orders\\1", 2),
+                                order_event("plain", 3)};
+  std::vector<PersistResult> fresh = persist(*db.store, batch);  // the fast path
+  std::vector<PersistResult> again = persist(*db.store, batch);  // redelivered: the careful path
+  SideConnection side(dsn);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    INFO(batch[i].request_id);
+    REQUIRE(fresh[i].status == RequestStatus::success);
+    CHECK(again[i].order_id == fresh[i].order_id);
+    CHECK(side.text("SELECT request_id FROM orders WHERE id = " + std::to_string(fresh[i].order_id)) ==
+          batch[i].request_id);
+  }
+}
+
 TEST_CASE("postgres store: an unexpected constraint violation is an internal error naming it", "[postgres]") {
   std::string dsn = fresh_database(shared_server());
   PostgresStore db(dsn);
