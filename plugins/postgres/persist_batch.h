@@ -4,8 +4,8 @@
 // The fast path, for the common batch (every event a new order: no
 // redelivery, no request twice, no user already holding the product), is one
 // round trip: BEGIN; a plain INSERT ... SELECT FROM unnest(...) of every
-// event; a check that no request of the batch is recorded as failed; the
-// product_sales upsert; COMMIT. Any other batch stops that transaction, at
+// event, answering the new ids as one array; a check that no request of the
+// batch is recorded as failed; the product_sales upsert; COMMIT. Any other batch stops that transaction, at
 // the insert (a unique key refuses a row) or at the check (an error it
 // raises), so nothing of it stays, and takes the careful path from the
 // start. The check is a statement of its own after the insert: a failure

@@ -43,6 +43,27 @@ std::int64_t Result::int64(int row, int column) const {
   return number;
 }
 
+std::vector<std::int64_t> Result::int64_array(int row, int column) const {
+  std::string_view text = this->text(row, column);
+  std::vector<std::int64_t> values;
+  if (text.empty()) return values;
+  auto malformed = [&] {
+    return PgError(PgError::Kind::internal, "",
+                   "column " + std::to_string(column) + " holds '" + std::string(text) + "', not an int8[]");
+  };
+  if (text.size() < 2 || text.front() != '{' || text.back() != '}') throw malformed();
+  const char* at = text.data() + 1;
+  const char* end = text.data() + text.size() - 1;
+  while (at < end) {
+    std::int64_t value = 0;
+    auto [next, error] = std::from_chars(at, end, value);
+    if (error != std::errc() || (next != end && *next != ',')) throw malformed();
+    values.push_back(value);
+    at = next == end ? end : next + 1;
+  }
+  return values;
+}
+
 std::int64_t Result::affected() const {
   const char* tuples = PQcmdTuples(result_);
   std::int64_t number = 0;
