@@ -131,16 +131,26 @@ def loadtest(build, addr, users, connections, duration, json_path, stock=10_000_
     return report, proc.returncode, shown
 
 
-def microbench(build, json_path, env=None):
-    """Runs every micro-benchmark (`env` added to the environment, e.g.
-    POSTGRES_DSN); returns {name: items_per_second} and the command."""
-    cmd = [os.path.join(build, "bin/flashsale-microbench"), "--benchmark_out=" + json_path,
-           "--benchmark_out_format=json"]
+def microbench(build, json_path, env=None, benchmark_filter=None):
+    """Runs the micro-benchmarks `benchmark_filter` selects (Google
+    Benchmark's --benchmark_filter; every one without it), `env` added to the
+    environment (e.g. POSTGRES_DSN); returns {name: items_per_second},
+    {name: items processed} and the command."""
+    cmd = [os.path.join(build, "bin/flashsale-microbench")]
+    if benchmark_filter:
+        cmd.append("--benchmark_filter=" + benchmark_filter)
+    cmd += ["--benchmark_out=" + json_path, "--benchmark_out_format=json"]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=dict(os.environ, **(env or {})))
     with open(json_path) as f:
         data = json.load(f)
-    rates = {b["name"]: b.get("items_per_second", 0.0) for b in data["benchmarks"] if "error_occurred" not in b}
-    return rates, "flashsale-microbench --benchmark_out=FILE --benchmark_out_format=json"
+    ran = [b for b in data["benchmarks"] if "error_occurred" not in b]
+    rates = {b["name"]: b.get("items_per_second", 0.0) for b in ran}
+    # real_time is per iteration, in the benchmark's unit (ms for the persist ones).
+    scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+    items = {b["name"]: b.get("items_per_second", 0.0) * b["real_time"] * scale[b["time_unit"]] * b["iterations"]
+             for b in ran}
+    shown = ["flashsale-microbench"] + ([f"--benchmark_filter='{benchmark_filter}'"] if benchmark_filter else [])
+    return rates, items, " ".join(shown + ["--benchmark_out=FILE", "--benchmark_out_format=json"])
 
 
 class HealthzSampler:

@@ -5,6 +5,7 @@ or fail) and returns table rows plus data for the plot."""
 
 import os
 import socket
+import statistics
 import subprocess
 import time
 
@@ -172,15 +173,15 @@ THROWAWAY_POSTGRES = ("a throwaway PostgreSQL 15 the run starts (initdb --auth=t
                       "synchronous_commit on)")
 
 
+# The postgres persist pair: measured in rounds of their own (postgres_persist_rounds).
+POSTGRES_PERSIST = {"plugin": "persist/postgres_plugin/", "raw libpq": "persist/raw_postgres_baseline/"}
+
+
 def micro(build, work):
-    """Every micro-benchmark, in one run of the binary; the postgres persist
-    pair against a throwaway PostgreSQL started for it (POSTGRES_DSN), each
-    run of theirs in a fresh schema."""
-    postgres = processes.start_postgres(work, "postgres-micro")
-    try:
-        rates, cmd = clients.microbench(build, os.path.join(work, "micro.json"), {"POSTGRES_DSN": postgres.dsn()})
-    finally:
-        postgres.stop()
+    """Every micro-benchmark but the postgres persist pair (postgres_persist),
+    in one run of the binary."""
+    others = "-^(" + "|".join(POSTGRES_PERSIST.values()) + ")"
+    rates, _, cmd = clients.microbench(build, os.path.join(work, "micro.json"), benchmark_filter=others)
 
     def rate(prefix, threads=None):
         for name, value in rates.items():
@@ -193,11 +194,7 @@ def micro(build, work):
     rows = [row("persist: sqlite plugin vs raw batched sqlite3 inserts, same schema (orders/s, batches of 256)",
                 plugin, raw, "orders/s", ">= 50,000 orders/s", cmd),
             row("persist with an expiry scan every 1 ms on the same store vs persist alone (orders/s, batches of 256)",
-                with_expirer, plugin, "orders/s", ">= 0.9x", cmd),
-            row("persist: postgres plugin vs raw libpq (one pipeline per batch: BEGIN, INSERT ... SELECT FROM "
-                "unnest(...), product_sales upsert, COMMIT), same schema (orders/s, batches of 256)",
-                rate("persist/postgres_plugin/"), rate("persist/raw_postgres_baseline/"), "orders/s", ">= 0.8x",
-                f"POSTGRES_DSN=<{THROWAWAY_POSTGRES}> {cmd}")]
+                with_expirer, plugin, "orders/s", ">= 0.9x", cmd)]
     for family, threads in (("memory", 1), ("memory", 8), ("redis", 1), ("redis", 16)):
         rows.append(row(f"micro: admit through the {family} plugin, {threads} thread(s) (admissions/s)",
                         rate(f"admit/{family}", threads), None, "/s", "", cmd))
@@ -205,6 +202,73 @@ def micro(build, work):
     rows.append(row("micro: JSON write of a buy answer (writes/s)", rate("json/write_buy_response"), None, "/s", "",
                     cmd))
     return rows, rates
+
+
+def postgres_persist(build, work):
+    """The postgres persist pair (bench/micro: the plugin and raw libpq into
+    the same schema) in interleaved rounds against a throwaway PostgreSQL
+    started for it (POSTGRES_DSN), each run of theirs in a fresh schema.
+    Returns the row and the rounds as markdown."""
+    postgres = processes.start_postgres(work, "postgres-persist")
+    try:
+        pair = postgres_persist_rounds(build, work, postgres)
+    finally:
+        postgres.stop()
+    cmp = rounds.compare(pair, "plugin", "raw libpq")
+    row_ = compared_row("persist: postgres plugin vs raw libpq (one pipeline per batch: BEGIN, INSERT ... SELECT "
+                        "FROM unnest(...), product_sales upsert, COMMIT), same schema (orders/s, batches of 256)",
+                        cmp, "orders/s", ">= 0.8x", postgres_persist_command())
+    return [row_], postgres_persist_markdown(pair)
+
+
+def postgres_persist_command():
+    return (f"POSTGRES_DSN=<{THROWAWAY_POSTGRES}> {rounds.ROUNDS} rounds, sides in turn (order rotating), each one "
+            "process: flashsale-microbench --benchmark_filter='^persist/postgres_plugin/' (or "
+            "'^persist/raw_postgres_baseline/') --benchmark_out=FILE --benchmark_out_format=json, 400 batches into a "
+            "fresh schema; one warm-up run per side first, not counted; ratio = median of round ratios")
+
+
+def postgres_persist_rounds(build, work, postgres):
+    """The postgres persist pair in rounds.interleave's rounds, each turn one
+    run of the binary with only that benchmark. Besides its rate, each turn
+    records the CPU the whole PostgreSQL cluster spent per batch (its
+    backends end with the run, so they are counted once reaped)."""
+    def side(prefix):
+        def measure(_seconds):
+            before = postgres.cpu_seconds()
+            rates, items, _ = clients.microbench(build, os.path.join(work, "postgres-persist.json"),
+                                                 {"POSTGRES_DSN": postgres.dsn()}, "^" + prefix)
+            server = postgres.cpu_seconds() - before
+            name = next(iter(rates))
+            batches = items[name] / POSTGRES_PERSIST_BATCH
+            return {"rps": rates[name], "p99_ms": 0.0, "requests": int(items[name]),
+                    "server_cpu_ms_per_batch": round(server * 1e3 / batches, 3)}
+        return measure
+
+    return rounds.interleave([(name, side(prefix), {}) for name, prefix in POSTGRES_PERSIST.items()])
+
+
+POSTGRES_PERSIST_BATCH = 256  # bench/micro/persist_batch.h, kPersistBatch
+
+
+def postgres_persist_markdown(result):
+    """The pair's rounds: each side's orders/s and the cluster's CPU per batch, and their ratio."""
+    names = list(POSTGRES_PERSIST)
+    lines = ["| round | " + " | ".join(f"{n} orders/s | {n} server CPU ms/batch" for n in names) +
+             " | plugin/raw |", "|" + "---|" * (2 + 2 * len(names))]
+    turns = [("warm-up (not counted)", result["warmup"])] + [(str(i + 1), r) for i, r in enumerate(result["rounds"])]
+    for label, r in turns:
+        cells = [f"{r[n]['rps']:,.0f} | {r[n]['server_cpu_ms_per_batch']:.2f}" for n in names]
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {r['plugin']['rps'] / r['raw libpq']['rps']:.2f}x |")
+    cpu = {n: statistics.median(r[n]["server_cpu_ms_per_batch"] for r in result["rounds"]) for n in names}
+    client = {n: statistics.median(r[n]["cpu_us_per_req"]["client"] for r in result["rounds"]) * POSTGRES_PERSIST_BATCH
+              / 1e3 for n in names}
+    lines.append("")
+    for n in names:
+        lines.append(f"- {n}: PostgreSQL {cpu[n]:.2f} ms + client process {client[n]:.2f} ms of CPU per batch of "
+                     f"{POSTGRES_PERSIST_BATCH} (medians over the rounds; the client's includes its start and the "
+                     "schema's setup)")
+    return "\n".join(lines)
 
 
 def embedded_buy(build, work):

@@ -293,6 +293,30 @@ class Postgres:
     def dsn(self, database="postgres"):
         return f"postgresql://flashsale@127.0.0.1:{self.port}/{database}"
 
+    def cpu_seconds(self):
+        """CPU time (user + system) of the whole cluster so far: the postmaster,
+        the children it has reaped (a session's backend ends with it) and the
+        ones still running."""
+        tick = os.sysconf("SC_CLK_TCK")
+        with open(os.path.join(self.data, "postmaster.pid")) as f:
+            postmaster = int(f.readline())
+
+        def fields(pid):
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()
+
+        total = sum(int(x) for x in fields(postmaster)[11:15])  # utime stime cutime cstime
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                child = fields(pid)
+            except OSError:  # gone meanwhile: counted in cutime once reaped
+                continue
+            if int(child[1]) == postmaster:
+                total += int(child[11]) + int(child[12])
+        return total / tick
+
     def create_database(self, database):
         """A new database; returns its DSN."""
         subprocess.run([os.path.join(PG_BIN, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", self.dsn(), "-c",

@@ -47,11 +47,11 @@ def settle_writeback(limit_kb=8192, timeout=15):
         time.sleep(0.2)
 
 
-# The phases, in the order a full run takes them. `micro` and `stack` each
-# start a throwaway PostgreSQL 15 (processes.Postgres) for their postgres
-# figures: the persist pair of the micro-benchmarks (POSTGRES_DSN), and the
-# drain capacity with persist on postgres after the sqlite one.
-PHASES = ("micro", "livez", "livez-c1000", "idle-rss", "embedded", "rss", "redis", "stack")
+# The phases, in the order a full run takes them. `postgres-persist` and
+# `stack` each start a throwaway PostgreSQL 15 (processes.Postgres) for their
+# postgres figures: the persist pair of the micro-benchmarks (POSTGRES_DSN),
+# and the drain capacity with persist on postgres after the sqlite one.
+PHASES = ("micro", "postgres-persist", "livez", "livez-c1000", "idle-rss", "embedded", "rss", "redis", "stack")
 
 
 def main():
@@ -98,6 +98,11 @@ def main():
         rows.extend(r)
         sections.append(("Micro-benchmarks (items/s)", "\n".join(f"- `{k}`: {v:,.0f}/s" for k, v in rates.items())))
 
+    def postgres_persist():
+        r, table = phases.postgres_persist(build, work)
+        rows.extend(r)
+        sections.append(("Persist on postgres: plugin and raw libpq, round by round", table))
+
     def livez(connections):
         def run():
             r, table, detail = phases.fixed_answer(build, connections)
@@ -138,8 +143,9 @@ def main():
         rows.extend(r)
         sections.append(("Default stack loadtests", "```\n" + json.dumps(detail, indent=1) + "\n```"))
 
-    runs = {"micro": micro, "livez": livez(phases.CONNECTIONS), "livez-c1000": livez(1000), "idle-rss": idle_rss,
-            "embedded": embedded, "rss": rss, "redis": redis, "stack": stack}
+    runs = {"micro": micro, "postgres-persist": postgres_persist, "livez": livez(phases.CONNECTIONS),
+            "livez-c1000": livez(1000), "idle-rss": idle_rss, "embedded": embedded, "rss": rss, "redis": redis,
+            "stack": stack}
     for name in PHASES:
         phase(name, runs[name])
 

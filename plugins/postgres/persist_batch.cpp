@@ -1,10 +1,12 @@
 #include "persist_batch.h"
 
+#include <algorithm>
 #include <numeric>
 #include <string_view>
 #include <unordered_map>
 
 #include "pg_error.h"
+#include "pg_schema.h"
 #include "sales_totals.h"
 
 namespace flashsale::postgres {
@@ -20,6 +22,15 @@ constexpr int kMaxRounds = 8;
 
 const Statement kBegin{"", "BEGIN"};
 const Statement kCommit{"", "COMMIT"};
+const Statement kRollback{"", "ROLLBACK"};
+// The fast path's statements are planned once per connection instead of per
+// run (the session plans every run, pg_connection.cpp): the insert and the
+// upsert read no table but through a unique key, and the check's query can
+// only probe one (pg_schema.cpp), so a plan made on an empty database stays
+// right.
+const Statement kGenericPlans{"", "SET LOCAL plan_cache_mode = force_generic_plan"};
+
+constexpr const char* kUniqueViolation = "23505";
 
 // Rows are inserted in (product_id, user_id, position) order: two batches
 // racing for the same users take the unique keys' locks in the same order
@@ -27,19 +38,46 @@ const Statement kCommit{"", "COMMIT"};
 // batch order, so the first of them wins as it would one at a time. A
 // request id seen twice is inserted once (ON CONFLICT DO NOTHING also skips
 // a row that conflicts with one inserted earlier by the same statement).
+//
+// `where` filters the events (as e); `on_conflict` and `returning` end the
+// statement.
+std::string insert_orders_sql(const std::string& where, const std::string& on_conflict, const std::string& returning) {
+  return "INSERT INTO orders (request_id, user_id, product_id, quantity, unit_price, amount, accepted_ms, created_ms,"
+         " deadline_ms)"
+         " SELECT e.request_id, e.user_id, e.product_id, e.quantity, e.unit_price, e.quantity * e.unit_price,"
+         " e.accepted_ms, $7::int8, $8::int8"
+         " FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int4[], $5::int8[], $6::int8[]) WITH ORDINALITY"
+         " AS e(request_id, user_id, product_id, quantity, unit_price, accepted_ms, position)" +
+         where + " ORDER BY e.product_id, e.user_id, e.position" + on_conflict + returning;
+}
+
+// The careful path's insert: every event that can become an order does.
 const Statement& insert_orders() {
   static const Statement statement{
       "fs_insert_orders",
-      "INSERT INTO orders (request_id, user_id, product_id, quantity, unit_price, amount, accepted_ms, created_ms,"
-      " deadline_ms)"
-      " SELECT e.request_id, e.user_id, e.product_id, e.quantity, e.unit_price, e.quantity * e.unit_price,"
-      " e.accepted_ms, $7::int8, $8::int8"
-      " FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int4[], $5::int8[], $6::int8[]) WITH ORDINALITY"
-      " AS e(request_id, user_id, product_id, quantity, unit_price, accepted_ms, position)"
-      " WHERE NOT EXISTS (SELECT 1 FROM failed_requests f WHERE f.request_id = e.request_id)"
-      " ORDER BY e.product_id, e.user_id, e.position"
-      " ON CONFLICT DO NOTHING"
-      " RETURNING request_id, id, product_id, quantity"};
+      insert_orders_sql(" WHERE NOT EXISTS (SELECT 1 FROM failed_requests f WHERE f.request_id = e.request_id)",
+                        " ON CONFLICT DO NOTHING", " RETURNING request_id, id, product_id, quantity")};
+  return statement;
+}
+
+// The fast path's: every event becomes an order, or a unique key stops the
+// statement (unique_violation) and with it the transaction. Answers one row,
+// the new orders' ids as one int8[] in (product_id, user_id) order: one value
+// instead of a row per order, and enough to name each event's order, as the
+// orders are all active and so of distinct users per product.
+const Statement& insert_fresh_orders() {
+  static const Statement statement{
+      "fs_insert_fresh_orders", "WITH inserted AS (" + insert_orders_sql("", "", " RETURNING id, product_id, user_id") +
+                                    ") SELECT array_agg(id ORDER BY product_id, user_id) FROM inserted"};
+  return statement;
+}
+
+// Stops the transaction (SQLSTATE kFailedRequestFound) when a request of $1
+// is recorded as failed (pg_schema.cpp). A statement of its own after the
+// insert, so its snapshot is taken after every row went in: see
+// persist_fresh.
+const Statement& refuse_failed_requests() {
+  static const Statement statement{"fs_refuse_failed_requests", "SELECT flashsale_refuse_failed_requests($1::text[])"};
   return statement;
 }
 
@@ -107,6 +145,46 @@ Columns columns_of(const std::vector<OrderEvent>& events, const std::vector<std:
           int_array(quantities),   int_array(prices), int_array(accepted)};
 }
 
+// The fast path: see persist_batch.h. Returns false, the transaction
+// aborted with nothing of it left, when the careful path must decide.
+bool persist_fresh(Connection& connection, const std::vector<OrderEvent>& events, UnixMillis now, UnixMillis deadline,
+                   std::vector<PersistResult>* results) {
+  std::vector<std::size_t> all(events.size());
+  std::iota(all.begin(), all.end(), 0);
+  Columns c = columns_of(events, all);
+  SalesChanges changes;
+  for (const OrderEvent& event : events) changes.order_created(event.product_id, event.quantity);
+  std::vector<Query> queries{{&kBegin, {}},
+                             {&kGenericPlans, {}},
+                             {&insert_fresh_orders(),
+                              {c.request_ids, c.user_ids, c.product_ids, c.quantities, c.unit_prices, c.accepted_ms,
+                               param(now), param(deadline)}},
+                             {&refuse_failed_requests(), {c.request_ids}}};
+  changes.append_to(&queries);
+  queries.push_back({&kCommit, {}});
+  std::vector<Result> answers;
+  try {
+    answers = connection.run(queries);
+  } catch (const PgError& error) {
+    bool not_fresh = error.sqlstate() == kUniqueViolation || error.sqlstate() == kFailedRequestFound;
+    if (not_fresh && error.kind() != PgError::Kind::connection) return false;
+    throw;
+  }
+  std::vector<OrderId> ids = answers[2].int64_array(0, 0);
+  if (ids.size() != events.size()) {
+    throw PgError(
+        PgError::Kind::internal, "",
+        std::to_string(events.size()) + " events were committed as " + std::to_string(ids.size()) + " orders");
+  }
+  std::vector<std::size_t> by_user = all;
+  std::sort(by_user.begin(), by_user.end(), [&](std::size_t a, std::size_t b) {
+    return std::pair(events[a].product_id, events[a].user_id) < std::pair(events[b].product_id, events[b].user_id);
+  });
+  results->assign(events.size(), PersistResult{RequestStatus::success, {}, 0});
+  for (std::size_t i = 0; i < by_user.size(); ++i) (*results)[by_user[i]].order_id = ids[i];
+  return true;
+}
+
 class Batch {
  public:
   Batch(Connection& connection, const std::vector<OrderEvent>& events, UnixMillis now, UnixMillis deadline)
@@ -137,7 +215,11 @@ class Batch {
   std::vector<std::size_t> insert(const std::vector<std::size_t>& unsettled, bool begin) {
     Columns c = columns_of(events_, unsettled);
     std::vector<Query> queries;
-    if (begin) queries.push_back({&kBegin, {}});
+    if (begin) {
+      // The fast path's transaction, aborted.
+      if (connection_.in_transaction()) queries.push_back({&kRollback, {}});
+      queries.push_back({&kBegin, {}});
+    }
     queries.push_back({&insert_orders(),
                        {c.request_ids, c.user_ids, c.product_ids, c.quantities, c.unit_prices, c.accepted_ms,
                         param(now_), param(deadline_)}});
@@ -242,6 +324,8 @@ class Batch {
 std::vector<PersistResult> persist_batch(Connection& connection, const std::vector<OrderEvent>& events, UnixMillis now,
                                          UnixMillis deadline) {
   if (events.empty()) return {};
+  std::vector<PersistResult> results;
+  if (persist_fresh(connection, events, now, deadline, &results)) return results;
   return Batch(connection, events, now, deadline).run();
 }
 

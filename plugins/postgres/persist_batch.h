@@ -1,7 +1,20 @@
 // One batch of OrderStore::persist: one transaction, a few multi-row
 // statements sent as pipelines, never a round trip per event.
 //
-// The common batch (new orders, redeliveries) costs two round trips:
+// The fast path, for the common batch (every event a new order: no
+// redelivery, no request twice, no user already holding the product), is one
+// round trip: BEGIN; a plain INSERT ... SELECT FROM unnest(...) of every
+// event, answering the new ids as one array; a check that no request of the
+// batch is recorded as failed; the product_sales upsert; COMMIT. Any other batch stops that transaction, at
+// the insert (a unique key refuses a row) or at the check (an error it
+// raises), so nothing of it stays, and takes the careful path from the
+// start. The check is a statement of its own after the insert: a failure
+// another process commits during the insert, while the insert waits, is in
+// its snapshot (the order refusing such a request is held until that commit,
+// and only its cancel frees the slot the insert takes: record_failures in
+// persist_batch.cpp).
+//
+// The careful path costs two round trips:
 //   1. BEGIN; insert every event as an order in one INSERT ... SELECT FROM
 //      unnest(...) ON CONFLICT DO NOTHING (skipping requests recorded as
 //      failed); then read the outcome of every request of the batch;

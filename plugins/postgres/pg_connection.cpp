@@ -43,6 +43,27 @@ std::int64_t Result::int64(int row, int column) const {
   return number;
 }
 
+std::vector<std::int64_t> Result::int64_array(int row, int column) const {
+  std::string_view text = this->text(row, column);
+  std::vector<std::int64_t> values;
+  if (text.empty()) return values;
+  auto malformed = [&] {
+    return PgError(PgError::Kind::internal, "",
+                   "column " + std::to_string(column) + " holds '" + std::string(text) + "', not an int8[]");
+  };
+  if (text.size() < 2 || text.front() != '{' || text.back() != '}') throw malformed();
+  const char* at = text.data() + 1;
+  const char* end = text.data() + text.size() - 1;
+  while (at < end) {
+    std::int64_t value = 0;
+    auto [next, error] = std::from_chars(at, end, value);
+    if (error != std::errc() || (next != end && *next != ',')) throw malformed();
+    values.push_back(value);
+    at = next == end ? end : next + 1;
+  }
+  return values;
+}
+
 std::int64_t Result::affected() const {
   const char* tuples = PQcmdTuples(result_);
   std::int64_t number = 0;
@@ -235,26 +256,37 @@ std::string param(std::int64_t value) {
 }
 
 std::string int_array(const std::vector<std::int64_t>& values) {
-  std::string text = "{";
+  std::string text;
+  text.reserve(2 + values.size() * 21);  // 20 characters hold any int64, and a comma
+  text += '{';
+  char digits[24];
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (i != 0) text += ',';
-    text += std::to_string(values[i]);
+    text.append(digits, std::to_chars(digits, digits + sizeof digits, values[i]).ptr);
   }
-  return text + "}";
+  text += '}';
+  return text;
 }
 
 std::string text_array(const std::vector<std::string_view>& values) {
-  std::string text = "{";
+  std::size_t size = 2;
+  for (std::string_view value : values) size += value.size() + 3;
+  std::string text;
+  text.reserve(size);
+  text += '{';
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (i != 0) text += ',';
     text += '"';
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') text += '\\';
-      text += c;
+    std::string_view rest = values[i];
+    for (std::size_t special; (special = rest.find_first_of("\"\\")) != std::string_view::npos;) {
+      text.append(rest.substr(0, special)) += '\\';
+      text += rest[special];
+      rest.remove_prefix(special + 1);
     }
-    text += '"';
+    text.append(rest) += '"';
   }
-  return text + "}";
+  text += '}';
+  return text;
 }
 
 }  // namespace flashsale::postgres

@@ -57,6 +57,8 @@ class Result {
   std::string_view text(int row, int column) const noexcept;  // "" for NULL
   bool null(int row, int column) const noexcept { return PQgetisnull(result_, row, column) != 0; }
   std::int64_t int64(int row, int column) const;  // 0 for NULL; throws PgError on non-numbers
+  // An int8[] without NULLs ({} for NULL); throws PgError on anything else.
+  std::vector<std::int64_t> int64_array(int row, int column) const;
   bool boolean(int row, int column) const noexcept { return text(row, column) == "t"; }
   std::int64_t affected() const;  // rows an INSERT, UPDATE or DELETE changed
   const PGresult* raw() const noexcept { return result_; }

@@ -128,6 +128,23 @@ std::vector<Migration> migrations() {
            "CREATE INDEX stock_top_ups_product ON stock_top_ups (product_id)",
            "CREATE INDEX stock_top_ups_pending ON stock_top_ups (id) WHERE pending",
        }},
+      {3,
+       "the persist fast path's check for failed requests",
+       {
+           // Raises kFailedRequestFound when a request of request_ids is
+           // recorded as failed. VOLATILE (the default): its query takes a
+           // snapshot of its own, so it sees every commit before the call.
+           // Its query probes the primary key once per request, which is
+           // right at any size of the table; the sequential scan is ruled
+           // out because the fast path plans it once per connection
+           // (persist_batch.cpp), and a plan made while the table is small
+           // would go on scanning it once it is not.
+           std::string("CREATE FUNCTION flashsale_refuse_failed_requests(request_ids text[]) RETURNS void"
+                       " LANGUAGE plpgsql SET enable_seqscan = off AS $$ BEGIN"
+                       " IF EXISTS (SELECT 1 FROM failed_requests WHERE request_id = ANY(request_ids)) THEN"
+                       " RAISE EXCEPTION 'a request of the batch is recorded as failed' USING ERRCODE = '") +
+               kFailedRequestFound + "'; END IF; END $$",
+       }},
   };
 }
 

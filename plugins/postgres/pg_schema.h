@@ -10,6 +10,8 @@
 // product (a partial unique index on status IN (0, 1)) and the expiry's
 // partial index on deadline_ms WHERE status = 0; failed_requests;
 // stock_returns; product_sales; and the order_requests view for people.
+// Beside them, one function: the persist fast path's check for failed
+// requests.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +26,10 @@ class Connection;
 inline constexpr std::int64_t kStoredAwaitingPayment = 0;
 inline constexpr std::int64_t kStoredPaid = 1;
 inline constexpr std::int64_t kStoredCancelled = 2;
+
+// The SQLSTATE flashsale_refuse_failed_requests(text[]) raises: a request
+// of the array is recorded as failed (persist_batch.h).
+inline constexpr const char* kFailedRequestFound = "FS001";
 
 // Throws PgError (internal) for a value no status is stored as.
 OrderStatus order_status_from_stored(std::int64_t stored);

@@ -3,7 +3,7 @@
 // run (the store's backend is seen waiting in pg_stat_activity before the
 // next step): a refused request whose blocking order is being cancelled, and
 // a request recorded as failed by another process while this batch's insert
-// was already under way.
+// was already under way, on the fast path and on the careful one.
 #include <chrono>
 #include <thread>
 
@@ -83,16 +83,32 @@ TEST_CASE("postgres race: a request failed by another process during the insert 
   std::vector<PersistResult> results;
   REQUIRE(db.store->persist({order_event("holder", 20)}, kPaymentTimeoutMs, &results).is_ok());
   OrderId holder = results[0].order_id;
+  REQUIRE(db.store->persist({order_event("early", 5)}, kPaymentTimeoutMs, &results).is_ok());
   SideConnection blocker(dsn), other(dsn), watcher(dsn);
-  // An uncommitted order of user 10 makes the batch's insert wait at its
-  // first row (user 10 sorts before user 20), after its snapshot was taken.
+  // An uncommitted order of user 10 makes the batch's insert wait at user
+  // 10's row (users 5 and 20 sort around it), after its snapshot was taken.
   blocker.exec("BEGIN");
   blocker.exec(
       "INSERT INTO orders (request_id, user_id, product_id, quantity, unit_price, amount, accepted_ms, created_ms,"
       " deadline_ms) VALUES ('blocker', 10, 7, 1, 1, 1, 0, 0, 0)");
 
-  BackgroundPersist batch(*db.store, {order_event("first", 10), order_event("late", 20)});
+  std::vector<OrderEvent> events{order_event("first", 10), order_event("late", 20)};
+  std::string guard;
+  SECTION("a fresh batch: the fast path's check after its insert sees the failure") {
+    guard = "fast path";
+  }
+  SECTION("with a redelivered event: the careful path's outcome read sees the failure") {
+    // The fast path's insert stops at once on early; the careful path's
+    // insert is the one that waits.
+    events.push_back(order_event("early", 5));
+    guard = "careful path";
+  }
+  INFO(guard);
+  BackgroundPersist batch(*db.store, events);
   bool waited = store_waits_for_a_lock(watcher);
+  std::string waiting_at = watcher.text(
+      "SELECT coalesce(max(query), '') FROM pg_stat_activity WHERE application_name = 'flashsale'"
+      " AND wait_event_type = 'Lock' AND datname = current_database()");
   // Meanwhile another process records "late" as failed (refused by holder),
   // and then holder is cancelled: user 20's product is free when the
   // insert reaches "late", and its snapshot does not show the failure.
@@ -101,16 +117,18 @@ TEST_CASE("postgres race: a request failed by another process during the insert 
   blocker.exec("ROLLBACK");
   batch.join();
   REQUIRE(waited);
+  CHECK((waiting_at.find("ON CONFLICT") != std::string::npos) == (guard == "careful path"));
 
   CHECK(batch.results[0].status == RequestStatus::success);
-  // The insert wrote an order for "late", saw the failure when it read the
-  // outcomes, and took the order back: one request, one outcome.
+  // The insert wrote an order for "late"; the failure, seen after it, stands:
+  // the fast path's transaction is aborted whole, the careful path takes the
+  // order back. One request, one outcome.
   CHECK(batch.results[1].status == RequestStatus::failed);
   CHECK(batch.results[1].reason == "already_purchased");
   CHECK(watcher.number("SELECT count(*) FROM orders WHERE request_id = 'late'") == 0);
   ProductSales sales;
   REQUIRE(db.store->sales(kProduct, &sales).is_ok());
-  CHECK(sales.orders == 2);           // holder and first; not late
+  CHECK(sales.orders == 3);           // holder, early and first; not late
   CHECK(sales.failed_requests == 0);  // late's failure is the other process's to count
 }
 

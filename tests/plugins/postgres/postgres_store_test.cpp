@@ -58,8 +58,8 @@ TEST_CASE("postgres store: stores opening at once apply the migrations once", "[
   }
 
   SideConnection side(dsn);
-  CHECK(side.number("SELECT count(*) FROM schema_version") == 2);
-  CHECK(side.number("SELECT max(version) FROM schema_version") == 2);
+  CHECK(side.number("SELECT count(*) FROM schema_version") == 3);
+  CHECK(side.number("SELECT max(version) FROM schema_version") == 3);
   std::string applied = side.text("SELECT max(applied_ms) FROM schema_version");
   // Every store works on the one schema.
   for (int i = 0; i < kOpeners; ++i) {
@@ -68,7 +68,7 @@ TEST_CASE("postgres store: stores opening at once apply the migrations once", "[
   CHECK(side.number("SELECT count(*) FROM orders") == kOpeners);
   // Opened again later, nothing is applied again.
   PostgresStore again(dsn);
-  CHECK(side.number("SELECT count(*) FROM schema_version") == 2);
+  CHECK(side.number("SELECT count(*) FROM schema_version") == 3);
   CHECK(side.text("SELECT max(applied_ms) FROM schema_version") == applied);
 }
 
@@ -202,6 +202,101 @@ TEST_CASE("postgres store: two stores racing over overlapping batches agree on e
   CHECK(sales.quantity_cancelled == side.number("SELECT coalesce(sum(quantity), 0) FROM orders WHERE status = 2"));
   CHECK(sales.quantity_returns_pending ==
         side.number("SELECT coalesce(sum(quantity), 0) FROM stock_returns JOIN orders ON orders.id = order_id"));
+}
+
+TEST_CASE("postgres store: a batch of fresh and settled events leaves the fast path for the careful one",
+          "[postgres]") {
+  std::string dsn = fresh_database(shared_server());
+  PostgresStore db(dsn);
+  OrderId held = persist(*db.store, {order_event("held", 20)})[0].order_id;
+  OrderId old = persist(*db.store, {order_event("old", 30)})[0].order_id;
+  std::vector<PersistResult> refused = persist(*db.store, {order_event("refused-before", 20)});
+  REQUIRE(refused[0].status == RequestStatus::failed);
+
+  // Fresh events (b, a, c1), a redelivered order (old), a redelivered
+  // failure, one refused by held, a twice, and c2 after c1 for the same
+  // user and product. The insert takes them by user: b first.
+  std::vector<OrderEvent> batch{order_event("c1", 3),
+                                order_event("old", 30),
+                                order_event("b", 1),
+                                order_event("a", 2),
+                                order_event("refused-before", 20),
+                                order_event("new-refused", 20),
+                                order_event("a", 2),
+                                order_event("c2", 3)};
+  SideConnection side(dsn), watcher(dsn);
+  // An uncommitted order for b holds the fast path's insert at b.
+  side.exec("BEGIN");
+  side.exec(
+      "INSERT INTO orders (request_id, user_id, product_id, quantity, unit_price, amount, accepted_ms, created_ms,"
+      " deadline_ms) VALUES ('b', 1, 7, 1, 1, 1, 0, 0, 0)");
+  std::vector<PersistResult> results;
+  Status status;
+  std::thread persister([&] { status = db.store->persist(batch, kPaymentTimeoutMs, &results); });
+  std::string waiting_at;
+  bool waited = eventually([&] {
+    waiting_at = watcher.text(
+        "SELECT coalesce(max(query), '') FROM pg_stat_activity WHERE application_name = 'flashsale'"
+        " AND wait_event_type = 'Lock' AND datname = current_database()");
+    return !waiting_at.empty();
+  });
+  side.exec("ROLLBACK");
+  persister.join();
+  REQUIRE(waited);
+  CHECK_THAT(waiting_at, Catch::Contains("INSERT INTO orders") && !Catch::Contains("ON CONFLICT"));
+  INFO(status.message());
+  REQUIRE(status.is_ok());
+
+  // What the careful path answers each event, one at a time in batch order.
+  auto order_of = [&](const std::string& request) {
+    return side.number("SELECT id FROM orders WHERE request_id = '" + request + "'");
+  };
+  auto check_outcomes = [&](const std::vector<PersistResult>& got) {
+    REQUIRE(got.size() == batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      INFO("event " << i << ": " << batch[i].request_id);
+      const std::string& request = batch[i].request_id;
+      bool refused_now = request == "refused-before" || request == "new-refused" || request == "c2";
+      CHECK(got[i].status == (refused_now ? RequestStatus::failed : RequestStatus::success));
+      if (refused_now) {
+        CHECK(got[i].reason == "already_purchased");
+      } else {
+        CHECK(got[i].order_id == order_of(request));
+      }
+    }
+  };
+  check_outcomes(results);
+  CHECK(results[1].order_id == old);
+  CHECK(results[3].order_id == results[6].order_id);
+  CHECK(side.number("SELECT count(*) FROM orders") == 5);  // held, old, a, b, c1, and nothing twice
+  CHECK(side.number("SELECT count(*) FROM failed_requests") == 3);
+  CHECK(side.number("SELECT count(*) FROM orders WHERE id = " + std::to_string(held)) == 1);
+
+  // Redelivered whole, the batch answers the same and changes nothing.
+  check_outcomes(persist(*db.store, batch));
+  ProductSales sales;
+  REQUIRE(db.store->sales(7, &sales).is_ok());
+  CHECK(sales.orders == 5);
+  CHECK(sales.failed_requests == 3);
+  CHECK(sales.orders_awaiting_payment == 5);
+  CHECK(sales.quantity_awaiting_payment == 5);
+}
+
+TEST_CASE("postgres store: request ids with quotes and backslashes reach the database as sent", "[postgres]") {
+  std::string dsn = fresh_database(shared_server());
+  PostgresStore db(dsn);
+  std::vector<OrderEvent> batch{order_event("say \"hi\", {now}", 1), order_event("C:\\orders\\1", 2),
+                                order_event("plain", 3)};
+  std::vector<PersistResult> fresh = persist(*db.store, batch);  // the fast path
+  std::vector<PersistResult> again = persist(*db.store, batch);  // redelivered: the careful path
+  SideConnection side(dsn);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    INFO(batch[i].request_id);
+    REQUIRE(fresh[i].status == RequestStatus::success);
+    CHECK(again[i].order_id == fresh[i].order_id);
+    CHECK(side.text("SELECT request_id FROM orders WHERE id = " + std::to_string(fresh[i].order_id)) ==
+          batch[i].request_id);
+  }
 }
 
 TEST_CASE("postgres store: an unexpected constraint violation is an internal error naming it", "[postgres]") {
