@@ -5,15 +5,17 @@ what the server counted.
 The server runs on the embedded profile (temp SQLite file, HTTP_ADDR
 127.0.0.1:0, its port read from its first stdout line); Prometheus runs on a
 free loopback port with a temp TSDB, the config of etc/prometheus/prometheus.yml
-with this server as target, a 1s scrape interval and the alert rules loaded.
-After N accepted buys, Prometheus' HTTP API must answer N for the accepted
-outcome before a deadline, and `promtool check metrics` must accept a scrape.
+with this server as target, a 1s scrape and evaluation interval and the alert
+rules loaded. After N accepted buys, Prometheus' HTTP API must answer N for
+the accepted outcome before a deadline, every alert rule must evaluate without
+error on the real series, and `promtool check metrics` must accept a scrape.
 Both processes are stopped however the test ends; the server must exit 0
 (under ASan a leak or an error makes it exit otherwise).
 
 usage: prometheus_scrape_test.py <build dir> <source dir>
 """
 import ctypes
+import datetime
 import json
 import os
 import selectors
@@ -184,14 +186,25 @@ def query(prometheus_url, expression):
     return float(result[0]["value"][1]) if result else None
 
 
-def rules_loaded(prometheus_url):
+def evaluated_at(timestamp):
+    """Seconds since the epoch of an RFC 3339 time with up to 9 decimals."""
+    whole, _, fraction = timestamp.rstrip("Z").partition(".")
+    moment = datetime.datetime.fromisoformat(whole).replace(tzinfo=datetime.timezone.utc)
+    return moment.timestamp() + float("0." + (fraction or "0"))
+
+
+def rules_evaluated_ok(prometheus_url, since):
+    """How many rules Prometheus evaluated without error after `since` (the
+    epoch seconds when the server's series were in)."""
     try:
         status, body = request("GET", prometheus_url + "/api/v1/rules")
     except (urllib.error.URLError, ConnectionError):
         return 0
     if status != 200:
         return 0
-    return sum(len(group["rules"]) for group in json.loads(body)["data"]["groups"])
+    groups = json.loads(body)["data"]["groups"]
+    return sum(rule["health"] == "ok" and evaluated_at(rule["lastEvaluation"]) > since
+               for group in groups for rule in group["rules"])
 
 
 def run(build_dir, source_dir, work, processes):
@@ -206,7 +219,9 @@ def run(build_dir, source_dir, work, processes):
     assert query(prometheus_url, 'up{job="flashsale"}') == 1
     with open(os.path.join(source_dir, "etc", "prometheus", "alerts.yml")) as f:
         rules = sum(len(group["rules"]) for group in yaml.safe_load(f)["groups"])
-    wait_for("the alert rules Prometheus loaded", lambda: rules_loaded(prometheus_url), rules, QUERY_TIMEOUT_S)
+    series_in = time.time()
+    wait_for("the alert rules evaluated without error", lambda: rules_evaluated_ok(prometheus_url, series_in),
+             rules, QUERY_TIMEOUT_S)
     print(f"prometheus read {BUYS} accepted buys back from the server")
 
 
