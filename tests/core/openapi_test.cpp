@@ -184,6 +184,7 @@ void run_scenario(Recorder& r) {
   r.call(api, "GET", "/readyz");
   r.call(api, "GET", "/openapi.json");
   r.call(api, "GET", "/metrics");
+  r.call(api, "GET", "/dashboard");
 
   // Wrong tokens: 401 on each admin route, then the address is locked out.
   const std::string stranger = "192.0.2.99";
