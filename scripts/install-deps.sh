@@ -12,6 +12,7 @@ packages=("$@"
   libpq-dev postgresql-15
   prometheus-cpp-dev prometheus
   python3 python3-yaml
+  chromium chromium-driver python3-selenium
 )
 
 missing=()

@@ -153,6 +153,24 @@ TEST_CASE("only /healthz and /livez may run on the I/O thread", "[routes]") {
   CHECK(blocking("GET", "/api/admin/reconcile/1"));
 }
 
+TEST_CASE("/dashboard serves the live sale page to anyone from the I/O thread", "[routes]") {
+  Api api;
+  Router::Match match = api.router.match(HttpRequest::make("GET", "/dashboard"));
+  REQUIRE(match.handler != nullptr);
+  CHECK_FALSE(match.blocking);
+  HttpResponse page = api.call("GET", "/dashboard");
+  REQUIRE(page.status == 200);
+  CHECK(std::string(page.content_type) == "text/html; charset=utf-8");
+  CHECK_THAT(page.body, Catch::StartsWith("<!DOCTYPE html>"));
+  CHECK_THAT(page.body, Catch::Contains("fetch(\"/metrics\""));
+  CHECK_THAT(page.body, Catch::Contains("data-metric=\"accepted_total\""));
+  // Self-contained: nothing loaded from elsewhere, and the browser is told so.
+  CHECK_THAT(page.body, !Catch::Contains("http://") && !Catch::Contains("https://") && !Catch::Contains(" src="));
+  REQUIRE(page.headers.size() == 1);
+  CHECK(page.headers[0].first == "Content-Security-Policy");
+  CHECK_THAT(page.headers[0].second, Catch::Contains("connect-src 'self'"));
+}
+
 TEST_CASE("/healthz reports the pipeline's and the HTTP front's counters", "[routes]") {
   Api api;
   check_error(api.call("POST", "/api/products", "{}"), 401, "unauthorized");

@@ -234,6 +234,7 @@ void run_scenario(Recorder& r) {
   r.call(api, "GET", "/openapi.json");
   r.call(api, "GET", "/metrics");
   dead_letter_scenario(r, api);
+  r.call(api, "GET", "/dashboard");
 
   // Wrong tokens: 401 on each admin route, then the address is locked out.
   const std::string stranger = "192.0.2.99";

@@ -90,6 +90,7 @@ void add_api_routes(const ApiContext* context, Router* router) {
   add("GET", "/readyz", kBlocking, anyone(context, handlers::readyz));
   add("GET", "/openapi.json", !kBlocking, anyone(context, handlers::openapi));
   add("GET", "/metrics", kBlocking, anyone(context, handlers::metrics));
+  add("GET", "/dashboard", !kBlocking, anyone(context, handlers::dashboard));
 }
 
 }  // namespace flashsale

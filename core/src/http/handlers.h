@@ -44,6 +44,8 @@ HttpResponse healthz(const ApiContext& context, const HttpRequest& request, std:
 HttpResponse readyz(const ApiContext& context, const HttpRequest& request, std::string_view param);
 // GET /openapi.json: the API description (docs/openapi.json).
 HttpResponse openapi(const ApiContext& context, const HttpRequest& request, std::string_view param);
+// GET /dashboard: the live sale page (docs/dashboard.html), which polls /metrics.
+HttpResponse dashboard(const ApiContext& context, const HttpRequest& request, std::string_view param);
 // GET /metrics: every metric in the Prometheus text format.
 HttpResponse metrics(const ApiContext& context, const HttpRequest& request, std::string_view param);
 // GET /livez: the process is up and its I/O threads answer; a fixed answer.
