@@ -22,10 +22,10 @@ namespace {
 
 class KafkaRelay : public Relay {
  public:
-  KafkaRelay(const Settings& settings, Logger* logger)
-      : publisher_(settings, logger),
-        dead_letters_(settings, logger, &publisher_),
-        subscriber_(settings, logger, &dead_letters_) {}
+  KafkaRelay(const Settings& settings, const HostServices& host)
+      : publisher_(settings, host.logger),
+        dead_letters_(settings, host.logger, &publisher_),
+        subscriber_(settings, host, &dead_letters_) {}
 
   Status publish(const std::vector<OrderEvent>& events, std::vector<bool>* delivered) noexcept override {
     try {
@@ -77,7 +77,7 @@ class KafkaRelay : public Relay {
 
 class KafkaBackend : public Backend {
  public:
-  KafkaBackend(const Settings& settings, Logger* logger) : settings_(settings), logger_(logger) {}
+  KafkaBackend(const Settings& settings, const HostServices& host) : settings_(settings), host_(host) {}
   ~KafkaBackend() override {
     if (probe_ != nullptr) rd_kafka_destroy(probe_);
   }
@@ -114,7 +114,7 @@ class KafkaBackend : public Backend {
 
   Relay* make_relay(std::string* error) noexcept override {
     try {
-      return new KafkaRelay(settings_, logger_);
+      return new KafkaRelay(settings_, host_);
     } catch (const std::exception& e) {
       *error = e.what();
       return nullptr;
@@ -123,7 +123,7 @@ class KafkaBackend : public Backend {
 
  private:
   Settings settings_;
-  Logger* logger_;
+  HostServices host_;
   std::mutex probe_mutex_;
   rd_kafka_t* probe_ = nullptr;  // for ready(), made on its first call
 };
@@ -145,7 +145,7 @@ Backend* make_backend(const Settings& settings, const HostServices& host, std::s
       *error = bad;
       return nullptr;
     }
-    return new KafkaBackend(settings, host.logger);
+    return new KafkaBackend(settings, host);
   } catch (const std::exception& e) {
     *error = e.what();
     return nullptr;

@@ -17,12 +17,36 @@ void rebalance_trampoline(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_p
 
 }  // namespace
 
-Subscriber::Subscriber(Settings settings, Logger* logger, DeadLetterTopic* dead_letters)
-    : logger_(logger),
+Subscriber::Subscriber(Settings settings, const HostServices& host, DeadLetterTopic* dead_letters)
+    : logger_(host.logger),
+      metrics_(host.metrics),
       dead_letters_(dead_letters),
       settings_(std::move(settings)),
       topic_(settings_.get(setting::kTopic)),
-      max_attempts_(static_cast<std::uint32_t>(settings_.get_int(setting::kMaxAttempts, nullptr))) {}
+      max_attempts_(static_cast<std::uint32_t>(settings_.get_int(setting::kMaxAttempts, nullptr))) {
+  poison_ = &metrics_->counter("flashsale_kafka_poison_messages_total",
+                               "Relay messages that did not decode (moved to the dead-letter topic).",
+                               {{"topic", topic_.c_str()}});
+  dead_lettered_ = &metrics_->counter("flashsale_kafka_dead_lettered_total",
+                                      "Relay messages moved to the dead-letter topic (poison or failing).",
+                                      {{"topic", topic_.c_str()}});
+}
+
+void Subscriber::record_lag(std::int32_t partition, std::int64_t next) {
+  std::int64_t low = 0, high = 0;
+  if (rd_kafka_get_watermark_offsets(consumer_, topic_.c_str(), partition, &low, &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      high < 0) {
+    return;  // not known yet
+  }
+  GaugeMetric*& gauge = lag_[partition];
+  if (gauge == nullptr) {
+    std::string number = std::to_string(partition);
+    gauge = &metrics_->gauge("flashsale_kafka_consumer_lag",
+                             "Messages of a partition not yet read by this consumer (high watermark - position).",
+                             {{"topic", topic_.c_str()}, {"partition", number.c_str()}});
+  }
+  gauge->set(static_cast<double>(std::max<std::int64_t>(0, high - next)));
+}
 
 Subscriber::~Subscriber() {
   if (consumer_ == nullptr) return;
@@ -101,6 +125,7 @@ Status Subscriber::poll(std::size_t max, std::chrono::milliseconds wait, std::ve
     }
     std::int64_t& next = uncommitted_[message->partition];
     next = std::max(next, message->offset + 1);
+    record_lag(message->partition, next);
     rd_kafka_message_destroy(message);
   }
   return Status::ok();
@@ -115,6 +140,8 @@ bool Subscriber::dead_letter_poison(const rd_kafka_message_t* message, const std
   Status written =
       dead_letters_->write(Origin{message->partition, message->offset}, key, value, "undecodable: " + error, 1);
   if (written.is_ok()) {
+    poison_->increment();
+    dead_lettered_->increment();
     logger_->log(LogLevel::error, "kafka consumer",
                  "undecodable message " + where + " moved to " + dead_letters_->topic() + ": " + error);
     return true;
@@ -141,6 +168,7 @@ Status Subscriber::reject(const OrderEvent& event, const std::string& reason, bo
   std::string key = std::to_string(event.product_id) + ":" + std::to_string(event.user_id);
   Status written = dead_letters_->write(origin, key, encode_event(event), reason, failed);
   if (!written.is_ok()) return written;  // the next rejection tries again
+  dead_lettered_->increment();
   logger_->log(LogLevel::error, "kafka consumer",
                "event " + event.request_id + " failed " + std::to_string(failed) + " times, moved to " +
                    dead_letters_->topic() + ": " + reason);
@@ -162,6 +190,7 @@ Status Subscriber::commit() {
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return {Code::unavailable, std::string("kafka commit: ") + rd_kafka_err2str(err)};
   }
+  for (const auto& [partition, offset] : uncommitted_) record_lag(partition, offset);
   uncommitted_.clear();
   return Status::ok();
 }

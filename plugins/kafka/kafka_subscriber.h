@@ -29,8 +29,8 @@ namespace flashsale::kafka {
 
 class Subscriber {
  public:
-  // `logger` (the host's) and `dead_letters` outlive the subscriber.
-  Subscriber(Settings settings, Logger* logger, DeadLetterTopic* dead_letters);
+  // `host`'s services and `dead_letters` outlive the subscriber.
+  Subscriber(Settings settings, const HostServices& host, DeadLetterTopic* dead_letters);
   ~Subscriber();
 
   Status poll(std::size_t max, std::chrono::milliseconds wait, std::vector<OrderEvent>* out);
@@ -47,7 +47,17 @@ class Subscriber {
   // sought back to it) when that failed.
   bool dead_letter_poison(const rd_kafka_message_t* message, const std::string& error);
 
+  // flashsale_kafka_consumer_lag of `partition`: the high watermark librdkafka
+  // last saw minus `next`, the next offset this member reads or commits.
+  // Measured at each poll and commit, so a member that stops polling stops
+  // updating it (the alerts on final states cover that).
+  void record_lag(std::int32_t partition, std::int64_t next);
+
   Logger* logger_;
+  Metrics* metrics_;
+  CounterMetric* poison_;         // flashsale_kafka_poison_messages_total
+  CounterMetric* dead_lettered_;  // flashsale_kafka_dead_lettered_total
+  std::map<std::int32_t, GaugeMetric*> lag_;
   DeadLetterTopic* dead_letters_;
   Settings settings_;
   std::string topic_;

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "dev_broker.h"
+#include "support/test_logger.h"
 #include "flashsale/event_codec.h"
 #include "host/plugin_host.h"
 #include "pipeline/request_id.h"
@@ -232,7 +233,8 @@ TEST_CASE("a poison message and a persistently failing event go to the dead-lett
   }
   flashsale::Config config = kafka.config();
   config.settings.set("kafka.max.attempts", "3");
-  auto relay = flashsale::PluginHost(config).make_stages().relay;
+  flashsale::test::TestMetrics metrics;
+  auto relay = flashsale::PluginHost(config, {&flashsale::test::test_logger(), &metrics}).make_stages().relay;
   auto sent = events(3);
   require_all_delivered(*relay, sent);
   auto got = poll_n(*relay, sent.size());
@@ -257,6 +259,8 @@ TEST_CASE("a poison message and a persistently failing event go to the dead-lett
     REQUIRE(relay->commit().is_ok());
   }
   CHECK(stats.dead_lettered == 2);
+  CHECK(metrics.value("flashsale_kafka_poison_messages_total", "topic=orders") == 1);
+  CHECK(metrics.value("flashsale_kafka_dead_lettered_total", "topic=orders") == 2);
 
   std::vector<flashsale::DeadLetter> dead;
   REQUIRE(relay->list_dead_letters("", 10, &dead).is_ok());
