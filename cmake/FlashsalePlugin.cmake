@@ -33,8 +33,14 @@ function(flashsale_add_plugin family)
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON)
   target_link_libraries(${target} PRIVATE flashsale::api ${ARG_LIBRARIES})
-  # --exclude-libs: the static flashsale::api linked in stays private too.
-  target_link_options(${target} PRIVATE -Wl,--no-undefined -Wl,--exclude-libs,ALL)
+  # The version script exports the descriptor alone: hidden visibility does
+  # not reach the std templates a debug build leaves out of line (libstdc++
+  # declares them visible). --exclude-libs: the static flashsale::api linked
+  # in stays private too.
+  set(exports ${CMAKE_CURRENT_BINARY_DIR}/flashsale-${family}.exports)
+  file(WRITE ${exports} "{ global: flashsale_plugin; local: *; };\n")
+  target_link_options(${target} PRIVATE -Wl,--no-undefined -Wl,--exclude-libs,ALL -Wl,--version-script=${exports})
+  set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS ${exports})
   if(FLASHSALE_PLUGIN_INSTALL_DIR)
     install(TARGETS ${target} LIBRARY DESTINATION ${FLASHSALE_PLUGIN_INSTALL_DIR})
     set_property(GLOBAL APPEND PROPERTY FLASHSALE_INSTALLED_PLUGINS ${target})

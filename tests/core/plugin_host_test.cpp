@@ -261,3 +261,25 @@ TEST_CASE("the plugins on the search path are listed in the order the host looks
   CHECK(found[5].path == renamed);
   CHECK(found[5].error == "family 'failing' is also claimed by " + first);
 }
+
+TEST_CASE("each built plugin exports its descriptor and no other symbol", "[plugin_host]") {
+  std::size_t checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(flashsale::test::plugin_dir())) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind("flashsale-", 0) != 0 || entry.path().extension() != ".so") continue;
+    std::string command = "nm -D --defined-only --format=posix '" + entry.path().string() + "'";
+    std::FILE* pipe = ::popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::vector<std::string> symbols;
+    char line[4096];
+    while (std::fgets(line, sizeof line, pipe) != nullptr) {
+      std::string text(line);
+      symbols.push_back(text.substr(0, text.find(' ')));
+    }
+    REQUIRE(::pclose(pipe) == 0);
+    INFO(name);
+    CHECK(symbols == std::vector<std::string>{"flashsale_plugin"});
+    ++checked;
+  }
+  CHECK(checked >= 1);  // the memory family at least
+}
