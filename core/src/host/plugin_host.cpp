@@ -100,8 +100,10 @@ std::string refusal(const PluginDescriptor& descriptor, const std::string& famil
 PluginHost::PluginHost(const Config& config, HostServices services) : config_(config), services_(services) {
   if (services_.logger == nullptr) services_.logger = &stderr_logger();
   if (services_.metrics == nullptr) {
-    own_metrics_ = std::make_unique<MetricsRegistry>(services_.logger);
-    services_.metrics = own_metrics_.get();
+    // A stage may outlive its host (the library stays loaded while a stage
+    // lives), so the default registry lives as long as the process.
+    static MetricsRegistry unserved(&stderr_logger());
+    services_.metrics = &unserved;
   }
 }
 PluginHost::~PluginHost() = default;
@@ -154,6 +156,12 @@ std::shared_ptr<PluginHost::Family> PluginHost::open(const std::string& family, 
 }
 
 void PluginHost::start(Family& family) {
+  // A started family stays loaded until the process exits: the libraries it
+  // brings (libpq, librdkafka, OpenSSL) keep global state that unloading
+  // would strand rather than free. RTLD_NOLOAD: only marks the loaded file.
+  if (dlopen(family.path.c_str(), RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE) == nullptr) {
+    throw StartupError("plugin " + family.path + ": cannot be kept loaded: " + loader_message(family.path, {}));
+  }
   std::string error;
   family.backend.reset(family.descriptor->make_backend(config_.settings, services_, &error));
   if (!family.backend) {

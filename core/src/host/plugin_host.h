@@ -16,8 +16,6 @@
 
 namespace flashsale {
 
-class MetricsRegistry;
-
 struct Stages {
   std::shared_ptr<RateLimiter> ratelimit;
   std::shared_ptr<Admission> admission;
@@ -57,8 +55,8 @@ std::vector<FoundPlugin> find_plugins(const Config& config);
 class PluginHost {
  public:
   // `services` is what the backends get: a logger (default: stderr) and the
-  // metrics registry (default: one of the host's own that nobody serves);
-  // both must outlive every object the backends make.
+  // metrics registry (default: a process-wide one that nobody serves); both
+  // must outlive every object the backends make.
   explicit PluginHost(const Config& config, HostServices services = {});
   ~PluginHost();
 
@@ -91,7 +89,6 @@ class PluginHost {
   std::string plugin_path(const std::string& family, const std::string& key);
 
   Config config_;
-  std::unique_ptr<MetricsRegistry> own_metrics_;  // when none was given
   HostServices services_;
   std::map<std::string, std::shared_ptr<Family>> families_;
   std::vector<std::string> warnings_;
