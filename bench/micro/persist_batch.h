@@ -18,9 +18,11 @@ inline constexpr benchmark::IterationCount kPersistBatches = 400;  // 102,400 or
 // How long a new order has to be paid: as in a sale, no order is due during a run.
 inline constexpr std::int64_t kPersistPaymentTimeoutMs = 15 * 60 * 1000;
 
+inline constexpr ProductId kPersistProduct = 7;
+
 inline std::vector<OrderEvent> next_persist_batch() {
   static std::atomic<UserId> next_user{1};
-  return order_batch(7, next_user.fetch_add(kPersistBatch), kPersistBatch);
+  return order_batch(kPersistProduct, next_user.fetch_add(kPersistBatch), kPersistBatch);
 }
 
 }  // namespace flashsale::bench

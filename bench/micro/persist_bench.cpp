@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -29,9 +30,20 @@ namespace {
 std::unique_ptr<test::TempDir> dir;
 std::shared_ptr<OrderStore> store;
 
+// Creates products in a fresh store until next_persist_batch's product
+// exists: a store fails the events of a product never created.
+void create_batch_product(OrderStore& fresh) {
+  Product created;
+  do {
+    NewProduct product{"bench", 1'000'000'000, 100, 0, 4'102'444'800'000};
+    if (!fresh.create_product(product, &created).is_ok()) throw std::runtime_error("cannot create the bench product");
+  } while (created.id < kPersistProduct);
+}
+
 void open_store(const benchmark::State&) {
   dir = std::make_unique<test::TempDir>();
   store = load_stages({{"STAGE_PERSIST", "sqlite"}, {"DB_PATH", dir->file("orders.db")}}).store;
+  create_batch_product(*store);
 }
 
 void close_store(const benchmark::State&) {
@@ -47,6 +59,7 @@ void open_postgres_store(const benchmark::State&) {
   try {
     schema = std::make_unique<ScratchSchema>();
     store = load_stages({{"STAGE_PERSIST", "postgres"}, {"POSTGRES_DSN", schema->dsn()}}).store;
+    create_batch_product(*store);
     schema->checkpoint();
   } catch (const std::exception& e) {
     postgres_setup_error = e.what();

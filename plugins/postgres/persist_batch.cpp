@@ -14,6 +14,7 @@ namespace flashsale::postgres {
 namespace {
 
 constexpr const char* kAlreadyPurchased = "already_purchased";
+constexpr const char* kUnknownProduct = "unknown_product";
 
 // A batch goes back to the insert only when an order that refused one of its
 // events was cancelled meanwhile, which frees the user's product; a request
@@ -185,14 +186,38 @@ bool persist_fresh(Connection& connection, const std::vector<OrderEvent>& events
   return true;
 }
 
+// Records the events of products never created as failed. No such request
+// can be an order or have failed otherwise: products are never deleted.
+const Statement& record_unknown_products() {
+  static const Statement statement{
+      "fs_record_unknown_products",
+      "INSERT INTO failed_requests (request_id, user_id, product_id, quantity, reason, failed_ms)"
+      " SELECT request_id, user_id, product_id, quantity, $5::text, $6::int8"
+      " FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int4[]) AS e(request_id, user_id, product_id, quantity)"
+      " ON CONFLICT DO NOTHING"};
+  return statement;
+}
+
 class Batch {
  public:
-  Batch(Connection& connection, const std::vector<OrderEvent>& events, UnixMillis now, UnixMillis deadline)
-      : connection_(connection), events_(events), now_(now), deadline_(deadline), results_(events.size()) {}
+  Batch(Connection& connection, const std::vector<OrderEvent>& events, const std::vector<bool>& unknown_product,
+        UnixMillis now, UnixMillis deadline)
+      : connection_(connection),
+        events_(events),
+        unknown_product_(unknown_product),
+        now_(now),
+        deadline_(deadline),
+        results_(events.size()) {}
 
   std::vector<PersistResult> run() {
-    std::vector<std::size_t> unsettled(events_.size());
-    std::iota(unsettled.begin(), unsettled.end(), 0);
+    std::vector<std::size_t> unsettled, unknown;
+    for (std::size_t i = 0; i < events_.size(); ++i) (unknown_product_[i] ? unknown : unsettled).push_back(i);
+    std::vector<Query> finish;
+    if (unsettled.empty()) {
+      // No insert round opens the transaction: the finish does.
+      if (connection_.in_transaction()) finish.push_back({&kRollback, {}});
+      finish.push_back({&kBegin, {}});
+    }
     for (int round = 0; !unsettled.empty(); ++round) {
       if (round == kMaxRounds) {
         throw PgError(PgError::Kind::unavailable, "",
@@ -201,7 +226,12 @@ class Batch {
       std::vector<std::size_t> refused = insert(unsettled, round == 0);
       unsettled = refused.empty() ? refused : record_failures_of(refused);
     }
-    std::vector<Query> finish;
+    Columns u = columns_of(events_, unknown);
+    if (!unknown.empty()) {
+      finish.push_back(
+          {&record_unknown_products(), {u.request_ids, u.user_ids, u.product_ids, u.quantities, kUnknownProduct, param(now_)}});
+      for (std::size_t i : unknown) results_[i] = PersistResult{RequestStatus::failed, kUnknownProduct, 0};
+    }
     withdraw(&finish);
     changes_.append_to(&finish);
     finish.push_back({&kCommit, {}});
@@ -310,6 +340,7 @@ class Batch {
 
   Connection& connection_;
   const std::vector<OrderEvent>& events_;
+  const std::vector<bool>& unknown_product_;
   const UnixMillis now_;
   const UnixMillis deadline_;
   std::vector<PersistResult> results_;
@@ -321,12 +352,13 @@ class Batch {
 
 }  // namespace
 
-std::vector<PersistResult> persist_batch(Connection& connection, const std::vector<OrderEvent>& events, UnixMillis now,
-                                         UnixMillis deadline) {
+std::vector<PersistResult> persist_batch(Connection& connection, const std::vector<OrderEvent>& events,
+                                         const std::vector<bool>& unknown_product, UnixMillis now, UnixMillis deadline) {
   if (events.empty()) return {};
   std::vector<PersistResult> results;
-  if (persist_fresh(connection, events, now, deadline, &results)) return results;
-  return Batch(connection, events, now, deadline).run();
+  bool any_unknown = std::find(unknown_product.begin(), unknown_product.end(), true) != unknown_product.end();
+  if (!any_unknown && persist_fresh(connection, events, now, deadline, &results)) return results;
+  return Batch(connection, events, unknown_product, now, deadline).run();
 }
 
 const Statement& request_outcomes() {

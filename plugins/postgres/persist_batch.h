@@ -40,11 +40,12 @@
 namespace flashsale::postgres {
 
 // Persists events in one transaction on connection, created_ms = now and
-// deadline_ms = deadline, and returns their results in order. Throws
-// PgError; the transaction is then open or aborted, for the caller to roll
-// back.
-std::vector<PersistResult> persist_batch(Connection& connection, const std::vector<OrderEvent>& events, UnixMillis now,
-                                         UnixMillis deadline);
+// deadline_ms = deadline, and returns their results in order. An event whose
+// `unknown_product[i]` is true (its product was never created) is recorded
+// failed, "unknown_product", and changes no totals. Throws PgError; the
+// transaction is then open or aborted, for the caller to roll back.
+std::vector<PersistResult> persist_batch(Connection& connection, const std::vector<OrderEvent>& events,
+                                         const std::vector<bool>& unknown_product, UnixMillis now, UnixMillis deadline);
 
 // The outcomes recorded for the request ids in the text array $1: rows of
 // (request_id, order id or NULL, failure reason or NULL).

@@ -40,9 +40,33 @@ Status PostgresOrderStore::persist(const std::vector<OrderEvent>& events, std::i
   // answers the same the second time.
   return store_call(pool_, "persist", Replay::safe, [&](Connection& connection) {
     UnixMillis now = now_ms();
-    *results = persist_batch(connection, events, now, saturating_add(now, payment_timeout_ms));
+    std::vector<ProductId> products;
+    products.reserve(events.size());
+    for (const OrderEvent& event : events) products.push_back(event.product_id);
+    *results = persist_batch(connection, events, unknown_products(connection, products), now,
+                             saturating_add(now, payment_timeout_ms));
     return Status::ok();
   });
+}
+
+std::vector<bool> PostgresOrderStore::unknown_products(Connection& connection, const std::vector<ProductId>& ids) {
+  std::vector<std::int64_t> asked;
+  {
+    std::lock_guard lock(known_mutex_);
+    for (ProductId id : ids) {
+      if (known_products_.count(id) == 0) asked.push_back(id);
+    }
+  }
+  if (!asked.empty()) {
+    static const Statement select{"fs_known_products", "SELECT id FROM products WHERE id = ANY($1::int8[])"};
+    std::vector<Result> answers = connection.run({{&select, {int_array(asked)}}});
+    std::lock_guard lock(known_mutex_);
+    for (int row = 0; row < answers[0].rows(); ++row) known_products_.insert(answers[0].int64(row, 0));
+  }
+  std::vector<bool> unknown(ids.size(), false);
+  std::lock_guard lock(known_mutex_);
+  for (std::size_t i = 0; i < ids.size(); ++i) unknown[i] = known_products_.count(ids[i]) == 0;
+  return unknown;
 }
 
 Status PostgresOrderStore::find_request(const std::string& request_id, RequestState* out) noexcept {
@@ -97,6 +121,9 @@ Status PostgresOrderStore::find_product(ProductId id, Product* out) noexcept {
 
 Status PostgresOrderStore::sales(ProductId id, ProductSales* out) noexcept {
   return store_call(pool_, "sales", Replay::safe, [&](Connection& connection) {
+    if (unknown_products(connection, {id})[0]) {
+      return Status(Code::not_found, "product " + std::to_string(id) + " does not exist");
+    }
     std::vector<Result> answers = connection.run({{&order_sql::select_sales_and_top_ups(), {param(id)}}});
     // Always one row; NULL totals (nothing persisted for the product yet) read as 0.
     ProductSales sales = read_sales(answers[0], 0);

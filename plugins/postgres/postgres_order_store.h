@@ -23,6 +23,9 @@
 // process's clock, as in the other families.
 #pragma once
 
+#include <mutex>
+#include <unordered_set>
+
 #include "connection_pool.h"
 #include "flashsale/order_store.h"
 
@@ -57,7 +60,14 @@ class PostgresOrderStore final : public OrderStore {
   Status complete_top_ups(const std::vector<TopUpId>& top_up_ids) noexcept override;
 
  private:
+  // Per id, whether that product was never created. Products are never
+  // deleted, so the ones found are cached and a batch of known products
+  // costs no round trip.
+  std::vector<bool> unknown_products(Connection& connection, const std::vector<ProductId>& ids);
+
   ConnectionPool pool_;
+  std::mutex known_mutex_;
+  std::unordered_set<ProductId> known_products_;
 };
 
 }  // namespace flashsale::postgres

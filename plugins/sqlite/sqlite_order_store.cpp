@@ -19,6 +19,8 @@ using namespace Poco::Data::Keywords;
 namespace {
 
 constexpr const char* kAlreadyPurchased = "already_purchased";
+constexpr const char* kUnknownProduct = "unknown_product";
+constexpr const char* kProductExists = "SELECT 1 FROM products WHERE id = ?1";
 
 // ON CONFLICT DO NOTHING covers both unique keys: no row inserted means the
 // request_id was persisted before, or the user already holds an active order
@@ -83,6 +85,7 @@ SqliteOrderStore::SqliteOrderStore(const std::string& path, int checkpoint_pages
       find_request_order_(handle(writer_), kFindRequestOrder),
       find_failure_(handle(writer_), kFindFailure),
       record_failure_(handle(writer_), kRecordFailure),
+      product_exists_(handle(writer_), kProductExists),
       add_sales_(handle(writer_), kAddSales),
       select_order_(handle(writer_), order_sql::select_order().c_str()),
       select_due_(handle(writer_), order_sql::select_due().c_str()),
@@ -97,6 +100,7 @@ SqliteOrderStore::SqliteOrderStore(const std::string& path, int checkpoint_pages
       read_request_order_(handle(reader_), kFindRequestOrder),
       read_failure_(handle(reader_), kFindFailure),
       read_sales_(handle(reader_), kSelectSales),
+      read_product_exists_(handle(reader_), kProductExists),
       read_order_(handle(reader_), order_sql::select_order().c_str()),
       read_any_due_(handle(reader_), order_sql::any_due().c_str()),
       read_returns_(handle(reader_), order_sql::select_returns().c_str()),
@@ -133,6 +137,7 @@ PersistResult SqliteOrderStore::persist_one(const OrderEvent& event, UnixMillis 
   // INSERT ... SELECT ... WHERE NOT EXISTS form.
   PersistResult result;
   if (recorded_failure(key, find_failure_, &result)) return result;
+  if (!known_product(event.product_id)) return record_failed(key, event, kUnknownProduct, now);
   {
     StatementRun insert = insert_order_.run();
     key.bind_to(insert, 1);
@@ -152,18 +157,31 @@ PersistResult SqliteOrderStore::persist_one(const OrderEvent& event, UnixMillis 
   // Became an order before (an earlier batch or earlier in this one): the
   // same answer, whatever became of the order since, and nothing written.
   if (recorded_order(key, find_request_order_, &result)) return result;
+  changes->request_failed(event.product_id);
+  return record_failed(key, event, kAlreadyPurchased, now);
+}
 
-  result = PersistResult{RequestStatus::failed, kAlreadyPurchased, 0};
+PersistResult SqliteOrderStore::record_failed(const RequestKey& key, const OrderEvent& event, const char* reason,
+                                              UnixMillis now) {
+  PersistResult result{RequestStatus::failed, reason, 0};
   StatementRun record = record_failure_.run();
   key.bind_to(record, 1);
   record.bind(2, event.user_id);
   record.bind(3, event.product_id);
   record.bind(4, std::int64_t{event.quantity});
-  record.bind(5, result.reason);
+  record.bind(5, result.reason);  // bound without a copy: it outlives the step
   record.bind(6, now);
   record.next_row();
-  changes->request_failed(event.product_id);
   return result;
+}
+
+bool SqliteOrderStore::known_product(ProductId id) {
+  if (known_products_.count(id) != 0) return true;
+  StatementRun select = product_exists_.run();
+  select.bind(1, id);
+  if (!select.next_row()) return false;
+  known_products_.insert(id);
+  return true;
 }
 
 Status SqliteOrderStore::find_request(const std::string& request_id, RequestState* out) noexcept {
@@ -226,6 +244,9 @@ Status SqliteOrderStore::sales(ProductId id, ProductSales* out) noexcept {
     ProductSales totals;
     {
       std::lock_guard<std::mutex> lock(reader_mutex_);
+      StatementRun exists = read_product_exists_.run();
+      exists.bind(1, id);
+      if (!exists.next_row()) return Status(Code::not_found, "product " + std::to_string(id) + " does not exist");
       StatementRun select = read_sales_.run();
       select.bind(1, id);
       if (select.next_row()) totals = read_sales(select);  // always a row

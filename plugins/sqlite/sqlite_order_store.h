@@ -23,6 +23,7 @@
 
 #include <mutex>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include <Poco/Data/Session.h>
@@ -33,6 +34,7 @@
 
 namespace flashsale::sqlite {
 
+class RequestKey;
 class SalesChanges;
 
 class SqliteOrderStore final : public OrderStore {
@@ -64,6 +66,11 @@ class SqliteOrderStore final : public OrderStore {
  private:
   // Inside the writer's transaction; counts what it wrote in *changes.
   PersistResult persist_one(const OrderEvent& event, UnixMillis now, UnixMillis deadline, SalesChanges* changes);
+  // Records the event's request as failed for `reason` (under writer_mutex_).
+  PersistResult record_failed(const RequestKey& key, const OrderEvent& event, const char* reason, UnixMillis now);
+  // Whether the product was ever created (under writer_mutex_): products are
+  // never deleted, so the ones found are remembered.
+  bool known_product(ProductId id);
   // Inside the writer's transaction: reads order id into *out; false if none.
   bool read_for_update(OrderId id, Order* out);
   // Inside the writer's transaction: cancels *order, which is awaiting
@@ -71,12 +78,14 @@ class SqliteOrderStore final : public OrderStore {
   void cancel_awaiting(Order* order, const char* reason, UnixMillis now, SalesChanges* changes);
 
   std::mutex writer_mutex_;
+  std::unordered_set<ProductId> known_products_;
   Poco::Data::Session writer_;
   // Declared after writer_: finalized before its connection closes.
   PreparedStatement insert_order_;
   PreparedStatement find_request_order_;
   PreparedStatement find_failure_;
   PreparedStatement record_failure_;
+  PreparedStatement product_exists_;
   PreparedStatement add_sales_;
   PreparedStatement select_order_;
   PreparedStatement select_due_;
@@ -93,6 +102,7 @@ class SqliteOrderStore final : public OrderStore {
   PreparedStatement read_request_order_;
   PreparedStatement read_failure_;
   PreparedStatement read_sales_;
+  PreparedStatement read_product_exists_;
   PreparedStatement read_order_;
   PreparedStatement read_any_due_;
   PreparedStatement read_returns_;

@@ -77,8 +77,9 @@ class OrderStore {
   // request_id was persisted before gets the same result as the first time
   // (success with the same order_id, or the same failure), whatever happened
   // to that order since. An event whose (user, product) has an active order
-  // fails with reason "already_purchased". A non-ok Status means nothing of
-  // the batch was written.
+  // fails with reason "already_purchased"; one for a product never created
+  // fails with reason "unknown_product" and changes no totals. A non-ok
+  // Status means nothing of the batch was written.
   virtual Status persist(const std::vector<OrderEvent>& events, std::int64_t payment_timeout_ms,
                          std::vector<PersistResult>* results) noexcept = 0;
 
@@ -87,6 +88,7 @@ class OrderStore {
 
   virtual Status create_product(const NewProduct& product, Product* created) noexcept = 0;
   virtual Status find_product(ProductId id, Product* out) noexcept = 0;  // not_found
+  // not_found for a product never created.
   virtual Status sales(ProductId id, ProductSales* out) noexcept = 0;
 
   // The order as it stands; not_found if there is no such order.

@@ -61,6 +61,7 @@ TEST_CASE("postgres store: stores opening at once apply the migrations once", "[
   CHECK(side.number("SELECT count(*) FROM schema_version") == 3);
   CHECK(side.number("SELECT max(version) FROM schema_version") == 3);
   std::string applied = side.text("SELECT max(applied_ms) FROM schema_version");
+  create_test_products(dsn);
   // Every store works on the one schema.
   for (int i = 0; i < kOpeners; ++i) {
     if (stores[i] != nullptr) persist(*stores[i], {order_event("r" + std::to_string(i), i, 7)});

@@ -37,6 +37,15 @@ PostgresStore::PostgresStore(const std::string& dsn, std::map<std::string, std::
   store.reset(backend->make_order_store(&error));
   INFO(error);
   REQUIRE(store != nullptr);
+  create_test_products(dsn);
+}
+
+void create_test_products(const std::string& dsn) {
+  SideConnection side(dsn);
+  side.exec("INSERT INTO products (id, name, stock, sale_price, start_ms, end_ms, created_ms) OVERRIDING SYSTEM VALUE"
+            " SELECT n, 'test ' || n, 1000000, 100, 0, 4102444800000, 0 FROM generate_series(1, " +
+            std::to_string(kTestProducts) + ") AS n ON CONFLICT DO NOTHING");
+  side.exec("SELECT setval(pg_get_serial_sequence('products', 'id'), (SELECT max(id) FROM products))");
 }
 
 PostgresServer& shared_server() {

@@ -36,6 +36,12 @@ class PostgresPlugin {
 };
 
 // A Backend and one OrderStore on dsn; fails the test if either cannot be made.
+// Products 1..kTestProducts, in a migrated database: the store fails an
+// event whose product was never created (order_event's default product is
+// one of them); ids made later follow them. PostgresStore makes them.
+inline constexpr int kTestProducts = 16;
+void create_test_products(const std::string& dsn);
+
 struct PostgresStore {
   explicit PostgresStore(const std::string& dsn, std::map<std::string, std::string> settings = {});
   PostgresPlugin plugin;  // first: outlives what it made

@@ -213,10 +213,11 @@ TEST_CASE("sqlite sales: orders, quantity awaiting payment and failed requests o
   CHECK(sales.quantity_awaiting_payment == 5);
   CHECK(sales.quantity_held() == 5);
   CHECK(sales.failed_requests == 1);
-  REQUIRE(db.store->sales(99, &sales).is_ok());
+  REQUIRE(db.store->sales(16, &sales).is_ok());  // created, nothing sold
   CHECK(sales.orders == 0);
   CHECK(sales.quantity_awaiting_payment == 0);
   CHECK(sales.failed_requests == 0);
+  CHECK(db.store->sales(99, &sales).code() == Code::not_found);  // never created
 }
 
 TEST_CASE("sqlite sales: exact across batches, redeliveries and products", "[sqlite]") {

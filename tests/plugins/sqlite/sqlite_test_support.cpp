@@ -20,6 +20,7 @@ SqliteFamily::SqliteFamily(const std::string& db_path, std::map<std::string, std
   REQUIRE(std::string(descriptor.family) == "sqlite");
   std::string error;
   settings["db.path"] = db_path;
+  db_path_ = db_path;
   backend_.reset(descriptor.make_backend(Settings(std::move(settings)), flashsale::test::test_logger().services(), &error));
   if (!backend_) throw std::runtime_error(error);
 }
@@ -31,6 +32,11 @@ std::unique_ptr<OrderStore> SqliteFamily::make_store() {
   std::unique_ptr<OrderStore> store(backend_->make_order_store(&error));
   INFO(error);
   REQUIRE(store != nullptr);
+  SideConnection side(db_path_);
+  side.exec("WITH RECURSIVE n(id) AS (SELECT 1 UNION ALL SELECT id + 1 FROM n WHERE id < " +
+            std::to_string(kTestProducts) +
+            ") INSERT OR IGNORE INTO products (id, name, stock, sale_price, start_ms, end_ms, created_ms)"
+            " SELECT id, 'test ' || id, 1000000, 100, 0, 4102444800000, 0 FROM n");
   return store;
 }
 

@@ -16,6 +16,8 @@ struct sqlite3;
 
 namespace flashsale::test {
 
+inline constexpr int kTestProducts = 16;
+
 // flashsale-sqlite.so loaded the way PluginHost loads it (now + local, the
 // flashsale_plugin descriptor), with db.path set to db_path. The host makes
 // all six stages at once; these tests want the persist stage alone.
@@ -25,10 +27,13 @@ class SqliteFamily {
   explicit SqliteFamily(const std::string& db_path, std::map<std::string, std::string> settings = {});
   ~SqliteFamily();
 
-  // A new OrderStore on the file; fails the test if the family cannot make one.
+  // A new OrderStore on the file, where products 1..kTestProducts exist (the
+  // store fails an event whose product was never created); fails the test
+  // if the family cannot make one.
   std::unique_ptr<OrderStore> make_store();
 
  private:
+  std::string db_path_;
   boost::dll::shared_library library_;  // first: outlives backend_
   std::unique_ptr<Backend> backend_;
 };
