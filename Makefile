@@ -81,7 +81,7 @@ test-fuzz: deps
 	done
 
 # Micro-benchmarks and end-to-end comparisons, each beside its baseline; writes
-# bench/RESULTS.md and bench/throughput.png (README.md, "Benchmarks"). Release at -O2:
+# bench/RESULTS.md and bench/throughput.png (bench/README.md). Release at -O2:
 # GCC 12 at -O3 reports a false -Werror=restrict in apps/loadtest.
 BENCH_DIR := build/bench
 bench: deps

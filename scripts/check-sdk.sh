@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The plugin SDK as a plugin author meets it (README.md, "Plugin author's
-# guide"), run by ctest as sdk:journal-example (tests/sdk/CMakeLists.txt):
+# The plugin SDK as a plugin author meets it (docs/plugin-guide.md,
+# "Plugin author's guide"), run by ctest as sdk:journal-example (tests/sdk/CMakeLists.txt):
 #
 #   1. installs the build into a temp prefix (cmake --install);
 #   2. builds examples/plugin-journal as a project of its own against that

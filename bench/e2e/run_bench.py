@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""`make bench`: runs every comparison of README.md's "Benchmarks" in one go,
+"""`make bench`: runs every comparison of bench/README.md in one go,
 each figure beside its baseline, and writes bench/RESULTS.md and
 bench/throughput.png. usage: run_bench.py --build build/bench [--only PHASES]
 [--results FILE]. A run of only some phases writes its RESULTS.md (and plot)

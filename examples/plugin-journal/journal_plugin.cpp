@@ -1,7 +1,7 @@
 // The journal backend family: a persist stage (OrderStore) kept in memory and
 // made durable by an append-only journal file, replayed at start. An example
 // of a plugin built out of the flashsale tree against the installed SDK
-// (README.md here, and "Plugin author's guide" in flashsale's README). This
+// (README.md here, and docs/plugin-guide.md in flashsale). This
 // file is what every plugin has: the keys it reads, its Backend, and the one
 // exported descriptor.
 #include <iterator>

@@ -5,7 +5,7 @@
 // processes starting at once against one database apply each migration once:
 // the others wait for the lock and then find the versions recorded.
 //
-// The tables match the sqlite family's (README, "The sqlite family"):
+// The tables match the sqlite family's (plugins/sqlite/README.md):
 // products; orders, with its unique request_id, one active order per user and
 // product (a partial unique index on status IN (0, 1)) and the expiry's
 // partial index on deadline_ms WHERE status = 0; failed_requests;

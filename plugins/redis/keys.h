@@ -1,4 +1,4 @@
-// The Redis key layout of the redis family (README.md, "The redis family", has the
+// The Redis key layout of the redis family (plugins/redis/README.md, "Key layout", has the
 // table). Every key an admission touches carries its product's hash tag
 // {p:<product_id>}, so one script call stays in one Redis Cluster slot.
 // Request states carry the request's own tag {r:<request_id>}: /result finds

@@ -5,7 +5,7 @@
 // in its rate-limit window (counts_rate_limit): one round trip per buy. That
 // window key carries the subject's tag, not the product's, so the fused call
 // needs one Redis holding both, which is what this family supports today
-// (README, "Redis Cluster plan"). lua/load_stock.lua preloads the stock and
+// (plugins/redis/README.md, "Redis Cluster plan"). lua/load_stock.lua preloads the stock and
 // lua/return_stock.lua gives a cancelled order's quantity back (once per
 // order) and frees its buyer, each on the product's slot too.
 //

@@ -1,5 +1,5 @@
 // The redis backend family: ratelimit, admit, outbox and notify on one Redis
-// server (the README's "The redis family" has the key layout and script contracts).
+// server (plugins/redis/README.md has the key layout and script contracts).
 // This file is the plugin's one exported symbol.
 #include "flashsale/plugin.h"
 #include "redis/redis_backend.h"

@@ -4,7 +4,7 @@
 // loads backends the way the server does, through PluginHost and a Config
 // resolved from the environment.
 //
-// Plugin authors run it as a tool (conformance_main.cpp, README.md "Plugin
+// Plugin authors run it as a tool (conformance_main.cpp, docs/plugin-guide.md "Plugin
 // author's guide"), installed beside the server:
 //
 //   flashsale-conformance --plugin /path/flashsale-mystore.so --stage persist

@@ -1,5 +1,5 @@
 // flashsale-conformance's main: the suite as a tool a plugin author runs
-// against their own .so (README.md, "Plugin author's guide"):
+// against their own .so (docs/plugin-guide.md):
 //
 //   flashsale-conformance --plugin PATH_OR_FAMILY [--stage S[,S...]]...
 //                         [--set key=value]... [--plugin-dir DIR] [Catch2 options and test specs]

@@ -1,13 +1,17 @@
 // The keys plugins declare in their descriptors: resolved like core's
 // (variable over file over default), checked at start-up with one line, the
 // file's unread keys reported, and every declared key of the in-tree plugins
-// documented in the README with a variable that reaches the backend.
+// documented in its family's README (plugins/<family>/README.md) with a
+// variable that reaches the backend, as core's keys are in the README.
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "host/config.h"
 #include "host/declared_settings.h"
@@ -35,14 +39,20 @@ std::string resolve_error(const std::vector<DeclaredSetting>& declared, Config c
   return "(no error)";
 }
 
-// Every `| key | VARIABLE |` row of the README's tables.
-std::map<std::string, std::string> readme_variables() {
-  std::ifstream in(test::source_dir() + "/README.md");
+// Every `| key | VARIABLE |` row of the tables of a page of the source tree
+// (a table's header row, the one above its `|---` line, is not a row).
+std::map<std::string, std::string> documented_variables(const std::string& page) {
+  std::ifstream in(test::source_dir() + "/" + page);
+  INFO(page);
+  REQUIRE(in.is_open());
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
   std::map<std::string, std::string> rows;
   std::regex row(R"(^\| ([a-z0-9.&;<>]+) \| ([A-Za-z0-9_&;<>]+) \|)");
-  for (std::string line; std::getline(in, line);) {
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    bool header = i + 1 < lines.size() && lines[i + 1].rfind("|---", 0) == 0;
     std::smatch match;
-    if (std::regex_search(line, match, row)) rows[match[1]] = match[2];
+    if (!header && std::regex_search(lines[i], match, row)) rows[match[1]] = match[2];
   }
   return rows;
 }
@@ -108,11 +118,10 @@ TEST_CASE("a file key neither core nor a loaded plugin reads is reported", "[con
   CHECK(host.settings().get("db.checkpoint.pages") == "50");
 }
 
-TEST_CASE("every key the in-tree plugins declare is in the README and its variable reaches the backend",
+TEST_CASE("every key an in-tree plugin declares is in its family's README and its variable reaches the backend",
           "[config][plugins]") {
   Config config = bare_config();
   config.plugin_dir = test::plugin_dir();
-  std::map<std::string, std::string> documented = readme_variables();
   std::set<std::string> families;
   std::vector<DeclaredSetting> declared;
   std::vector<FoundPlugin> found = find_plugins(config);
@@ -128,17 +137,27 @@ TEST_CASE("every key the in-tree plugins declare is in the README and its variab
   }
   for (const char* family : {"memory", "sqlite", "redis", "kafka"}) CHECK(families.count(family) == 1);
 
-  // Each variable set to a value of its own; each must come out under its key.
+  // Each family's README documents exactly the keys it declares; each variable
+  // set to a value of its own must come out under its key.
+  std::map<std::string, std::map<std::string, std::string>> documented;
+  for (const std::string& family : families) documented[family] = documented_variables("plugins/" + family + "/README.md");
   std::map<std::string, std::string> environment;
   for (const DeclaredSetting& setting : declared) {
     std::string key = setting.spec.key;
     bool prefix = setting.spec.kind == SettingSpec::Kind::prefix;
     std::string readme_key = prefix ? key + "&lt;property&gt;" : key;
+    std::map<std::string, std::string>& rows = documented[setting.family];
     INFO(key << " declared by " << setting.family);
-    REQUIRE(documented.count(readme_key) == 1);
+    REQUIRE(rows.count(readme_key) == 1);
     std::string variable = Settings::env_name(key);
-    CHECK(documented[readme_key] == (prefix ? variable + "&lt;PROPERTY&gt;" : variable));
+    CHECK(rows[readme_key] == (prefix ? variable + "&lt;PROPERTY&gt;" : variable));
+    rows.erase(readme_key);
     environment[prefix ? variable + "TEST_PROPERTY" : variable] = "7";
+  }
+  for (const auto& [family, undeclared] : documented) {
+    for (const auto& [key, variable] : undeclared) {
+      FAIL_CHECK("plugins/" << family << "/README.md documents " << key << ", which the family does not declare");
+    }
   }
   config.environment = environment;
   resolve_declared_settings(declared, &config);
@@ -147,6 +166,23 @@ TEST_CASE("every key the in-tree plugins declare is in the README and its variab
     if (setting.spec.kind == SettingSpec::Kind::prefix) key += "test.property";
     INFO(key);
     CHECK(config.settings.get(key) == "7");
+  }
+}
+
+TEST_CASE("the README's configuration table holds exactly core's keys with their variables", "[config]") {
+  std::map<std::string, std::string> documented = documented_variables("README.md");
+  for (const KnownKey& known : known_keys()) {
+    std::string key = known.key;
+    INFO(key);
+    REQUIRE(documented.count(key) == 1);
+    CHECK(documented[key] == Settings::env_name(key));
+    documented.erase(key);
+  }
+  // The one key that is a pattern: a family's file (plugin.mine.path).
+  CHECK(documented["plugin.&lt;family&gt;.path"] == "PLUGIN_&lt;FAMILY&gt;_PATH");
+  documented.erase("plugin.&lt;family&gt;.path");
+  for (const auto& [key, variable] : documented) {
+    FAIL_CHECK("README.md documents " << key << ", which core does not declare");
   }
 }
 
