@@ -138,6 +138,22 @@ std::int64_t remaining(Admission& admission, ProductId product_id) {
   return level.remaining;
 }
 
+ProductSales sales_of(OrderStore& store, ProductId id) {
+  ProductSales sales;
+  REQUIRE_OK(store.sales(id, &sales));
+  return sales;
+}
+
+std::vector<StockReturn> pending_returns_where(OrderStore& store, const std::function<bool(const StockReturn&)>& keep) {
+  std::vector<StockReturn> all;
+  REQUIRE_OK(store.pending_stock_returns(1'000'000, &all));
+  std::vector<StockReturn> kept;
+  for (const StockReturn& r : all) {
+    if (keep(r)) kept.push_back(r);
+  }
+  return kept;
+}
+
 namespace {
 
 using Steady = std::chrono::steady_clock;

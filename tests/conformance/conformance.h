@@ -54,6 +54,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -128,6 +129,11 @@ OpenSale preload(Admission& admission, std::int64_t sellable);
 AdmitResult admit(Admission& admission, const OrderEvent& event, const std::string& idempotency_key = {});
 // The stock left of a preloaded product.
 std::int64_t remaining(Admission& admission, ProductId product_id);
+
+// A product's totals; fails the test when sales() does.
+ProductSales sales_of(OrderStore& store, ProductId id);
+// The pending stock returns (cancelled orders' and top-ups') that `keep` accepts.
+std::vector<StockReturn> pending_returns_where(OrderStore& store, const std::function<bool(const StockReturn&)>& keep);
 
 // Reads the outbox until an entry for each request id has been seen (or the
 // timeout passes) and returns those entries; entries of other request ids are

@@ -49,20 +49,8 @@ Order find(OrderStore& store, OrderId id) {
   return order;
 }
 
-ProductSales sales_of(OrderStore& store, ProductId id) {
-  ProductSales sales;
-  REQUIRE_OK(store.sales(id, &sales));
-  return sales;
-}
-
 std::vector<StockReturn> pending_returns_of(OrderStore& store, const std::set<OrderId>& ids) {
-  std::vector<StockReturn> all;
-  REQUIRE_OK(store.pending_stock_returns(1'000'000, &all));
-  std::vector<StockReturn> ours;
-  for (const StockReturn& r : all) {
-    if (ids.count(r.order_id) != 0) ours.push_back(r);
-  }
-  return ours;
+  return pending_returns_where(store, [&](const StockReturn& r) { return !r.is_top_up() && ids.count(r.order_id) != 0; });
 }
 
 // Calls expire_due(now) with a small limit until a call cancels fewer than

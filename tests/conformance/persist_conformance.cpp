@@ -29,12 +29,6 @@ std::vector<PersistResult> persist(OrderStore& store, const std::vector<OrderEve
   return results;
 }
 
-ProductSales sales_of(OrderStore& store, ProductId id) {
-  ProductSales sales;
-  REQUIRE_OK(store.sales(id, &sales));
-  return sales;
-}
-
 void require_same_result(const PersistResult& actual, const PersistResult& expected) {
   CHECK(actual.status == expected.status);
   CHECK(actual.reason == expected.reason);

@@ -34,12 +34,6 @@ Product create_product(OrderStore& store) {
   return created;
 }
 
-ProductSales sales_of(OrderStore& store, ProductId id) {
-  ProductSales sales;
-  REQUIRE_OK(store.sales(id, &sales));
-  return sales;
-}
-
 std::vector<PersistResult> persist(OrderStore& store, const std::vector<OrderEvent>& events) {
   std::vector<PersistResult> results;
   REQUIRE_OK(store.persist(events, kTimeoutMs, &results));

@@ -34,21 +34,9 @@ Product create_product(OrderStore& store, std::int64_t stock = 100) {
   return created;
 }
 
-ProductSales sales_of(OrderStore& store, ProductId id) {
-  ProductSales sales;
-  REQUIRE_OK(store.sales(id, &sales));
-  return sales;
-}
-
 // The pending top-ups among `ids`, as pending_stock_returns lists them.
 std::vector<StockReturn> pending_top_ups(OrderStore& store, const std::set<TopUpId>& ids) {
-  std::vector<StockReturn> all;
-  REQUIRE_OK(store.pending_stock_returns(1'000'000, &all));
-  std::vector<StockReturn> ours;
-  for (const StockReturn& r : all) {
-    if (r.is_top_up() && ids.count(r.top_up_id) != 0) ours.push_back(r);
-  }
-  return ours;
+  return pending_returns_where(store, [&](const StockReturn& r) { return r.is_top_up() && ids.count(r.top_up_id) != 0; });
 }
 
 }  // namespace
