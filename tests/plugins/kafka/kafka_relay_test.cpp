@@ -30,7 +30,9 @@ using flashsale::OrderEvent;
 namespace {
 
 struct KafkaFixture {
-  flashsale::DevBroker broker{1, "orders", 3};
+  explicit KafkaFixture(int partitions = 3) : broker(1, "orders", partitions) {}
+
+  flashsale::DevBroker broker;
   flashsale::test::TempDir dir;
 
   flashsale::Config config(const std::string& group = "group-a") {
@@ -160,6 +162,23 @@ TEST_CASE("events published are polled back whole, and commit moves the group on
   std::vector<OrderEvent> extra;
   REQUIRE(next->poll(10, 1000ms, &extra).is_ok());
   CHECK(extra.empty());
+}
+
+TEST_CASE("the consumer's lag per partition is the high watermark less what it has read", "[kafka]") {
+  KafkaFixture kafka(1);
+  flashsale::test::TestMetrics metrics;
+  auto relay = flashsale::PluginHost(kafka.config(), {&flashsale::test::test_logger(), &metrics}).make_stages().relay;
+  auto sent = events(20);
+  require_all_delivered(*relay, sent);
+  std::vector<OrderEvent> first;
+  for (auto deadline = std::chrono::steady_clock::now() + 30s; first.empty() && std::chrono::steady_clock::now() < deadline;) {
+    REQUIRE(relay->poll(1, 500ms, &first).is_ok());
+  }
+  REQUIRE(first.size() == 1);
+  CHECK(metrics.value("flashsale_kafka_consumer_lag", "topic=orders,partition=0") == 19);
+  REQUIRE(poll_n(*relay, 19).size() == 19);
+  REQUIRE(relay->commit().is_ok());
+  CHECK(metrics.value("flashsale_kafka_consumer_lag", "topic=orders,partition=0") == 0);
 }
 
 TEST_CASE("what was polled but not committed is delivered again", "[kafka]") {
