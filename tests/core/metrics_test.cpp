@@ -80,6 +80,9 @@ TEST_CASE("GET /metrics serves buys by outcome and route and the stock of each l
   CHECK_THAT(text, Catch::Contains("flashsale_stock_remaining{product=\"" + std::to_string(product) + "\"} 0"));
   CHECK_THAT(text, Catch::Contains(R"(flashsale_metrics_source_up{source="admit"} 1)"));
   CHECK_THAT(text, Catch::Contains("flashsale_outbox_backlog 1"));  // no relay worker runs here
+  CHECK_THAT(text, Catch::Contains(R"(flashsale_metrics_source_up{source="relay"} 1)"));
+  CHECK_THAT(text, Catch::Contains("flashsale_relay_dead_lettered_total 0"));
+  CHECK_THAT(text, Catch::Contains("flashsale_outbox_dead_letters_replayed_total 0"));
 }
 
 TEST_CASE("a scrape reads at most kMaxProductsPerScrape products", "[metrics]") {

@@ -65,6 +65,7 @@ Services::Services(const Config& config, AdminGuard::Log admin_log)
   auto uses = [&used](StageKind stage) { return std::find(used.begin(), used.end(), stage) != used.end(); };
   add_pipeline_metrics(&metrics, PipelineView{&counters, &catalog, uses(StageKind::admit) ? stages.admission.get() : nullptr,
                                               uses(StageKind::outbox) ? stages.outbox.get() : nullptr,
+                                              uses(StageKind::relay) ? stages.relay.get() : nullptr,
                                               uses(StageKind::persist) ? stages.store.get() : nullptr});
 }
 

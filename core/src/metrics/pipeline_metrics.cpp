@@ -9,6 +9,7 @@
 #include "flashsale/admission.h"
 #include "flashsale/order_store.h"
 #include "flashsale/outbox.h"
+#include "flashsale/relay.h"
 #include "metrics/metrics_registry.h"
 #include "pipeline/catalog.h"
 #include "pipeline/counters.h"
@@ -181,6 +182,20 @@ void outbox_metrics(Outbox* outbox, Family* up, std::vector<MetricFamily>* out) 
       .sample(static_cast<double>(stats.pending));
   gauge(out, "flashsale_outbox_dead_letters", "Outbox entries moved aside after outbox.max.deliveries.")
       .sample(static_cast<double>(stats.dead_lettered));
+  counter(out, "flashsale_outbox_dead_letters_replayed_total", "Outbox dead letters an admin put back.")
+      .sample(static_cast<double>(stats.replayed));
+}
+
+void relay_metrics(Relay* relay, Family* up, std::vector<MetricFamily>* out) {
+  RelayStats stats;
+  Status status = relay->stats(&stats);
+  source_up(up, "relay", status);
+  if (!status.is_ok()) return;
+  counter(out, "flashsale_relay_dead_lettered_total",
+          "Relay messages this process's relay stage moved to its dead letters (kafka: the dead-letter topic).")
+      .sample(static_cast<double>(stats.dead_lettered));
+  counter(out, "flashsale_relay_dead_letters_replayed_total", "Relay dead letters this process put back.")
+      .sample(static_cast<double>(stats.replayed));
 }
 
 void product_metrics(const PipelineView& view, Family* up, std::vector<MetricFamily>* out) {
@@ -234,6 +249,7 @@ void add_pipeline_metrics(MetricsRegistry* registry, PipelineView view) {
     // Index, not reference: the families below grow the list.
     Family up = gauge(out, "flashsale_metrics_source_up", "Whether the stage read at this scrape answered (1) or not (0).");
     if (view.outbox != nullptr) outbox_metrics(view.outbox, &up, out);
+    if (view.relay != nullptr) relay_metrics(view.relay, &up, out);
     if (view.catalog != nullptr) product_metrics(view, &up, out);
   });
 }

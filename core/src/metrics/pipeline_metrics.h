@@ -10,6 +10,7 @@ class Catalog;
 class MetricsRegistry;
 class OrderStore;
 class Outbox;
+class Relay;
 struct Counters;
 
 // What the scrape reads; a null stage is one this process does not use.
@@ -19,6 +20,7 @@ struct PipelineView {
   Catalog* catalog = nullptr;
   Admission* admission = nullptr;
   Outbox* outbox = nullptr;
+  Relay* relay = nullptr;
   OrderStore* store = nullptr;
 };
 
