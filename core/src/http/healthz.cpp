@@ -19,9 +19,9 @@ std::int64_t n(const std::atomic<std::uint64_t>& value) {
 
 std::string pipeline_json(const Counters& c) {
   return JsonWriter()
-      .field("buy_accepted", n(c.buy_accepted))
-      .field("buy_rejected", n(c.buy_rejected))
-      .field("rate_limited", n(c.rate_limited))
+      .field("buy_accepted", static_cast<std::int64_t>(c.buy_accepted()))
+      .field("buy_rejected", static_cast<std::int64_t>(c.buy_rejected()))
+      .field("rate_limited", static_cast<std::int64_t>(c.rate_limited()))
       .field("ratelimit_fail_open", n(c.ratelimit_fail_open))
       .field("relayed", n(c.relayed))
       .field("relay_retries", n(c.relay_retries))

@@ -41,14 +41,12 @@ BuyOutcome BuyService::buy(const BuyRequest& request) {
   // call; every other request is counted here before its refusal.
   std::string subject = request.has_user ? "u:" + std::to_string(request.user_id) : "ip:" + request.client_ip;
   auto limited = [&] {
-    bump(counters_->rate_limited);
     count_buy_outcome(*counters_, Code::rate_limited);
     outcome.rate_limited = true;
     return outcome;
   };
   auto refuse = [&](Status status) {
     if (fuse_rate_limit_ && !allowed_by_ratelimit_stage(subject)) return limited();
-    bump(counters_->buy_rejected);
     count_buy_outcome(*counters_, status.code());
     outcome.status = std::move(status);
     return outcome;
@@ -79,7 +77,6 @@ BuyOutcome BuyService::buy(const BuyRequest& request) {
   outcome.status = std::move(result.status);
   outcome.request_id = std::move(result.request_id);
   outcome.replayed = result.replayed;
-  bump(outcome.status.is_ok() ? counters_->buy_accepted : counters_->buy_rejected);
   count_buy_outcome(*counters_, outcome.status.code());
   return outcome;
 }

@@ -35,9 +35,12 @@ struct Counters {
   // Buy answers by Code (Code::ok: accepted), rate-limited ones included.
   static constexpr std::size_t kCodeSlots = 32;
   std::array<std::atomic<std::uint64_t>, kCodeSlots> buy_outcomes{};
-  std::atomic<std::uint64_t> buy_accepted{0};
-  std::atomic<std::uint64_t> buy_rejected{0};
-  std::atomic<std::uint64_t> rate_limited{0};
+  std::uint64_t buy_accepted() const { return outcome(Code::ok); }
+  std::uint64_t rate_limited() const { return outcome(Code::rate_limited); }
+  std::uint64_t buy_rejected() const;  // every other answer
+  std::uint64_t outcome(Code code) const {
+    return buy_outcomes[static_cast<std::size_t>(code)].load(std::memory_order_relaxed);
+  }
   std::atomic<std::uint64_t> ratelimit_fail_open{0};
   std::atomic<std::uint64_t> relayed{0};
   std::atomic<std::uint64_t> relay_retries{0};
@@ -59,6 +62,12 @@ struct Counters {
   HttpCounters http;
   LatencyHistogram accepted_to_final;  // ms, recorded when a final state is
 };
+
+inline std::uint64_t Counters::buy_rejected() const {
+  std::uint64_t rejected = 0;
+  for (const auto& count : buy_outcomes) rejected += count.load(std::memory_order_relaxed);
+  return rejected - buy_accepted() - rate_limited();
+}
 
 inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) {
   counter.fetch_add(n, std::memory_order_relaxed);
