@@ -42,4 +42,28 @@ void ConnectionPool::give_back(std::unique_ptr<Connection> connection) {
   if (idle_.size() < max_idle_) idle_.push_back(std::move(connection));
 }
 
+PoolSet::PoolSet(Topology& topology, std::size_t max_idle_per_node)
+    : topology_(topology), max_idle_(max_idle_per_node), pools_(new std::atomic<ConnectionPool*>[Topology::kMaxNodes]) {
+  for (std::size_t i = 0; i < Topology::kMaxNodes; ++i) pools_[i].store(nullptr, std::memory_order_relaxed);
+}
+
+ConnectionPool& PoolSet::pool(int node) {
+  auto index = static_cast<std::size_t>(node);
+  ConnectionPool* found = pools_[index].load(std::memory_order_acquire);
+  if (found != nullptr) return *found;
+  std::lock_guard lock(mutex_);
+  found = pools_[index].load(std::memory_order_relaxed);
+  if (found == nullptr) {
+    owned_.push_back(std::make_unique<ConnectionPool>(topology_.endpoint(node), max_idle_));
+    found = owned_.back().get();
+    pools_[index].store(found, std::memory_order_release);
+  }
+  return *found;
+}
+
+Status PoolSet::no_node(std::string_view route) {
+  topology_.request_refresh();
+  return Status(Code::unavailable, "redis cluster: no node serves slot " + std::to_string(key_slot(route)));
+}
+
 }  // namespace flashsale::redis

@@ -3,9 +3,12 @@
 // handed it its outcome under the call's own mutex.
 #include "redis/pipeline.h"
 
+#include "redis/cluster.h"
+
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -19,6 +22,8 @@ namespace {
 
 // How long a failed connect makes a lane fail fast (as ConnectionPool).
 constexpr std::chrono::milliseconds kConnectBackoff{100};
+// Between two tries of a command Redis answered TRYAGAIN.
+constexpr std::chrono::milliseconds kTryAgainPause{5};
 
 // A copy for one more failed call; without memory, the code alone.
 Status copy_of(const Status& status) noexcept {
@@ -32,6 +37,7 @@ Status copy_of(const Status& status) noexcept {
 }  // namespace
 
 struct Pipeline::Call {
+  std::string route;
   const std::vector<std::string>* argv = nullptr;
   Reply* reply = nullptr;
   FollowUp* follow_up = nullptr;
@@ -39,7 +45,9 @@ struct Pipeline::Call {
 
   // Touched only by the I/O threads until `done`.
   Status status;
-  bool following = false;  // argv is now the follow-up's
+  int redirects = 0;
+  bool asking = false;     // send ASKING first (an ASK redirect)
+  bool following = false;  // argv and route are now the follow-up's
   std::vector<std::string> follow_up_argv;
 
   std::mutex mutex;
@@ -135,8 +143,10 @@ class Pipeline::Lane {
     try {
       Status ready = connect(was_idle, stopping);
       if (!ready.is_ok()) return fail(batch, 0, ready);
+      static const std::vector<std::string> kAsking{"ASKING"};
       for (const Call* call : batch) {
-        Status appended = connection_->append(*call->argv);
+        Status appended = call->asking ? connection_->append(kAsking) : Status::ok();
+        if (appended.is_ok()) appended = connection_->append(*call->argv);
         if (!appended.is_ok()) {
           connection_.reset();
           return fail(batch, 0, appended);
@@ -144,11 +154,14 @@ class Pipeline::Lane {
       }
       for (; next < batch.size(); ++next) {
         Reply reply;
-        Status status = connection_->read_reply(&reply);  // the first one writes the batch out
+        // The first read writes the batch out. ASKING's own +OK is dropped.
+        Status status = batch[next]->asking ? connection_->read_reply(&reply) : Status::ok();
+        if (!connection_->broken()) status = connection_->read_reply(&reply);
         if (connection_->broken()) {
           // Timed out or reset: whatever is still unanswered may or may not
           // have run. The next batch reconnects.
           connection_.reset();
+          owner_->topology_.request_refresh();  // a dead master's slots move to its replica
           return fail(batch, next, status);
         }
         owner_->complete(batch[next], std::move(status), std::move(reply));
@@ -175,6 +188,7 @@ class Pipeline::Lane {
     Status error;
     connection_ = Connection::open(endpoint_, &error);
     if (connection_) return Status::ok();
+    owner_->topology_.request_refresh();
     retry_after_ = now + kConnectBackoff;
     last_connect_error_ = error;
     return error;
@@ -201,10 +215,16 @@ class Pipeline::Lane {
   std::thread thread_;  // last: starts once everything above exists
 };
 
-Pipeline::Pipeline(const Endpoint& endpoint, std::size_t connections) {
-  if (connections == 0) connections = 1;
-  lanes_.reserve(connections);
-  for (std::size_t i = 0; i < connections; ++i) lanes_.push_back(std::make_unique<Lane>(this, endpoint));
+// One node's lanes.
+struct Pipeline::Node {
+  std::vector<std::unique_ptr<Lane>> lanes;
+};
+
+Pipeline::Pipeline(Topology& topology, std::size_t connections)
+    : topology_(topology),
+      connections_(connections == 0 ? 1 : connections),
+      nodes_(new std::atomic<Node*>[Topology::kMaxNodes]) {
+  for (std::size_t i = 0; i < Topology::kMaxNodes; ++i) nodes_[i].store(nullptr, std::memory_order_relaxed);
 }
 
 Pipeline::~Pipeline() {
@@ -212,17 +232,53 @@ Pipeline::~Pipeline() {
 }
 
 void Pipeline::stop() {
+  std::lock_guard lock(nodes_mutex_);
+  stopping_ = true;
   // Every lane first, so none reconnects while another is being joined.
-  for (auto& lane : lanes_) lane->request_stop();
-  for (auto& lane : lanes_) lane->stop();
+  for (auto& node : owned_) {
+    for (auto& lane : node->lanes) lane->request_stop();
+  }
+  for (auto& node : owned_) {
+    for (auto& lane : node->lanes) lane->stop();
+  }
 }
 
-std::size_t Pipeline::lane_of(std::string_view route) const {
-  return lanes_.size() == 1 ? 0 : std::hash<std::string_view>{}(route) % lanes_.size();
+Pipeline::Lane* Pipeline::lane_of(int node_index, std::string_view route) {
+  auto index = static_cast<std::size_t>(node_index);
+  Node* node = nodes_[index].load(std::memory_order_acquire);
+  if (node == nullptr) {
+    std::lock_guard lock(nodes_mutex_);
+    if (stopping_) return nullptr;
+    node = nodes_[index].load(std::memory_order_relaxed);
+    if (node == nullptr) {
+      auto started = std::make_unique<Node>();
+      for (std::size_t i = 0; i < connections_; ++i) {
+        started->lanes.push_back(std::make_unique<Lane>(this, topology_.endpoint(node_index)));
+      }
+      node = started.get();
+      owned_.push_back(std::move(started));
+      nodes_[index].store(node, std::memory_order_release);
+    }
+  }
+  std::size_t lanes = node->lanes.size();
+  return node->lanes[lanes == 1 ? 0 : std::hash<std::string_view>{}(route) % lanes].get();
 }
 
-void Pipeline::submit(std::string_view route, Call* call) {
-  lanes_[lane_of(route)]->submit(call);
+void Pipeline::submit(Call* call, int node) {
+  if (node < 0) node = topology_.node_for(call->route);
+  if (node == Topology::kNoNode) {
+    topology_.request_refresh();
+    complete(call,
+             Status(Code::unavailable, "redis cluster: no node serves slot " + std::to_string(key_slot(call->route))),
+             Reply());
+    return;
+  }
+  Lane* lane = lane_of(node, call->route);
+  if (lane == nullptr) {
+    complete(call, Status(Code::unavailable, "redis: shutting down"), Reply());
+    return;
+  }
+  lane->submit(call);
 }
 
 void Pipeline::command_all(const std::vector<Command>& commands, std::vector<Status>* statuses,
@@ -232,27 +288,37 @@ void Pipeline::command_all(const std::vector<Command>& commands, std::vector<Sta
   replies->clear();
   replies->resize(count);
   std::unique_ptr<Call[]> calls(new Call[count]);
-  std::vector<std::vector<Call*>> by_lane(lanes_.size());
-  for (std::size_t i = 0; i < count; ++i) {
-    calls[i].argv = &commands[i].argv;
-    calls[i].reply = &(*replies)[i];
-    by_lane[lane_of(commands[i].route)].push_back(&calls[i]);
-  }
-  std::size_t lane = 0;
+  std::vector<std::pair<Lane*, std::vector<Call*>>> by_lane;
+  std::size_t queued = 0;  // calls handed to a lane or completed
   try {
-    for (; lane < lanes_.size(); ++lane) {
-      if (!by_lane[lane].empty()) lanes_[lane]->submit_all(by_lane[lane]);
+    for (std::size_t i = 0; i < count; ++i) {
+      calls[i].route = commands[i].route;
+      calls[i].argv = &commands[i].argv;
+      calls[i].reply = &(*replies)[i];
+    }
+    for (; queued < count; ++queued) {
+      Call* call = &calls[queued];
+      int node = topology_.node_for(call->route);
+      Lane* lane = node == Topology::kNoNode ? nullptr : lane_of(node, call->route);
+      if (lane == nullptr) {
+        submit(call);  // fails it, as command() would
+        continue;
+      }
+      auto group = std::find_if(by_lane.begin(), by_lane.end(), [&](const auto& entry) { return entry.first == lane; });
+      if (group == by_lane.end()) {
+        by_lane.emplace_back(lane, std::vector<Call*>());
+        group = by_lane.end() - 1;
+      }
+      group->second.push_back(call);
     }
   } catch (...) {
-    // Out of memory queueing: what was not queued fails here, and what was
-    // queued is still waited for below, since the lanes point into `calls`.
-    for (; lane < lanes_.size(); ++lane) {
-      for (Call* call : by_lane[lane]) {
-        call->status = Status(Code::internal, std::string());
-        call->done = true;
-      }
+    // Out of memory grouping: what was not grouped fails here.
+    for (std::size_t i = queued; i < count; ++i) {
+      calls[i].status = Status(Code::internal, std::string());
+      calls[i].done = true;
     }
   }
+  for (auto& [lane, group] : by_lane) lane->submit_all(group);
   for (std::size_t i = 0; i < count; ++i) {
     std::unique_lock lock(calls[i].mutex);
     calls[i].woken.wait(lock, [&] { return calls[i].done; });
@@ -271,18 +337,47 @@ Status Pipeline::command(std::string_view route, const std::vector<std::string>&
 
 Status Pipeline::run(std::string_view route, const std::vector<std::string>& argv, Reply* reply, FollowUp* follow_up,
                      Status* follow_up_status) {
-  Call call;
-  call.argv = &argv;
-  call.reply = reply;
-  call.follow_up = follow_up;
-  call.follow_up_status = follow_up_status;
-  submit(route, &call);
-  std::unique_lock lock(call.mutex);
-  call.woken.wait(lock, [&] { return call.done; });
-  return std::move(call.status);
+  const auto deadline = std::chrono::steady_clock::now() + topology_.endpoint(0).command_timeout;
+  for (;;) {
+    Call call;
+    call.route = std::string(route);
+    call.argv = &argv;
+    call.reply = reply;
+    call.follow_up = follow_up;
+    call.follow_up_status = follow_up_status;
+    submit(&call);
+    std::unique_lock lock(call.mutex);
+    call.woken.wait(lock, [&] { return call.done; });
+    // TRYAGAIN: a slot migration split the command's keys over two nodes for
+    // a moment; nothing ran. Retried until the migration moved them all.
+    if (!is_redis_error(call.status, "TRYAGAIN") || std::chrono::steady_clock::now() >= deadline) {
+      return std::move(call.status);
+    }
+    lock.unlock();
+    std::this_thread::sleep_for(kTryAgainPause);
+  }
+}
+
+bool Pipeline::redirected(Call* call, const Status& status) noexcept {
+  Redirect redirect;
+  if (!topology_.cluster() || call->redirects >= kMaxRedirects) return false;
+  try {
+    if (!parse_redirect(status, &redirect)) return false;
+    if (!redirect.ask) topology_.moved(redirect.slot, redirect.to);
+    int node = topology_.node_at(redirect.to);
+    if (node == Topology::kNoNode) return false;
+    ++call->redirects;
+    call->asking = redirect.ask;
+    submit(call, node);
+    return true;
+  } catch (...) {
+    return false;  // no memory: the caller gets the redirect as an error
+  }
 }
 
 void Pipeline::complete(Call* call, Status status, Reply reply) noexcept {
+  call->asking = false;
+  if (redirected(call, status)) return;
   if (call->following) {
     *call->follow_up_status = std::move(status);  // the follow-up's reply is not wanted
   } else {
@@ -293,8 +388,10 @@ void Pipeline::complete(Call* call, Status status, Reply reply) noexcept {
       if (call->follow_up->next(call->status, call->reply->get(), &route, &call->follow_up_argv)) {
         call->following = true;
         call->argv = &call->follow_up_argv;
+        call->redirects = 0;
         try {
-          submit(route, call);
+          call->route = std::move(route);
+          submit(call);
           return;  // completed again once the follow-up's reply is in
         } catch (...) {
           *call->follow_up_status = Status(Code::internal, std::string());
@@ -302,6 +399,10 @@ void Pipeline::complete(Call* call, Status status, Reply reply) noexcept {
       }
     }
   }
+  wake(call);
+}
+
+void Pipeline::wake(Call* call) noexcept {
   std::lock_guard lock(call->mutex);
   call->done = true;
   call->woken.notify_one();  // under the lock: the caller may destroy the call as soon as it sees `done`

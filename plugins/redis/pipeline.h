@@ -6,7 +6,15 @@
 // on our side and on Redis', instead of one round trip per command and caller.
 //
 // Commands with the same route (a key) always take the same lane, so they run
-// in the order they were submitted. Failure semantics are those of
+// in the order they were submitted. On a Redis Cluster each node has its own
+// lanes and a command goes to the node serving its route's slot (cluster.h):
+// a MOVED reply teaches the topology the slot's new owner and the command is
+// sent there, an ASK reply sends it once to the importing node behind an
+// ASKING, both on the I/O thread without waking the caller (at most
+// kMaxRedirects times per command). Redis answers MOVED and ASK before running
+// anything, so resending is safe. A TRYAGAIN (a multi-key command whose keys
+// are split by a slot migration under way) is retried by the caller until the
+// command timeout. Failure semantics are those of
 // Connection: an I/O failure or a timeout fails every command of the batch
 // still without a reply with Code::unavailable (it may or may not have run:
 // an unknown outcome) and drops the connection; the next batch reconnects.
@@ -17,8 +25,10 @@
 // every command queued behind them. They use the ConnectionPool.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +36,8 @@
 #include "redis/connection.h"
 
 namespace flashsale::redis {
+
+class Topology;
 
 // A command to send right after another one's reply, decided on the I/O
 // thread without waking the caller in between (admission's `pending` state
@@ -41,9 +53,12 @@ class FollowUp {
 
 class Pipeline {
  public:
-  // `connections` lanes (>= 1), each with its own connection and I/O thread.
-  // Connects lazily: the first command of a lane opens its connection.
-  Pipeline(const Endpoint& endpoint, std::size_t connections);
+  static constexpr int kMaxRedirects = 5;
+
+  // `connections` lanes (>= 1) per node of `topology`, each with its own
+  // connection and I/O thread. A node's lanes start with its first command,
+  // and a lane connects lazily. `topology` outlives the pipeline.
+  Pipeline(Topology& topology, std::size_t connections);
   ~Pipeline();  // stop()
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
@@ -75,16 +90,28 @@ class Pipeline {
  private:
   struct Call;
   class Lane;
+  struct Node;
 
   Status run(std::string_view route, const std::vector<std::string>& argv, Reply* reply, FollowUp* follow_up,
              Status* follow_up_status);
-  std::size_t lane_of(std::string_view route) const;
-  void submit(std::string_view route, Call* call);
-  // Hands a call its outcome on an I/O thread: queues its follow-up, or
-  // wakes its caller.
+  // The lane of `route` on `node` (its lanes started if need be); nullptr
+  // once stopping.
+  Lane* lane_of(int node, std::string_view route);
+  // Queues the call on the lane of call->route, on the node serving its slot
+  // (or on `node` when given: an ASK).
+  void submit(Call* call, int node = -1);
+  // Hands a call its outcome on an I/O thread: follows a redirect, queues its
+  // follow-up, or wakes its caller.
   void complete(Call* call, Status status, Reply reply) noexcept;
+  bool redirected(Call* call, const Status& status) noexcept;
+  void wake(Call* call) noexcept;
 
-  std::vector<std::unique_ptr<Lane>> lanes_;
+  Topology& topology_;
+  const std::size_t connections_;
+  std::unique_ptr<std::atomic<Node*>[]> nodes_;  // by node index; started lazily
+  std::mutex nodes_mutex_;                       // starting a node, stopping
+  std::vector<std::unique_ptr<Node>> owned_;
+  bool stopping_ = false;                        // under nodes_mutex_
 };
 
 }  // namespace flashsale::redis

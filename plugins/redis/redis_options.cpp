@@ -11,7 +11,7 @@ std::string where(const std::string& key) {
   return key + " (" + Settings::env_name(key) + ")";
 }
 
-bool parse_addr(const std::string& addr, Endpoint* endpoint, std::string* error) {
+bool parse_one_addr(const std::string& addr, Endpoint* endpoint, std::string* error) {
   auto colon = addr.rfind(':');
   std::string host = colon == std::string::npos ? addr : addr.substr(0, colon);
   std::string port = colon == std::string::npos ? "6379" : addr.substr(colon + 1);
@@ -28,13 +28,35 @@ bool parse_addr(const std::string& addr, Endpoint* endpoint, std::string* error)
   return true;
 }
 
+// host:port, or a comma-separated list of them (cluster seed nodes).
+bool parse_addr(const std::string& list, Options* options, std::string* error) {
+  std::size_t start = 0;
+  for (;;) {
+    std::size_t comma = list.find(',', start);
+    std::string addr = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    Endpoint endpoint;
+    if (!parse_one_addr(addr, &endpoint, error)) return false;
+    if (options->seeds.empty()) options->endpoint = endpoint;
+    options->seeds.push_back(NodeAddress{endpoint.host, endpoint.port});
+    if (comma == std::string::npos) return true;
+    start = comma + 1;
+  }
+}
+
 }  // namespace
 
 bool read_options(const Settings& settings, Options* options, std::string* error) {
-  if (!parse_addr(settings.get(setting::kAddr), &options->endpoint, error)) return false;
+  if (!parse_addr(settings.get(setting::kAddr), options, error)) return false;
+  std::string cluster = settings.get(setting::kCluster);
+  if (cluster != "true" && cluster != "false") {
+    *error = where("redis.cluster") + ": expected true or false, got '" + cluster + "'";
+    return false;
+  }
+  options->cluster = cluster == "true" || options->seeds.size() > 1;
   std::string problem;
   Endpoint& endpoint = options->endpoint;
   endpoint.db = static_cast<int>(settings.get_int(setting::kDb, &problem));
+  if (options->cluster && endpoint.db != 0) problem = where("redis.db") + ": a Redis Cluster has database 0 only";
   endpoint.connect_timeout = std::chrono::milliseconds(settings.get_int(setting::kConnectTimeout, &problem));
   endpoint.command_timeout = std::chrono::milliseconds(settings.get_int(setting::kCommandTimeout, &problem));
   options->pool_size = static_cast<std::size_t>(settings.get_int(setting::kPoolSize, &problem));

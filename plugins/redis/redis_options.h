@@ -5,14 +5,18 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "flashsale/settings.h"
+#include "redis/cluster.h"
 #include "redis/connection.h"
 
 namespace flashsale::redis {
 
 struct Options {
-  Endpoint endpoint;                     // redis.addr, redis.db, redis.*.timeout.ms
+  Endpoint endpoint;                     // the first of redis.addr, redis.db, redis.*.timeout.ms
+  bool cluster = false;                  // redis.cluster, or more than one redis.addr
+  std::vector<NodeAddress> seeds;        // every redis.addr
   std::size_t pool_size = 8;             // redis.pool.size: idle connections kept open
   std::size_t pipeline_connections = 2;  // redis.pipeline.connections: lanes of the pipeline
   std::int64_t rate_limit = 1000;        // buy.rate.limit

@@ -257,8 +257,8 @@ class RedisOutbox final : public Outbox {
     }
     argv.insert(argv.end(), {"STREAMS", stream_, ">"});
     Reply reply;
-    Status status = context_->pool.with_connection(
-        [&](Connection& connection) { return connection.blocking_command(argv, wait, &reply); });
+    Status status = context_->pools.with_route(
+        stream_, [&](Connection& connection) { return connection.blocking_command(argv, wait, &reply); });
     if (!status.is_ok()) return status;
     if (reply->type == REDIS_REPLY_NIL) return Status::ok();  // nothing new within `wait`
     // [[stream, [[id, [field, value, ...]], ...]]]

@@ -8,7 +8,10 @@
 
 namespace flashsale::redis::setting {
 
-inline constexpr SettingSpec kAddr = SettingSpec::required("redis.addr", "localhost:6379", "Redis host:port");
+inline constexpr SettingSpec kAddr = SettingSpec::required(
+    "redis.addr", "localhost:6379", "Redis host:port; on a cluster, seed nodes host:port,host:port,...");
+inline constexpr SettingSpec kCluster = SettingSpec::text(
+    "redis.cluster", "false", "true: Redis Cluster (slot map, MOVED/ASK); implied by more than one redis.addr");
 inline constexpr SettingSpec kDb = SettingSpec::integer("redis.db", "0", 0, 1024, "Redis database number");
 inline constexpr SettingSpec kPoolSize =
     SettingSpec::integer("redis.pool.size", "8", 1, 1024, "idle Redis connections kept open (more are opened on demand)");
@@ -25,7 +28,7 @@ inline constexpr SettingSpec kGroup =
 inline constexpr SettingSpec kConsumer = SettingSpec::required("order.event.consumer", "flash-sale-relay-1",
                                                                "this relay's consumer name in that group");
 
-inline constexpr SettingSpec kAll[] = {kAddr,           kDb,           kPoolSize, kPipelineConnections, kConnectTimeout,
+inline constexpr SettingSpec kAll[] = {kAddr,           kCluster,      kDb,           kPoolSize, kPipelineConnections, kConnectTimeout,
                                        kCommandTimeout, kStream,       kGroup,    kConsumer};
 inline constexpr std::size_t kCount = std::size(kAll);
 

@@ -15,6 +15,7 @@
 #include "flashsale/notifier.h"
 #include "flashsale/outbox.h"
 #include "flashsale/ratelimit.h"
+#include "redis/cluster.h"
 #include "redis/connection_pool.h"
 #include "redis/pipeline.h"
 #include "redis/redis_options.h"
@@ -24,7 +25,13 @@ namespace flashsale::redis {
 
 struct RedisContext {
   explicit RedisContext(const Options& opts)
-      : options(opts), pool(opts.endpoint, opts.pool_size), pipeline(opts.endpoint, opts.pipeline_connections) {}
+      : options(opts),
+        topology(opts.cluster ? std::make_unique<Topology>(opts.endpoint, opts.seeds)
+                              : std::make_unique<Topology>(opts.endpoint)),
+        pools(*topology, opts.pool_size),
+        pipeline(*topology, opts.pipeline_connections) {}
+
+  bool cluster() const { return options.cluster; }
 
   // Runs a script through the pipeline, on the lane of its first key: the
   // short calls of the buy path, notify and the admin calls.
@@ -51,15 +58,18 @@ struct RedisContext {
   // XREADGROUP BLOCK must not stall the pipeline, keeps all its calls there.
   Status run_pooled(Script script, const std::vector<std::string>& keys, const std::vector<std::string>& args,
                     Reply* reply) {
-    return pool.with_connection(
-        [&](Connection& connection) { return scripts.eval(connection, script, keys, args, reply); });
+    return pools.with_route(keys.empty() ? std::string_view() : std::string_view(keys[0]), [&](Connection& connection) {
+      return scripts.eval(connection, script, keys, args, reply);
+    });
   }
   Status command_pooled(const std::vector<std::string>& argv, Reply* reply) {
-    return pool.with_connection([&](Connection& connection) { return connection.command(argv, reply); });
+    return pools.with_route(argv.size() > 1 ? std::string_view(argv[1]) : std::string_view(),
+                            [&](Connection& connection) { return connection.command(argv, reply); });
   }
 
   const Options options;
-  ConnectionPool pool;
+  std::unique_ptr<Topology> topology;  // first: the pools and the pipeline route by it
+  PoolSet pools;
   Scripts scripts;
   Pipeline pipeline;  // last: stopped (queued calls finished or failed, threads joined) before the rest goes
 };

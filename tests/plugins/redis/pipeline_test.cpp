@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "redis/cluster.h"
 #include "redis/keys.h"
 #include "redis/pipeline.h"
 #include "redis_fixture.h"
@@ -55,7 +56,8 @@ void in_parallel(int threads, Body body) {
 
 TEST_CASE("pipeline: many threads get their own replies, in order per caller", "[redis][pipeline]") {
   RedisServer server;
-  Pipeline pipeline(endpoint_of(server), 3);
+  Topology topology(endpoint_of(server));
+  Pipeline pipeline(topology, 3);
   constexpr int kThreads = 16;
   constexpr int kCommands = 400;
   std::atomic<int> mismatches{0};
@@ -91,7 +93,8 @@ TEST_CASE("pipeline: many threads get their own replies, in order per caller", "
 TEST_CASE("pipeline: a redis-server killed mid-flight fails what was outstanding, and calls succeed after a restart",
           "[redis][pipeline][outage]") {
   RedisServer server(debuggable());
-  Pipeline pipeline(endpoint_of(server), 2);
+  Topology topology(endpoint_of(server));
+  Pipeline pipeline(topology, 2);
   Reply reply;
   REQUIRE(pipeline.command("a", {"PING"}, &reply).is_ok());
 
@@ -150,7 +153,8 @@ TEST_CASE("pipeline: a redis-server killed mid-flight fails what was outstanding
 TEST_CASE("pipeline: a timeout fails the batch as unavailable and the next calls get their own replies",
           "[redis][pipeline][outage]") {
   RedisServer server(debuggable());
-  Pipeline pipeline(endpoint_of(server, milliseconds(300)), 1);
+  Topology topology(endpoint_of(server, milliseconds(300)));
+  Pipeline pipeline(topology, 1);
   std::atomic<int> unavailable{0};
   std::atomic<int> other{0};
   in_parallel(4, [&](int t) {
@@ -177,7 +181,8 @@ TEST_CASE("pipeline: stop() with commands in flight returns, and later calls are
   RedisServer server(debuggable());
   bool redis_stalled = GENERATE(false, true);
   INFO("Redis stalled: " << redis_stalled);
-  Pipeline pipeline(endpoint_of(server, milliseconds(1000)), 2);
+  Topology topology(endpoint_of(server, milliseconds(1000)));
+  Pipeline pipeline(topology, 2);
   std::atomic<bool> go{true};
   std::atomic<int> calls{0};
   std::atomic<int> wrong{0};
@@ -215,7 +220,8 @@ TEST_CASE("pipeline: stop() with commands in flight returns, and later calls are
 
 TEST_CASE("pipeline: command_all sends many commands at once and hands each its own outcome", "[redis][pipeline]") {
   RedisServer server;
-  Pipeline pipeline(endpoint_of(server), 3);
+  Topology topology(endpoint_of(server));
+  Pipeline pipeline(topology, 3);
   std::atomic<int> mismatches{0};
   in_parallel(8, [&](int t) {
     std::vector<Pipeline::Command> commands;
