@@ -45,6 +45,18 @@ std::string rate_window(const std::string& subject) {
   return "fs:rl:{" + subject + "}";
 }
 
+std::string product_tag(ProductId product) {
+  return "p:" + std::to_string(product);
+}
+
+std::string tagged_stream(const std::string& base, const std::string& tag) {
+  return base + "{" + tag + "}";
+}
+
+std::string stream_registry(const std::string& base) {
+  return base + ":streams";
+}
+
 std::string dead_letters(const std::string& stream) {
   return stream + ":dead";
 }

@@ -22,6 +22,11 @@ std::string topped_up(ProductId product, TopUpId top_up);    // string marker: t
 std::string paused(ProductId product);                       // string: present while the sale is paused
 std::string state(const std::string& request_id);            // string: <status>|<order_id>|<reason>
 std::string rate_window(const std::string& subject);         // sorted set of request times
+std::string product_tag(ProductId product);                  // p:<product>, the hash tag of a product's keys
+// On a cluster, the outbox stream of one hash tag: <base>{<tag>}, so admit.lua
+// can append to it in the product's slot.
+std::string tagged_stream(const std::string& base, const std::string& tag);
+std::string stream_registry(const std::string& base);       // <base>:streams, a set: every tagged stream in use
 std::string dead_letters(const std::string& stream);         // <stream>:dead
 std::string dead_letter_replays(const std::string& stream);  // <stream>:dead:replayed, a counter
 

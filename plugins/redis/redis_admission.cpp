@@ -4,8 +4,9 @@
 // With the ratelimit stage also redis, the same call first counts the buyer
 // in its rate-limit window (counts_rate_limit): one round trip per buy. That
 // window key carries the subject's tag, not the product's, so the fused call
-// needs one Redis holding both, which is what this family supports today
-// (plugins/redis/README.md, "Redis Cluster plan"). lua/load_stock.lua preloads the stock and
+// needs one Redis holding both: on a cluster the host asks the ratelimit
+// stage first (two round trips), and the events go to the product's own
+// outbox stream. lua/load_stock.lua preloads the stock and
 // lua/return_stock.lua gives a cancelled order's quantity back (once per
 // order) and frees its buyer, each on the product's slot too.
 //
@@ -101,7 +102,9 @@ class RedisAdmission final : public Admission {
     return result;
   }
 
-  bool counts_rate_limit() const noexcept override { return true; }
+  // On a cluster the buyer's rate window is in another slot than the
+  // product's keys, so the host asks the ratelimit stage first.
+  bool counts_rate_limit() const noexcept override { return !context_->cluster(); }
 
   Status load_stock(const SaleStock& stock) noexcept override {
     return guarded("redis load_stock", [&] {
@@ -111,6 +114,10 @@ class RedisAdmission final : public Admission {
                       "start_ms <= end_ms");
       }
       Reply reply;
+      if (context_->cluster()) {
+        Status registered = register_stream(stock.product_id);
+        if (!registered.is_ok()) return registered;
+      }
       return context_->run(Script::load_stock, {keys::sale(stock.product_id)},
                            {std::to_string(stock.sellable), std::to_string(stock.start_ms),
                             std::to_string(stock.end_ms), std::to_string(stock.ttl_seconds)},
@@ -169,6 +176,23 @@ class RedisAdmission final : public Admission {
   }
 
  private:
+  // The outbox stream admit.lua appends this product's events to.
+  std::string stream_of(ProductId product) const {
+    const std::string& base = context_->options.stream;
+    return context_->cluster() ? keys::tagged_stream(base, keys::product_tag(product)) : base;
+  }
+
+  // On a cluster, before the product's first stock: its outbox stream gets
+  // its group and joins the registry the outbox reads (redis_outbox.cpp), so
+  // no event is appended to a stream nobody reads.
+  Status register_stream(ProductId product) {
+    std::string stream = stream_of(product);
+    Reply reply;
+    Status status = context_->command({"XGROUP", "CREATE", stream, context_->options.group, "0", "MKSTREAM"}, &reply);
+    if (!status.is_ok() && !is_redis_error(status, "BUSYGROUP")) return status;
+    return context_->command({"SADD", keys::stream_registry(context_->options.stream), stream}, &reply);
+  }
+
   AdmitResult admit_unguarded(const AdmitRequest& request) {
     const OrderEvent& event = request.event;
     if (event.request_id.empty() || event.quantity <= 0) {
@@ -178,7 +202,7 @@ class RedisAdmission final : public Admission {
     std::string sale = keys::sale(event.product_id);
     std::vector<std::string> script_keys = {sale, keys::user_lock(event.product_id, event.user_id),
                                             keys::idempotency(event.product_id, has_key ? request.idempotency_key : ""),
-                                            context_->options.stream, keys::paused(event.product_id)};
+                                            stream_of(event.product_id), keys::paused(event.product_id)};
     std::vector<std::string> args = {event.request_id,
                                      std::to_string(event.user_id),
                                      std::to_string(event.product_id),
@@ -186,7 +210,7 @@ class RedisAdmission final : public Admission {
                                      std::to_string(event.unit_price),
                                      std::to_string(event.accepted_ms),
                                      has_key ? "1" : "0"};
-    if (!request.rate_limit_subject.empty()) {
+    if (!request.rate_limit_subject.empty() && !context_->cluster()) {
       script_keys.push_back(keys::rate_window(request.rate_limit_subject));
       args.push_back(std::to_string(context_->options.rate_limit));
       args.push_back(std::to_string(context_->options.rate_window_ms));

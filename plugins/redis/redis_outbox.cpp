@@ -1,31 +1,48 @@
-// Stage 3 of the redis family: the outbox on a Redis Stream read through a
+// Stage 3 of the redis family: the outbox on Redis Streams read through a
 // consumer group (order.event.stream / .group / .consumer).
+//
+// On one Redis there is one stream, order.event.stream, and entry ids are its
+// stream ids. On a cluster every product has its own stream,
+// <order.event.stream>{p:<product>}, in the product's slot so that admit.lua
+// can append to it; the admission registers it in <order.event.stream>:streams
+// (and creates its group) when the product's stock is loaded, and this reader
+// rereads that set every second, so new streams are found without a restart.
+// Entry and dead-letter ids are then "<tag>/<stream id>" (p:42/1700000000000-0).
 //
 // read(): first lua/outbox_claim.lua takes over entries pending longer than
 // outbox.claim.idle.ms (XAUTOCLAIM; a crashed relay's entries come back) and
 // moves those delivered more than outbox.max.deliveries times to the
-// dead-letter stream <stream>:dead; then XREADGROUP ">" fetches new entries,
-// blocking only when the claim found nothing. The claim scan runs at most
-// every half claim time (and at least once a second), unless the previous scan
-// stopped part-way: an entry becomes claimable only after a whole claim time,
-// so scanning on every read would only cost Redis time at full load.
-// An entry that does not decode is dead-lettered too
-// (lua/outbox_dead_letter.lua): counted, never dropped.
-// ack(): lua/outbox_ack.lua, XACK of the ids, then the stream is trimmed
-// below the group's oldest pending entry: never by length, so no unrelayed
-// entry can be cut off.
-// Dead letters are the entries of <stream>:dead (ids are its stream ids, in
-// time order): their own fields behind origin_id, reason and deliveries.
-// lua/outbox_replay.lua puts one back as a new stream entry and counts it in
-// <stream>:dead:replayed, which every process shares.
+// dead-letter stream <stream>:dead; then XREADGROUP ">" fetches new entries.
+// The claim scan of a stream runs at most every half claim time (and at least
+// once a second), unless its previous scan stopped part-way: an entry becomes
+// claimable only after a whole claim time, so scanning on every read would
+// only cost Redis time at full load. An entry that does not decode is
+// dead-lettered too (lua/outbox_dead_letter.lua): counted, never dropped.
 //
-// The group is created (from id 0, MKSTREAM) when the stage is made, and again
-// when Redis lost it (NOGROUP after a restart without persistence).
+// On a cluster a read asks each stream on its own (Redis refuses a command
+// over keys of several slots), pipelined per node: every stream that had
+// entries lately, then the others in turn, at most kQuietStreamsPerRead of
+// those per read, so a read's work is bounded however many products there
+// are. When none had anything, the read blocks on the stream that had entries
+// last; an entry of another product then waits at most the read's wait.
+//
+// ack(): lua/outbox_ack.lua per stream, XACK of the ids, then the stream is
+// trimmed below the group's oldest pending entry: never by length, so no
+// unrelayed entry can be cut off.
+// Dead letters are the entries of <stream>:dead (ids are its stream ids, in
+// time order per stream): their own fields behind origin_id, reason and
+// deliveries. lua/outbox_replay.lua puts one back as a new stream entry and
+// counts it in <stream>:dead:replayed, which every process shares.
+//
+// A group is created (from id 0, MKSTREAM) when its stream is first used, and
+// again when Redis lost it (NOGROUP after a restart without persistence).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <map>
 #include <mutex>
+#include <thread>
 
 #include "redis/keys.h"
 #include "redis/redis_stages.h"
@@ -35,7 +52,18 @@ namespace flashsale::redis {
 
 namespace {
 
-bool valid_stream_id(const std::string& id) {
+using Clock = std::chrono::steady_clock;
+
+// How often a cluster reader rereads the registry of streams.
+constexpr std::chrono::seconds kRegistryEvery{1};
+// A stream that had entries within this long is asked on every read.
+constexpr std::chrono::seconds kActiveFor{5};
+// Quiet streams asked per read, in turn.
+constexpr std::size_t kQuietStreamsPerRead = 32;
+// Registry members read per SSCAN call.
+constexpr const char* kRegistryPage = "1000";
+
+bool valid_stream_id(std::string_view id) {
   auto dash = id.find('-');
   if (dash == 0 || dash == std::string::npos || dash + 1 == id.size()) return false;
   for (std::size_t i = 0; i < id.size(); ++i) {
@@ -44,47 +72,104 @@ bool valid_stream_id(const std::string& id) {
   return id.size() <= 41;
 }
 
+// A hash tag this family writes: lower-case letters, digits and ':'.
+bool valid_tag(std::string_view tag) {
+  if (tag.empty() || tag.size() > 40) return false;
+  return std::all_of(tag.begin(), tag.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == ':'; });
+}
+
+// One outbox stream and what the reader keeps about it.
+struct Stream {
+  Stream(std::string tag_, std::string name_)
+      : tag(std::move(tag_)),
+        name(std::move(name_)),
+        dead(keys::dead_letters(name)),
+        replays(keys::dead_letter_replays(name)) {}
+
+  const std::string tag;  // empty on one Redis
+  const std::string name;
+  const std::string dead;
+  const std::string replays;
+
+  std::mutex mutex;               // the fields below
+  std::string cursor = "0-0";     // where the next XAUTOCLAIM scan starts
+  Clock::time_point last_claim;   // of the last scan started; epoch = never
+  Clock::time_point last_entries; // when a read last found entries; epoch = never
+
+  // The id an entry of this stream has outside the stage.
+  std::string outer_id(const std::string& id) const { return tag.empty() ? id : tag + "/" + id; }
+};
+
 class RedisOutbox final : public Outbox {
  public:
-  explicit RedisOutbox(std::shared_ptr<RedisContext> context)
-      : context_(std::move(context)),
-        stream_(context_->options.stream),
-        dead_(keys::dead_letters(stream_)),
-        replays_(keys::dead_letter_replays(stream_)) {}
-
-  Status create_group() {
+  explicit RedisOutbox(std::shared_ptr<RedisContext> context) : context_(std::move(context)) {
     const Options& options = context_->options;
-    Reply reply;
-    Status status = context_->command_pooled({"XGROUP", "CREATE", stream_, options.group, "0", "MKSTREAM"}, &reply);
-    if (is_redis_error(status, "BUSYGROUP")) return Status::ok();
-    return status;
+    if (!context_->cluster()) streams_.push_back(std::make_shared<Stream>("", options.stream));
+    registry_ = keys::stream_registry(options.stream);
+  }
+
+  // On one Redis, the stream's group; on a cluster, the registry's first
+  // read (the groups come with the streams).
+  Status start() {
+    if (!context_->cluster()) return create_group(*streams_.front());
+    return refresh_registry(true);
   }
 
   Status read(std::size_t max, std::chrono::milliseconds wait, std::vector<OutboxEntry>* out) noexcept override {
     return guarded("redis outbox read", [&] {
       if (max == 0) return Status::ok();
+      if (context_->cluster()) {
+        Status refreshed = refresh_registry(false);
+        if (!refreshed.is_ok()) return refreshed;
+      }
+      std::vector<std::shared_ptr<Stream>> streams = all_streams();
       std::size_t before = out->size();
-      if (claim_due()) {
-        Status claimed = with_group([&] { return claim(max, out); });
+      for (const auto& stream : streams) {
+        if (out->size() - before >= max) break;
+        if (!claim_due(*stream)) continue;
+        Status claimed = with_group(*stream, [&] { return claim(*stream, max - (out->size() - before), out); });
         if (!claimed.is_ok()) return claimed;
       }
       std::size_t taken = out->size() - before;
       if (taken >= max) return Status::ok();
-      return with_group([&] { return read_new(max - taken, taken == 0 ? wait : std::chrono::milliseconds(0), out); });
+      if (!context_->cluster()) {
+        Stream& stream = *streams.front();
+        return with_group(stream, [&] {
+          return read_one(stream, max - taken, taken == 0 ? wait : std::chrono::milliseconds(0), out);
+        });
+      }
+      Status polled = poll_streams(streams, max - taken, out);
+      if (!polled.is_ok() || out->size() > before || wait.count() == 0) return polled;
+      if (streams.empty()) {
+        // No product has stock loaded yet: nothing to block on until the
+        // registry's next read.
+        std::this_thread::sleep_for(std::min<Clock::duration>(wait, kRegistryEvery));
+        return Status::ok();
+      }
+      Stream& busiest = *latest_active(streams);
+      return with_group(busiest, [&] { return read_one(busiest, max - taken, wait, out); });
     });
   }
 
   Status ack(const std::vector<std::string>& ids) noexcept override {
     return guarded("redis outbox ack", [&] {
       constexpr std::size_t kChunk = 512;  // stays well below Lua's unpack/argument limits
-      std::vector<std::string> args{context_->options.group};
-      for (std::size_t i = 0; i < ids.size(); ++i) {
-        if (valid_stream_id(ids[i])) args.push_back(ids[i]);  // anything else is unknown: ignored
-        if (args.size() > kChunk || (i + 1 == ids.size() && args.size() > 1)) {
-          Reply reply;
-          Status status = context_->run_pooled(Script::outbox_ack, {stream_}, args, &reply);
-          if (!status.is_ok()) return status;
-          args.resize(1);
+      std::map<std::string, std::vector<std::string>> by_stream;
+      for (const std::string& id : ids) {
+        std::string stream, raw;
+        if (split_id(id, &stream, &raw)) by_stream[stream].push_back(raw);  // anything else is unknown: ignored
+      }
+      for (const auto& [stream, raw_ids] : by_stream) {
+        std::vector<std::string> args{context_->options.group};
+        for (std::size_t i = 0; i < raw_ids.size(); ++i) {
+          args.push_back(raw_ids[i]);
+          if (args.size() > kChunk || i + 1 == raw_ids.size()) {
+            Reply reply;
+            Status status = context_->run_pooled(Script::outbox_ack, {stream}, args, &reply);
+            if (!status.is_ok()) return status;
+            args.resize(1);
+          }
         }
       }
       return Status::ok();
@@ -93,20 +178,15 @@ class RedisOutbox final : public Outbox {
 
   Status stats(OutboxStats* stats) noexcept override {
     return guarded("redis outbox stats", [&] {
+      if (context_->cluster()) {
+        Status refreshed = refresh_registry(false);
+        if (!refreshed.is_ok()) return refreshed;
+      }
       OutboxStats found;
-      Status status = group_backlog(&found);
-      if (!status.is_ok()) return status;
-      Reply reply;
-      std::int64_t count = 0;
-      status = context_->command_pooled({"XLEN", dead_}, &reply);
-      if (!status.is_ok()) return status;
-      if (!reply_int(reply.get(), &count)) return unexpected_reply("XLEN");
-      found.dead_lettered = static_cast<std::uint64_t>(count);
-      status = context_->command_pooled({"GET", replays_}, &reply);
-      if (!status.is_ok()) return status;
-      count = 0;
-      if (reply->type != REDIS_REPLY_NIL && !reply_int(reply.get(), &count)) return unexpected_reply("GET");
-      found.replayed = static_cast<std::uint64_t>(count);
+      for (const auto& stream : all_streams()) {
+        Status status = add_stats(*stream, &found);
+        if (!status.is_ok()) return status;
+      }
       *stats = found;
       return Status::ok();
     });
@@ -118,18 +198,35 @@ class RedisOutbox final : public Outbox {
       if (limit == 0 || limit > kMaxDeadLetterPage) {
         return Status(Code::invalid_argument, "limit must be 1 to " + std::to_string(kMaxDeadLetterPage));
       }
-      if (!after.empty() && !valid_stream_id(after)) {
+      std::string after_stream, after_raw;
+      if (!after.empty() && !split_id(after, &after_stream, &after_raw)) {
         return Status(Code::invalid_argument, "not a dead letter id: " + after);
       }
-      return dead_range(after.empty() ? "-" : "(" + after, "+", limit, out);
+      if (context_->cluster()) {
+        Status refreshed = refresh_registry(false);
+        if (!refreshed.is_ok()) return refreshed;
+      }
+      // Pages run stream by stream in name order, each in time order.
+      std::vector<std::shared_ptr<Stream>> streams = all_streams();
+      std::sort(streams.begin(), streams.end(), [](const auto& a, const auto& b) { return a->name < b->name; });
+      std::size_t before = out->size();
+      for (const auto& stream : streams) {
+        if (!after_stream.empty() && stream->name < after_stream) continue;
+        std::string from = stream->name == after_stream ? "(" + after_raw : "-";
+        Status status = dead_range(*stream, from, "+", limit - (out->size() - before), out);
+        if (!status.is_ok()) return status;
+        if (out->size() - before >= limit) break;
+      }
+      return Status::ok();
     });
   }
 
   Status find_dead_letter(const std::string& id, DeadLetter* out) noexcept override {
     return guarded("redis outbox dead letter", [&] {
       std::vector<DeadLetter> found;
-      if (valid_stream_id(id)) {
-        Status status = dead_range(id, id, 1, &found);
+      std::string stream, raw;
+      if (split_id(id, &stream, &raw)) {
+        Status status = dead_range(*stream_named(stream), raw, raw, 1, &found);
         if (!status.is_ok()) return status;
       }
       if (found.empty()) return Status(Code::not_found, "no dead letter " + id);
@@ -140,9 +237,12 @@ class RedisOutbox final : public Outbox {
 
   Status replay_dead_letter(const std::string& id) noexcept override {
     return guarded("redis outbox replay", [&] {
-      if (!valid_stream_id(id)) return Status(Code::not_found, "no dead letter " + id);
+      std::string name, raw;
+      if (!split_id(id, &name, &raw)) return Status(Code::not_found, "no dead letter " + id);
+      std::shared_ptr<Stream> stream = stream_named(name);
       Reply reply;
-      Status status = context_->run_pooled(Script::outbox_replay, {stream_, dead_, replays_}, {id}, &reply);
+      Status status =
+          context_->run_pooled(Script::outbox_replay, {stream->name, stream->dead, stream->replays}, {raw}, &reply);
       if (!status.is_ok()) return status;
       if (reply->type == REDIS_REPLY_NIL) return Status(Code::not_found, "no dead letter " + id);
       return Status::ok();
@@ -150,78 +250,121 @@ class RedisOutbox final : public Outbox {
   }
 
  private:
-  // The group's pending count and lag from XINFO GROUPS. Redis cannot tell
-  // the lag after entries were deleted from the middle of the stream (a
-  // dead letter is): then it is the stream's length less the pending
-  // entries, which over-counts by the acked entries not yet trimmed (the
-  // next ack trims them).
-  Status group_backlog(OutboxStats* found) {
+  Status create_group(const Stream& stream) {
     Reply reply;
-    Status status = context_->command_pooled({"XINFO", "GROUPS", stream_}, &reply);
-    if (is_redis_error(status, "ERR no such key")) return Status::ok();  // nothing appended yet
-    if (!status.is_ok()) return status;
-    if (reply->type != REDIS_REPLY_ARRAY) return unexpected_reply("XINFO GROUPS");
-    bool lag_known = false;
-    for (std::size_t g = 0; g < reply->elements; ++g) {
-      const redisReply* group = reply->element[g];
-      if (group->type != REDIS_REPLY_ARRAY || group->elements % 2 != 0) return unexpected_reply("XINFO GROUPS");
-      std::string name;
-      std::int64_t pending = 0, lag = 0;
-      bool has_lag = false;
-      for (std::size_t f = 0; f + 1 < group->elements; f += 2) {
-        if (group->element[f]->type != REDIS_REPLY_STRING) continue;
-        std::string_view field(group->element[f]->str, group->element[f]->len);
-        const redisReply* value = group->element[f + 1];
-        if (field == "name" && value->type == REDIS_REPLY_STRING) name.assign(value->str, value->len);
-        if (field == "pending") reply_int(value, &pending);
-        if (field == "lag") has_lag = reply_int(value, &lag);
-      }
-      if (name != context_->options.group) continue;
-      found->pending = static_cast<std::uint64_t>(pending);
-      found->undelivered = static_cast<std::uint64_t>(lag);
-      lag_known = has_lag;
-    }
-    if (lag_known) return Status::ok();
-    std::int64_t length = 0;
-    status = context_->command_pooled({"XLEN", stream_}, &reply);
-    if (!status.is_ok()) return status;
-    if (!reply_int(reply.get(), &length)) return unexpected_reply("XLEN");
-    found->undelivered = static_cast<std::uint64_t>(std::max<std::int64_t>(0, length - static_cast<std::int64_t>(found->pending)));
-    return Status::ok();
+    Status status = context_->command_pooled(
+        {"XGROUP", "CREATE", stream.name, context_->options.group, "0", "MKSTREAM"}, &reply);
+    if (is_redis_error(status, "BUSYGROUP")) return Status::ok();
+    return status;
   }
 
-  // Runs step(); if Redis lost the group (NOGROUP), recreates it and runs it
-  // once more.
+  // Runs step(); if Redis lost the stream's group (NOGROUP), recreates it and
+  // runs it once more.
   template <typename Step>
-  Status with_group(Step&& step) {
+  Status with_group(const Stream& stream, Step&& step) {
     Status status = step();
     if (!is_redis_error(status, "NOGROUP")) return status;
-    Status created = create_group();
+    Status created = create_group(stream);
     if (!created.is_ok()) return created;
     return step();
   }
 
-  // True when a claim scan should run now; claims the slot when it is.
-  bool claim_due() {
-    using Clock = std::chrono::steady_clock;
-    const auto interval =
-        std::min<Clock::duration>(std::chrono::milliseconds(context_->options.claim_idle_ms / 2), std::chrono::seconds(1));
-    std::lock_guard lock(cursor_mutex_);
-    Clock::time_point now = Clock::now();
-    if (cursor_ == "0-0" && last_claim_ != Clock::time_point() && now - last_claim_ < interval) return false;
-    last_claim_ = now;
+  std::vector<std::shared_ptr<Stream>> all_streams() {
+    std::lock_guard lock(streams_mutex_);
+    return streams_;
+  }
+
+  // "<tag>/<raw>" on a cluster, the raw stream id on one Redis: the stream's
+  // name and the raw id. False when `id` is not of that form.
+  bool split_id(const std::string& id, std::string* stream, std::string* raw) const {
+    if (!context_->cluster()) {
+      if (!valid_stream_id(id)) return false;
+      *stream = context_->options.stream;
+      *raw = id;
+      return true;
+    }
+    auto slash = id.find('/');
+    if (slash == std::string::npos) return false;
+    std::string_view tag = std::string_view(id).substr(0, slash);
+    std::string_view rest = std::string_view(id).substr(slash + 1);
+    if (!valid_tag(tag) || !valid_stream_id(rest)) return false;
+    *stream = keys::tagged_stream(context_->options.stream, std::string(tag));
+    *raw = std::string(rest);
     return true;
   }
 
-  Status claim(std::size_t max, std::vector<OutboxEntry>* out) {
+  // The stream of that name, known or not (a dead letter's stream may have
+  // been read by another process only).
+  std::shared_ptr<Stream> stream_named(const std::string& name) {
+    std::lock_guard lock(streams_mutex_);
+    for (const auto& stream : streams_) {
+      if (stream->name == name) return stream;
+    }
+    const std::string& base = context_->options.stream;
+    std::string tag = name.size() > base.size() + 2 ? name.substr(base.size() + 1, name.size() - base.size() - 2) : "";
+    return std::make_shared<Stream>(tag, name);
+  }
+
+  // Rereads the registry (a cluster's set of streams) when it is due, or now.
+  Status refresh_registry(bool now) {
+    {
+      std::lock_guard lock(streams_mutex_);
+      if (!now && last_registry_ != Clock::time_point() && Clock::now() - last_registry_ < kRegistryEvery) {
+        return Status::ok();
+      }
+      last_registry_ = Clock::now();
+    }
+    std::vector<std::string> names;
+    std::string cursor = "0";
+    do {
+      Reply reply;
+      Status status = context_->command_pooled({"SSCAN", registry_, cursor, "COUNT", kRegistryPage}, &reply);
+      if (!status.is_ok()) return status;
+      if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || reply->element[1]->type != REDIS_REPLY_ARRAY) {
+        return unexpected_reply("SSCAN");
+      }
+      cursor = reply_text(reply->element[0]);
+      for (std::size_t i = 0; i < reply->element[1]->elements; ++i) names.push_back(reply_text(reply->element[1]->element[i]));
+    } while (cursor != "0" && !cursor.empty());
+    std::sort(names.begin(), names.end());
+    std::lock_guard lock(streams_mutex_);
+    const std::string& base = context_->options.stream;
+    for (const std::string& name : names) {
+      bool known = std::any_of(streams_.begin(), streams_.end(), [&](const auto& s) { return s->name == name; });
+      // Only names of this outbox's form: <base>{<tag>}.
+      if (known || name.size() <= base.size() + 2 || name.compare(0, base.size() + 1, base + "{") != 0 ||
+          name.back() != '}') {
+        continue;
+      }
+      std::string tag = name.substr(base.size() + 1, name.size() - base.size() - 2);
+      if (valid_tag(tag)) streams_.push_back(std::make_shared<Stream>(tag, name));
+    }
+    return Status::ok();
+  }
+
+  // True when a claim scan of `stream` should run now; claims the slot when
+  // it is.
+  bool claim_due(Stream& stream) {
+    const auto interval = std::min<Clock::duration>(std::chrono::milliseconds(context_->options.claim_idle_ms / 2),
+                                                    std::chrono::seconds(1));
+    std::lock_guard lock(stream.mutex);
+    Clock::time_point now = Clock::now();
+    if (stream.cursor == "0-0" && stream.last_claim != Clock::time_point() && now - stream.last_claim < interval) {
+      return false;
+    }
+    stream.last_claim = now;
+    return true;
+  }
+
+  Status claim(Stream& stream, std::size_t max, std::vector<OutboxEntry>* out) {
     const Options& options = context_->options;
     std::string cursor;
     {
-      std::lock_guard lock(cursor_mutex_);
-      cursor = cursor_;
+      std::lock_guard lock(stream.mutex);
+      cursor = stream.cursor;
     }
     Reply reply;
-    Status status = context_->run_pooled(Script::outbox_claim, {stream_, dead_},
+    Status status = context_->run_pooled(Script::outbox_claim, {stream.name, stream.dead},
                                          {options.group, options.consumer, std::to_string(options.claim_idle_ms),
                                           cursor, std::to_string(max), std::to_string(options.max_deliveries)},
                                          &reply);
@@ -230,9 +373,9 @@ class RedisOutbox final : public Outbox {
       return unexpected_reply("outbox claim");
     }
     {
-      std::lock_guard lock(cursor_mutex_);
-      cursor_ = reply_text(reply->element[0]);  // "0-0" once the scan wrapped
-      if (cursor_.empty()) cursor_ = "0-0";
+      std::lock_guard lock(stream.mutex);
+      stream.cursor = reply_text(reply->element[0]);  // "0-0" once the scan wrapped
+      if (stream.cursor.empty()) stream.cursor = "0-0";
     }
     const redisReply* entries = reply->element[1];
     for (std::size_t i = 0; i < entries->elements; ++i) {
@@ -242,61 +385,182 @@ class RedisOutbox final : public Outbox {
         return unexpected_reply("outbox claim");
       }
       Status taken =
-          take(reply_text(entry->element[0]), entry->element[1], static_cast<std::uint32_t>(deliveries), out);
+          take(stream, reply_text(entry->element[0]), entry->element[1], static_cast<std::uint32_t>(deliveries), out);
       if (!taken.is_ok()) return taken;
     }
     return Status::ok();
   }
 
-  Status read_new(std::size_t max, std::chrono::milliseconds wait, std::vector<OutboxEntry>* out) {
+  std::vector<std::string> read_argv(const Stream& stream, std::size_t max, std::chrono::milliseconds wait) const {
     const Options& options = context_->options;
     std::vector<std::string> argv{"XREADGROUP", "GROUP", options.group, options.consumer, "COUNT", std::to_string(max)};
     if (wait.count() > 0) {
       argv.push_back("BLOCK");
       argv.push_back(std::to_string(wait.count()));
     }
-    argv.insert(argv.end(), {"STREAMS", stream_, ">"});
+    argv.insert(argv.end(), {"STREAMS", stream.name, ">"});
+    return argv;
+  }
+
+  // New entries of one stream, blocking up to `wait` when there are none.
+  Status read_one(Stream& stream, std::size_t max, std::chrono::milliseconds wait, std::vector<OutboxEntry>* out) {
+    std::vector<std::string> argv = read_argv(stream, max, wait);
     Reply reply;
     Status status = context_->pools.with_route(
-        stream_, [&](Connection& connection) { return connection.blocking_command(argv, wait, &reply); });
+        stream.name, [&](Connection& connection) { return connection.blocking_command(argv, wait, &reply); });
     if (!status.is_ok()) return status;
-    if (reply->type == REDIS_REPLY_NIL) return Status::ok();  // nothing new within `wait`
+    return take_read(stream, reply.get(), out);
+  }
+
+  // A cluster's streams without blocking, one XREADGROUP each (Redis
+  // refuses one over keys of several slots): the active ones, then the next
+  // quiet ones in turn. A stream that fails (its node is down) does not stop
+  // the others; its error is the read's only when nothing was read.
+  Status poll_streams(const std::vector<std::shared_ptr<Stream>>& streams, std::size_t max,
+                      std::vector<OutboxEntry>* out) {
+    std::vector<Stream*> chosen;
+    std::vector<Stream*> quiet;
+    Clock::time_point now = Clock::now();
+    for (const auto& stream : streams) {
+      std::lock_guard lock(stream->mutex);
+      bool active = stream->last_entries != Clock::time_point() && now - stream->last_entries < kActiveFor;
+      (active ? chosen : quiet).push_back(stream.get());
+    }
+    if (!quiet.empty()) {
+      std::size_t turn = quiet_turn_.fetch_add(kQuietStreamsPerRead, std::memory_order_relaxed);
+      for (std::size_t i = 0; i < std::min(quiet.size(), kQuietStreamsPerRead); ++i) {
+        chosen.push_back(quiet[(turn + i) % quiet.size()]);
+      }
+    }
+    std::size_t before = out->size();
+    Status first_error;
+    for (Stream* stream : chosen) {
+      std::size_t taken = out->size() - before;
+      if (taken >= max) break;
+      Status status = with_group(*stream, [&] { return read_one(*stream, max - taken, {}, out); });
+      if (!status.is_ok() && first_error.is_ok()) first_error = status;
+    }
+    return out->size() > before ? Status::ok() : first_error;
+  }
+
+  // The stream that found entries last (the first one when none did).
+  Stream* latest_active(const std::vector<std::shared_ptr<Stream>>& streams) {
+    Stream* latest = streams.front().get();
+    Clock::time_point when;
+    for (const auto& stream : streams) {
+      std::lock_guard lock(stream->mutex);
+      if (stream->last_entries > when) {
+        when = stream->last_entries;
+        latest = stream.get();
+      }
+    }
+    return latest;
+  }
+
+  // The entries of an XREADGROUP reply for one stream.
+  Status take_read(Stream& stream, const redisReply* reply, std::vector<OutboxEntry>* out) {
+    if (reply == nullptr || reply->type == REDIS_REPLY_NIL) return Status::ok();  // nothing new
     // [[stream, [[id, [field, value, ...]], ...]]]
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 1 || reply->element[0]->type != REDIS_REPLY_ARRAY ||
         reply->element[0]->elements != 2 || reply->element[0]->element[1]->type != REDIS_REPLY_ARRAY) {
       return unexpected_reply("XREADGROUP");
     }
     const redisReply* entries = reply->element[0]->element[1];
+    if (entries->elements > 0) {
+      std::lock_guard lock(stream.mutex);
+      stream.last_entries = Clock::now();
+    }
     for (std::size_t i = 0; i < entries->elements; ++i) {
       const redisReply* entry = entries->element[i];
       if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2) return unexpected_reply("XREADGROUP");
-      Status taken = take(reply_text(entry->element[0]), entry->element[1], 1, out);
+      Status taken = take(stream, reply_text(entry->element[0]), entry->element[1], 1, out);
       if (!taken.is_ok()) return taken;
     }
     return Status::ok();
   }
 
   // Appends a decoded entry to *out, or moves an undecodable one aside.
-  Status take(const std::string& id, const redisReply* fields, std::uint32_t deliveries,
+  Status take(const Stream& stream, const std::string& id, const redisReply* fields, std::uint32_t deliveries,
               std::vector<OutboxEntry>* out) {
     OutboxEntry entry;
     std::string why;
     if (decode_event(fields, &entry.event, &why)) {
-      entry.id = id;
+      entry.id = stream.outer_id(id);
       entry.deliveries = deliveries;
       out->push_back(std::move(entry));
       return Status::ok();
     }
     Reply reply;
-    return context_->run_pooled(Script::outbox_dead_letter, {stream_, dead_},
+    return context_->run_pooled(Script::outbox_dead_letter, {stream.name, stream.dead},
                                 {context_->options.group, id, "undecodable: " + why, std::to_string(deliveries)},
                                 &reply);
   }
 
-  // XRANGE of the dead-letter stream, decoded.
-  Status dead_range(const std::string& from, const std::string& to, std::size_t count, std::vector<DeadLetter>* out) {
+  // Adds one stream's figures: its group's pending count and lag from XINFO
+  // GROUPS, its dead letters and replays. Redis cannot tell the lag after
+  // entries were deleted from the middle of the stream (a dead letter is):
+  // then it is the stream's length less the pending entries, which
+  // over-counts by the acked entries not yet trimmed (the next ack trims
+  // them).
+  Status add_stats(const Stream& stream, OutboxStats* found) {
     Reply reply;
-    Status status = context_->command_pooled({"XRANGE", dead_, from, to, "COUNT", std::to_string(count)}, &reply);
+    std::int64_t pending = 0, lag = 0;
+    bool lag_known = false, exists = true;
+    Status status = context_->command_pooled({"XINFO", "GROUPS", stream.name}, &reply);
+    if (is_redis_error(status, "ERR no such key")) {
+      exists = false;  // nothing appended yet
+    } else if (!status.is_ok()) {
+      return status;
+    } else {
+      if (reply->type != REDIS_REPLY_ARRAY) return unexpected_reply("XINFO GROUPS");
+      for (std::size_t g = 0; g < reply->elements; ++g) {
+        const redisReply* group = reply->element[g];
+        if (group->type != REDIS_REPLY_ARRAY || group->elements % 2 != 0) return unexpected_reply("XINFO GROUPS");
+        std::string name;
+        std::int64_t group_pending = 0, group_lag = 0;
+        bool has_lag = false;
+        for (std::size_t f = 0; f + 1 < group->elements; f += 2) {
+          if (group->element[f]->type != REDIS_REPLY_STRING) continue;
+          std::string_view field(group->element[f]->str, group->element[f]->len);
+          const redisReply* value = group->element[f + 1];
+          if (field == "name" && value->type == REDIS_REPLY_STRING) name.assign(value->str, value->len);
+          if (field == "pending") reply_int(value, &group_pending);
+          if (field == "lag") has_lag = reply_int(value, &group_lag);
+        }
+        if (name != context_->options.group) continue;
+        pending = group_pending;
+        lag = group_lag;
+        lag_known = has_lag;
+      }
+    }
+    if (exists && !lag_known) {
+      std::int64_t length = 0;
+      status = context_->command_pooled({"XLEN", stream.name}, &reply);
+      if (!status.is_ok()) return status;
+      if (!reply_int(reply.get(), &length)) return unexpected_reply("XLEN");
+      lag = std::max<std::int64_t>(0, length - pending);
+    }
+    found->pending += static_cast<std::uint64_t>(pending);
+    found->undelivered += static_cast<std::uint64_t>(lag);
+    std::int64_t count = 0;
+    status = context_->command_pooled({"XLEN", stream.dead}, &reply);
+    if (!status.is_ok()) return status;
+    if (!reply_int(reply.get(), &count)) return unexpected_reply("XLEN");
+    found->dead_lettered += static_cast<std::uint64_t>(count);
+    status = context_->command_pooled({"GET", stream.replays}, &reply);
+    if (!status.is_ok()) return status;
+    count = 0;
+    if (reply->type != REDIS_REPLY_NIL && !reply_int(reply.get(), &count)) return unexpected_reply("GET");
+    found->replayed += static_cast<std::uint64_t>(count);
+    return Status::ok();
+  }
+
+  // XRANGE of a dead-letter stream, decoded.
+  Status dead_range(const Stream& stream, const std::string& from, const std::string& to, std::size_t count,
+                    std::vector<DeadLetter>* out) {
+    Reply reply;
+    Status status =
+        context_->command_pooled({"XRANGE", stream.dead, from, to, "COUNT", std::to_string(count)}, &reply);
     if (!status.is_ok()) return status;
     if (reply->type != REDIS_REPLY_ARRAY) return unexpected_reply("XRANGE");
     for (std::size_t i = 0; i < reply->elements; ++i) {
@@ -304,15 +568,15 @@ class RedisOutbox final : public Outbox {
       if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 || entry->element[1]->type != REDIS_REPLY_ARRAY) {
         return unexpected_reply("XRANGE");
       }
-      out->push_back(dead_letter(reply_text(entry->element[0]), entry->element[1]));
+      out->push_back(dead_letter(stream, reply_text(entry->element[0]), entry->element[1]));
     }
     return Status::ok();
   }
 
   // A dead-letter stream entry: its own fields, then the entry as it was.
-  static DeadLetter dead_letter(const std::string& id, const redisReply* fields) {
+  static DeadLetter dead_letter(const Stream& stream, const std::string& id, const redisReply* fields) {
     DeadLetter letter;
-    letter.id = id;
+    letter.id = stream.outer_id(id);
     letter.dead_ms = std::strtoll(id.c_str(), nullptr, 10);  // a stream id starts with its time, ms
     std::string raw;
     for (std::size_t i = 0; i + 1 < fields->elements; i += 2) {
@@ -333,19 +597,18 @@ class RedisOutbox final : public Outbox {
   }
 
   std::shared_ptr<RedisContext> context_;
-  const std::string stream_;
-  const std::string dead_;
-  const std::string replays_;
-  std::mutex cursor_mutex_;
-  std::string cursor_ = "0-0";  // where the next XAUTOCLAIM scan of the pending list starts
-  std::chrono::steady_clock::time_point last_claim_;  // of the last scan started; epoch = never
+  std::string registry_;
+  std::mutex streams_mutex_;
+  std::vector<std::shared_ptr<Stream>> streams_;  // one on one Redis; the registry's on a cluster
+  Clock::time_point last_registry_;               // under streams_mutex_
+  std::atomic<std::size_t> quiet_turn_{0};        // where the next read's quiet streams start
 };
 
 }  // namespace
 
 Outbox* new_outbox(std::shared_ptr<RedisContext> context, Status* error) {
   auto outbox = std::make_unique<RedisOutbox>(std::move(context));
-  *error = outbox->create_group();
+  *error = outbox->start();
   return error->is_ok() ? outbox.release() : nullptr;
 }
 
