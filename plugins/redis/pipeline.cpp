@@ -46,7 +46,8 @@ struct Pipeline::Call {
   // Touched only by the I/O threads until `done`.
   Status status;
   int redirects = 0;
-  bool asking = false;     // send ASKING first (an ASK redirect)
+  bool asking = false;          // send ASKING first (an ASK redirect)
+  std::uint64_t connection = 0;  // the lane connection that answered last (FollowUp::same_connection)
   bool following = false;  // argv and route are now the follow-up's
   std::vector<std::string> follow_up_argv;
 
@@ -139,19 +140,52 @@ class Pipeline::Lane {
 
   // Writes the batch out, reads its replies in order and completes each call.
   void execute(const std::vector<Call*>& batch, bool was_idle, bool stopping) noexcept {
-    std::size_t next = 0;  // the first call not completed yet
     try {
+      sent_.clear();
+      sent_.reserve(batch.size());  // so the loop below cannot throw half-way
       Status ready = connect(was_idle, stopping);
       if (!ready.is_ok()) return fail(batch, 0, ready);
+    } catch (...) {
+      connection_.reset();
+      return fail(batch, 0, Status(Code::internal, std::string()));
+    }
+    for (Call* call : batch) {
+      if (call->following && call->follow_up->same_connection() && call->connection != connection_number_) {
+        owner_->complete(call, lost_before_follow_up(), Reply());
+        continue;
+      }
+      sent_.push_back(call);
+    }
+    try {
       static const std::vector<std::string> kAsking{"ASKING"};
-      for (const Call* call : batch) {
+      for (const Call* call : sent_) {
         Status appended = call->asking ? connection_->append(kAsking) : Status::ok();
         if (appended.is_ok()) appended = connection_->append(*call->argv);
         if (!appended.is_ok()) {
           connection_.reset();
-          return fail(batch, 0, appended);
+          return fail(sent_, 0, appended);
         }
       }
+    } catch (...) {
+      connection_.reset();  // half-written: unusable
+      return fail(sent_, 0, Status(Code::internal, std::string()));
+    }
+    read_replies();
+  }
+
+  Status lost_before_follow_up() const noexcept {
+    try {
+      return Status(Code::unavailable, endpoint_.name + ": the connection was lost before a follow-up");
+    } catch (...) {
+      return Status(Code::unavailable, std::string());
+    }
+  }
+
+  // Reads the replies of sent_ in order and completes each call.
+  void read_replies() noexcept {
+    std::size_t next = 0;  // the first call not completed yet
+    try {
+      const std::vector<Call*>& batch = sent_;
       for (; next < batch.size(); ++next) {
         Reply reply;
         // The first read writes the batch out. ASKING's own +OK is dropped.
@@ -164,11 +198,12 @@ class Pipeline::Lane {
           owner_->topology_.request_refresh();  // a dead master's slots move to its replica
           return fail(batch, next, status);
         }
+        batch[next]->connection = connection_number_;
         owner_->complete(batch[next], std::move(status), std::move(reply));
       }
     } catch (...) {
       connection_.reset();  // half-written or half-read: unusable
-      fail(batch, next, Status(Code::internal, std::string()));
+      fail(sent_, next, Status(Code::internal, std::string()));
     }
   }
 
@@ -187,7 +222,10 @@ class Pipeline::Lane {
     if (now < retry_after_) return last_connect_error_;
     Status error;
     connection_ = Connection::open(endpoint_, &error);
-    if (connection_) return Status::ok();
+    if (connection_) {
+      ++connection_number_;
+      return Status::ok();
+    }
     owner_->topology_.request_refresh();
     retry_after_ = now + kConnectBackoff;
     last_connect_error_ = error;
@@ -209,6 +247,8 @@ class Pipeline::Lane {
 
   // The I/O thread's own.
   std::unique_ptr<Connection> connection_;
+  std::uint64_t connection_number_ = 0;  // of connection_: one more per connection opened
+  std::vector<Call*> sent_;              // the calls of the batch being written and read
   std::chrono::steady_clock::time_point retry_after_{};
   Status last_connect_error_;
 
@@ -379,7 +419,19 @@ void Pipeline::complete(Call* call, Status status, Reply reply) noexcept {
   call->asking = false;
   if (redirected(call, status)) return;
   if (call->following) {
-    *call->follow_up_status = std::move(status);  // the follow-up's reply is not wanted
+    std::string route;
+    bool more = call->follow_up->then(status, reply.get(), &route, &call->follow_up_argv);
+    *call->follow_up_status = std::move(status);  // the follow-up's reply went to then()
+    if (more) {
+      call->redirects = 0;
+      try {
+        call->route = std::move(route);
+        submit(call);
+        return;
+      } catch (...) {
+        *call->follow_up_status = Status(Code::internal, std::string());
+      }
+    }
   } else {
     call->status = std::move(status);
     *call->reply = std::move(reply);

@@ -49,6 +49,16 @@ class FollowUp {
   // set to queue the follow-up. Must not block or throw.
   virtual bool next(const Status& status, const redisReply* reply, std::string* route,
                     std::vector<std::string>* argv) noexcept = 0;
+  // Called with each follow-up's outcome; true with *route and *argv set to
+  // queue one more (a chain: WAIT, then a state write). The same rules.
+  virtual bool then(const Status&, const redisReply*, std::string*, std::vector<std::string>*) noexcept {
+    return false;
+  }
+  // True when every follow-up must run on the very connection that answered
+  // the command before it, and fail (unavailable) if that one was lost in
+  // between: WAIT counts the writes of its own connection only. The
+  // follow-up's route must then be the first command's (same lane).
+  virtual bool same_connection() const noexcept { return false; }
 };
 
 class Pipeline {
@@ -68,8 +78,9 @@ class Pipeline {
   Status command(std::string_view route, const std::vector<std::string>& argv, Reply* reply);
 
   // The same, and if follow_up.next() asks for one, runs that follow-up
-  // before waking the caller; *follow_up_status gets its outcome (its reply
-  // is dropped). *follow_up_status is left alone when there was none.
+  // (and those then() asks for) before waking the caller; *follow_up_status
+  // gets the last one's outcome (their replies go to then(), and are dropped).
+  // *follow_up_status is left alone when there was none.
   Status command(std::string_view route, const std::vector<std::string>& argv, Reply* reply, FollowUp& follow_up,
                  Status* follow_up_status);
 

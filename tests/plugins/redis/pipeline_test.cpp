@@ -252,6 +252,57 @@ TEST_CASE("pipeline: command_all sends many commands at once and hands each its 
   CHECK(statuses[1].code() == Code::unavailable);
 }
 
+namespace {
+
+// INCR k, then WAIT 0 0 on the same connection, then SET k:done <the WAIT
+// reply>: a chain of two follow-ups as admission builds one.
+class WaitThenSet final : public FollowUp {
+ public:
+  explicit WaitThenSet(std::string key) : key_(std::move(key)) {}
+  bool next(const Status& status, const redisReply*, std::string* route,
+            std::vector<std::string>* argv) noexcept override {
+    if (!status.is_ok()) return false;
+    *route = key_;
+    *argv = {"WAIT", "0", "0"};
+    return true;
+  }
+  bool then(const Status& status, const redisReply* reply, std::string* route,
+            std::vector<std::string>* argv) noexcept override {
+    ++steps;
+    if (steps > 1) return false;  // the SET's own reply ends the chain
+    waited = status.is_ok() && reply != nullptr && reply->type == REDIS_REPLY_INTEGER;
+    *route = key_;
+    *argv = {"SET", key_ + ":done", "1"};
+    return true;
+  }
+  bool same_connection() const noexcept override { return true; }
+
+  int steps = 0;
+  bool waited = false;
+
+ private:
+  std::string key_;
+};
+
+}  // namespace
+
+TEST_CASE("pipeline: a follow-up chain runs each step on the first command's connection before waking the caller",
+          "[redis][pipeline]") {
+  RedisServer server;
+  Topology topology(endpoint_of(server));
+  Pipeline pipeline(topology, 3);
+  WaitThenSet chain("chain");
+  Reply reply;
+  Status last;
+  REQUIRE(pipeline.command("chain", {"INCR", "chain"}, &reply, chain, &last).is_ok());
+  CHECK(reply->integer == 1);
+  CHECK(chain.steps == 2);
+  CHECK(chain.waited);
+  CHECK(last.is_ok());
+  REQUIRE(pipeline.command("chain", {"GET", "chain:done"}, &reply).is_ok());
+  CHECK(reply_text(reply.get()) == "1");
+}
+
 TEST_CASE("notify: finish_all recovers when Redis lost its scripts", "[redis][pipeline][noscript]") {
   SaleFixture sale(10);
   auto& [server, stages, client, product] = sale;
