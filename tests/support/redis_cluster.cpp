@@ -168,6 +168,11 @@ RedisReply RedisCluster::command(std::size_t node, const std::vector<std::string
   return redis_command(port(node), args, timeout_ms);
 }
 
+std::vector<RedisReply> RedisCluster::commands(std::size_t node, const std::vector<std::vector<std::string>>& commands,
+                                               int timeout_ms) const {
+  return redis_commands(port(node), commands, timeout_ms);
+}
+
 std::size_t RedisCluster::node_by_id(const std::string& id) const {
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     if (nodes_[i]->id == id) return i;

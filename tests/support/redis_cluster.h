@@ -58,6 +58,10 @@ class RedisCluster {
 
   // One command on one node; a Redis error (MOVED, ASK, ...) is a reply.
   RedisReply command(std::size_t node, const std::vector<std::string>& args, int timeout_ms = 5000) const;
+  // Several on one connection, e.g. {SET ...}, {WAIT 1 5000}: WAIT counts
+  // the replicas that have this connection's writes.
+  std::vector<RedisReply> commands(std::size_t node, const std::vector<std::vector<std::string>>& commands,
+                                   int timeout_ms = 5000) const;
 
   // SIGKILL: a crash, nothing saved beyond the AOF.
   void kill_node(std::size_t node);

@@ -121,11 +121,21 @@ class Connection {
 }  // namespace
 
 RedisReply redis_command(int port, const std::vector<std::string>& args, int timeout_ms) {
-  std::string request = "*" + std::to_string(args.size()) + "\r\n";
-  for (const std::string& arg : args) request += "$" + std::to_string(arg.size()) + "\r\n" + arg + "\r\n";
+  return redis_commands(port, {args}, timeout_ms).at(0);
+}
+
+std::vector<RedisReply> redis_commands(int port, const std::vector<std::vector<std::string>>& commands,
+                                       int timeout_ms) {
+  std::string request;
+  for (const auto& args : commands) {
+    request += "*" + std::to_string(args.size()) + "\r\n";
+    for (const std::string& arg : args) request += "$" + std::to_string(arg.size()) + "\r\n" + arg + "\r\n";
+  }
   Connection connection(port, timeout_ms);
   connection.send_all(request);
-  return connection.read_reply();
+  std::vector<RedisReply> replies;
+  for (std::size_t i = 0; i < commands.size(); ++i) replies.push_back(connection.read_reply());
+  return replies;
 }
 
 }  // namespace flashsale::test

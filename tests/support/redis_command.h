@@ -1,7 +1,9 @@
 // One Redis command on one server, over a plain loopback socket: what the
 // cluster harness and benches use to drive and inspect single nodes (CLUSTER,
 // MIGRATE, INFO commandstats) without linking a Redis client library. Every
-// call opens its own connection, so it is safe from any thread.
+// call opens its own connection, so it is safe from any thread; commands
+// whose meaning depends on the connection (WAIT after a write, ASKING before
+// a command) go together in one redis_commands call.
 #pragma once
 
 #include <string>
@@ -23,5 +25,9 @@ struct RedisReply {
 // connection, or has not answered within timeout_ms. A Redis error reply is
 // returned, not thrown.
 RedisReply redis_command(int port, const std::vector<std::string>& args, int timeout_ms = 5000);
+
+// Several commands pipelined on one connection; their replies in order.
+std::vector<RedisReply> redis_commands(int port, const std::vector<std::vector<std::string>>& commands,
+                                       int timeout_ms = 5000);
 
 }  // namespace flashsale::test

@@ -78,9 +78,9 @@ TEST_CASE("a killed master's replica takes over with the writes WAIT acknowledge
   std::string key = "{p:7}:stock";
   std::size_t master = cluster.master_for_slot(key_slot(key));
   REQUIRE(cluster.replicas_of(master).size() == 1);
-  REQUIRE(cluster.command(master, {"SET", key, "500"}).text == "OK");
-  RedisReply acknowledged = cluster.command(master, {"WAIT", "1", "5000"});
-  REQUIRE(acknowledged.text == "1");
+  std::vector<RedisReply> written = cluster.commands(master, {{"SET", key, "500"}, {"WAIT", "1", "5000"}});
+  REQUIRE(written[0].text == "OK");
+  REQUIRE(written[1].text == "1");  // the replica has the SET
 
   cluster.kill_node(master);
   std::size_t promoted = cluster.wait_for_failover(master);
@@ -124,7 +124,9 @@ TEST_CASE("a slot migrated half-way answers ASK for moved keys and MOVED once fi
   REQUIRE(ask.is_error());
   CHECK(ask.text == redirect("ASK", slot, cluster.port(to)));
   CHECK(cluster.command(from, {"GET", kept_key}).text == kept_key);
-  // Without ASKING the target still sends clients to the slot's owner.
+  // The target answers for the slot only after ASKING; otherwise it still
+  // sends clients to the slot's owner.
+  CHECK(cluster.commands(to, {{"ASKING"}, {"GET", moved_key}}).at(1).text == moved_key);
   CHECK(cluster.command(to, {"GET", moved_key}).text == redirect("MOVED", slot, cluster.port(from)));
   CHECK(cluster.master_for_slot(slot) == from);
 
