@@ -42,14 +42,15 @@ print(a.getsockname()[1], b.getsockname()[1])'
 # start_node <n>: prints the node's port once it answers PING.
 start_node() {
   mkdir -p "$dir/$1"
-  for attempt in 1 2 3 4 5; do
+  for _ in 1 2 3 4 5; do
+    # shellcheck disable=SC2046 # the two ports become $2 and $3
     set -- "$1" $(free_ports)
     redis-server --port "$2" --bind 127.0.0.1 --dir "$dir/$1" --save '' --appendonly no \
       --daemonize no --logfile "$dir/$1/redis.log" \
       --cluster-enabled yes --cluster-config-file nodes.conf --cluster-port "$3" \
       --cluster-node-timeout 1000 >/dev/null 2>&1 &
     node_pid=$!
-    for i in $(seq 1 100); do
+    for _ in $(seq 1 100); do
       if redis-cli -h 127.0.0.1 -p "$2" ping 2>/dev/null | grep -q PONG; then
         port=$2
         return 0
