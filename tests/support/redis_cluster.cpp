@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -28,7 +27,7 @@ namespace {
 struct NodeLine {
   std::string id;
   std::string flags;
-  std::string master_id;  // "-" for a master
+  std::string master_id;                 // "-" for a master
   std::vector<std::string> slot_ranges;  // "a-b" or "a"; migration markers left out
 
   bool has_flag(std::string_view flag) const {
@@ -102,10 +101,23 @@ std::uint16_t crc16(std::string_view bytes) {
   for (char c : bytes) {
     crc ^= static_cast<std::uint16_t>(static_cast<unsigned char>(c) << 8);
     for (int bit = 0; bit < 8; ++bit) {
-      crc = (crc & 0x8000) != 0 ? static_cast<std::uint16_t>((crc << 1) ^ 0x1021) : static_cast<std::uint16_t>(crc << 1);
+      crc =
+          (crc & 0x8000) != 0 ? static_cast<std::uint16_t>((crc << 1) ^ 0x1021) : static_cast<std::uint16_t>(crc << 1);
     }
   }
   return crc;
+}
+
+std::vector<std::string> node_args(const RedisClusterOptions& options) {
+  return {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout",
+          std::to_string(options.node_timeout_ms),
+          // The bus port is chosen, not port+10000, which may be past 65535.
+          "--cluster-port", std::to_string(free_loopback_port()),
+          // A replica takes over however long it was cut off: tests kill
+          // masters on purpose, and want the failover.
+          "--cluster-replica-validity-factor", "0",
+          // A replica's first sync starts at once, not after 5 s.
+          "--repl-diskless-sync-delay", "0"};
 }
 
 }  // namespace
@@ -123,24 +135,21 @@ RedisCluster::RedisCluster(RedisClusterOptions options) : options_(options) {
   if (options_.masters < 3) throw std::invalid_argument("redis cluster: redis-cli needs at least 3 masters");
   int count = options_.masters * (1 + options_.replicas_per_master);
   for (int i = 0; i < count; ++i) {
-    std::vector<std::string> args = {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                                     "--cluster-node-timeout", std::to_string(options_.node_timeout_ms),
-                                     // The bus port is chosen, not port+10000, which may be past 65535.
-                                     "--cluster-port", std::to_string(free_loopback_port()),
-                                     // A replica takes over however long it was cut off: tests
-                                     // kill masters on purpose, and want the failover.
-                                     "--cluster-replica-validity-factor", "0",
-                                     // A replica's first sync starts at once, not after 5 s.
-                                     "--repl-diskless-sync-delay", "0"};
     auto node = std::make_unique<Node>();
-    node->server = std::make_unique<RedisServer>(RedisServerOptions{options_.appendonly, args});
+    // Both ports were free a moment ago; another process may take one first.
+    for (int attempt = 1; !node->server; ++attempt) {
+      try {
+        node->server = std::make_unique<RedisServer>(RedisServerOptions{options_.appendonly, node_args(options_)});
+      } catch (const std::runtime_error&) {
+        if (attempt == 3) throw;
+      }
+    }
     node->id = checked(redis_command(node->server->port(), {"CLUSTER", "MYID"}), "CLUSTER MYID").text;
     nodes_.push_back(std::move(node));
   }
   std::vector<std::string> create = {"/usr/bin/env", "redis-cli", "--cluster", "create"};
   for (const auto& node : nodes_) create.push_back(node->server->addr());
-  create.insert(create.end(),
-                {"--cluster-replicas", std::to_string(options_.replicas_per_master), "--cluster-yes"});
+  create.insert(create.end(), {"--cluster-replicas", std::to_string(options_.replicas_per_master), "--cluster-yes"});
   std::string output;
   if (run_command(create, &output, 60000) != 0) {
     throw std::runtime_error("redis cluster: redis-cli --cluster create failed: " + output);
@@ -315,7 +324,8 @@ void RedisCluster::restart_node(std::size_t node, int timeout_ms) {
 std::size_t RedisCluster::wait_for_failover(std::size_t killed_master, int timeout_ms) {
   const std::vector<std::size_t>& candidates = nodes_.at(killed_master)->replicas_at_kill;
   if (candidates.empty()) {
-    throw std::runtime_error("redis cluster: node " + std::to_string(killed_master) + " had no replica to fail over to");
+    throw std::runtime_error("redis cluster: node " + std::to_string(killed_master) +
+                             " had no replica to fail over to");
   }
   std::size_t promoted = 0;
   wait_for(
@@ -357,8 +367,8 @@ void RedisCluster::begin_migration(int slot, std::size_t from, std::size_t to) {
 }
 
 std::size_t RedisCluster::migrate_keys(int slot, std::size_t from, std::size_t to, std::size_t max_keys) {
-  RedisReply keys = checked(
-      command(from, {"CLUSTER", "GETKEYSINSLOT", std::to_string(slot), std::to_string(max_keys)}), "GETKEYSINSLOT");
+  RedisReply keys = checked(command(from, {"CLUSTER", "GETKEYSINSLOT", std::to_string(slot), std::to_string(max_keys)}),
+                            "GETKEYSINSLOT");
   if (keys.elements.empty()) return 0;
   std::vector<std::string> migrate = {"MIGRATE", "127.0.0.1", std::to_string(port(to)), "", "0", "5000", "KEYS"};
   for (const RedisReply& key : keys.elements) migrate.push_back(key.text);

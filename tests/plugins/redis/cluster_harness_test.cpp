@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -53,12 +54,31 @@ TEST_CASE("a cluster forms with 3 masters serving every slot", "[cluster]") {
   CHECK(moved.text == redirect("MOVED", slot, cluster.port(owner)));
 }
 
+TEST_CASE("a cluster of fewer than 3 masters is refused before any node starts", "[cluster]") {
+  CHECK_THROWS_AS(RedisCluster(RedisClusterOptions{2, 1, false, 1000}), std::invalid_argument);
+}
+
 TEST_CASE("key_slot agrees with CLUSTER KEYSLOT", "[cluster]") {
   RedisCluster cluster;
-  std::vector<std::string> keys = {"",           "a",       "foo",        "123456789",       "p:42",
-                                   "{p:42}",     "{p:42}:stock", "sale:{p:42}:orders", "x{p:42}y{z}",
-                                   "{}",         "{}p:42",  "p:42{}",     "a{}{b}",          "{{x}}",
-                                   "}{a}",       "{a",      "a}",         "{ }",             std::string("\0\xff{k}", 5),
+  std::vector<std::string> keys = {"",
+                                   "a",
+                                   "foo",
+                                   "123456789",
+                                   "p:42",
+                                   "{p:42}",
+                                   "{p:42}:stock",
+                                   "sale:{p:42}:orders",
+                                   "x{p:42}y{z}",
+                                   "{}",
+                                   "{}p:42",
+                                   "p:42{}",
+                                   "a{}{b}",
+                                   "{{x}}",
+                                   "}{a}",
+                                   "{a",
+                                   "a}",
+                                   "{ }",
+                                   std::string("\0\xff{k}", 5),
                                    std::string(300, 'k')};
   for (const std::string& key : keys) {
     INFO("key " << key);
