@@ -8,7 +8,7 @@ packages=("$@"
   build-essential cmake make ccache pkg-config
   libpoco-dev libboost-dev libhiredis-dev librdkafka-dev
   catch2 libbenchmark-dev
-  redis-server sqlite3 libsqlite3-dev
+  redis-server redis-tools sqlite3 libsqlite3-dev
   libpq-dev postgresql-15
   prometheus-cpp-dev prometheus
   python3 python3-yaml
