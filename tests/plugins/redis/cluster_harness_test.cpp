@@ -5,11 +5,14 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "support/raw_socket.h"
 #include "support/redis_cluster.h"
 
 namespace flashsale::test {
@@ -113,6 +116,27 @@ TEST_CASE("a killed master's replica takes over with the writes WAIT acknowledge
   cluster.restart_node(master);
   CHECK(cluster.replicas_of(promoted) == std::vector<std::size_t>{master});
   CHECK(cluster.command(promoted, {"GET", key}).text == "500");
+}
+
+TEST_CASE("a master without replicas takes the cluster down until it is restarted with its AOF", "[cluster]") {
+  RedisCluster cluster(RedisClusterOptions{3, 0, true, 1000});
+  std::string key = "{p:9}:stock";
+  std::size_t master = cluster.master_for_slot(key_slot(key));
+  REQUIRE(cluster.command(master, {"SET", key, "40"}).text == "OK");
+  std::size_t other = (master + 1) % cluster.size();
+
+  cluster.kill_node(master);
+  auto down = [&] {
+    return cluster.command(other, {"CLUSTER", "INFO"}).text.find("cluster_state:fail") != std::string::npos;
+  };
+  long long deadline = steady_now_ms() + 20000;
+  while (!down() && steady_now_ms() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(down());
+  CHECK(cluster.command(other, {"GET", "{p:1}:any"}).text.rfind("CLUSTERDOWN", 0) == 0);
+
+  cluster.restart_node(master);
+  CHECK(cluster.master_for_slot(key_slot(key)) == master);
+  CHECK(cluster.command(master, {"GET", key}).text == "40");
 }
 
 TEST_CASE("a manual failover makes the replica master and its master a replica", "[cluster][failover]") {
