@@ -34,9 +34,12 @@ std::unique_ptr<Stage> must(Stage* stage, const std::string& error) {
 }
 }  // namespace
 
-Stages::Stages(const RedisServer& server, const std::map<std::string, std::string>& overrides) {
+Stages::Stages(const RedisServer& server, const std::map<std::string, std::string>& overrides)
+    : Stages(settings_for(server, overrides)) {}
+
+Stages::Stages(const Settings& settings) {
   std::string error;
-  backend_ = must(make_backend(settings_for(server, overrides), flashsale::test::test_logger().services(), &error), error);
+  backend_ = must(make_backend(settings, flashsale::test::test_logger().services(), &error), error);
   ratelimit_ = must(backend_->make_ratelimit(&error), error);
   admission_ = must(backend_->make_admission(&error), error);
   outbox_ = must(backend_->make_outbox(&error), error);

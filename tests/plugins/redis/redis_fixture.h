@@ -26,6 +26,7 @@ Settings settings_for(const RedisServer& server, const std::map<std::string, std
 class Stages {
  public:
   explicit Stages(const RedisServer& server, const std::map<std::string, std::string>& overrides = {});
+  explicit Stages(const Settings& settings);  // e.g. on a cluster
 
   RateLimiter& ratelimit() { return *ratelimit_; }
   Admission& admission() { return *admission_; }
