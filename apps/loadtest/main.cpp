@@ -36,7 +36,8 @@ std::int64_t prepare_product(HttpClient& admin, const Options& options,
   flashsale::UnixMillis now = flashsale::now_ms();
   std::string body = R"({"name":"loadtest","stock":)" + std::to_string(options.create_stock) +
                      R"(,"sale_price":100,"start_time":")" + flashsale::format_rfc3339(now - 3'600'000) +
-                     R"(","end_time":")" + flashsale::format_rfc3339(now + 86'400'000) + R"("})";
+                     R"(","end_time":")" + flashsale::format_rfc3339(now + 86'400'000) + R"(","stock_shards":)" +
+                     std::to_string(options.stock_shards) + "}";
   HttpReply created = admin.post("/api/products", body, token);
   if (created.status != 201) fail("creating the product", created);
   std::int64_t id = created.num("id");

@@ -14,6 +14,7 @@ namespace {
                "  -addr HOST:PORT      server (default 127.0.0.1:8080)\n"
                "  -product ID          product to buy (already preloaded)\n"
                "  -create-stock N      create and preload a fresh product with stock N instead\n"
+               "  -stock-shards K      with -create-stock: spread its stock over K admit shards (1-64, default 1)\n"
                "  -users N             distinct buyers (default 1000)\n"
                "  -c N                 concurrent connections (default 50)\n"
                "  -dup-ratio F         fraction of users who click twice (default 0)\n"
@@ -64,6 +65,8 @@ Options parse_options(int argc, char** argv) {
       o.product = static_cast<std::int64_t>(number(flag, value, 1, 1e15));
     else if (flag == "-create-stock")
       o.create_stock = static_cast<std::int64_t>(number(flag, value, 1, 1e9));
+    else if (flag == "-stock-shards")
+      o.stock_shards = static_cast<std::int64_t>(number(flag, value, 1, 64));
     else if (flag == "-users")
       o.users = static_cast<std::int64_t>(number(flag, value, 1, 1e8));
     else if (flag == "-c")
@@ -94,6 +97,7 @@ Options parse_options(int argc, char** argv) {
       usage("unknown flag " + std::string(flag));
   }
   if (o.product == 0 && o.create_stock == 0) usage("give -product or -create-stock");
+  if (o.stock_shards != 1 && o.create_stock == 0) usage("-stock-shards needs -create-stock");
   if (o.pay_ratio + o.cancel_ratio > 1) usage("-pay-ratio + -cancel-ratio must not exceed 1");
   auto colon = o.addr.rfind(':');
   if (colon == std::string::npos || colon + 1 == o.addr.size() || o.addr.size() - colon > 6 ||

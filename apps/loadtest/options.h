@@ -12,6 +12,7 @@ struct Options {
   std::string admin_token = "dev-admin-token";
   std::int64_t product = 0;       // existing, preloaded product (or made by create_stock)
   std::int64_t create_stock = 0;  // > 0: create and preload a fresh product with this stock
+  std::int64_t stock_shards = 1;  // the fresh product's stock_shards
   std::int64_t users = 1000;
   int concurrency = 50;
   double dup_ratio = 0;       // users who click twice (second click without the key)

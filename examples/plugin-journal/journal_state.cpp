@@ -100,7 +100,7 @@ class Fields {
 
 std::string product_fact(const Product& product) {
   return Line("product") << product.id << product.stock << product.sale_price << product.start_ms << product.end_ms
-                         << product.name;
+                         << std::int64_t{product.stock_shards} << product.name;
 }
 
 std::string order_fact(const Order& order) {
@@ -142,6 +142,7 @@ void State::apply(const std::string& fact) {
     product.sale_price = fields.integer();
     product.start_ms = fields.integer();
     product.end_ms = fields.integer();
+    product.stock_shards = static_cast<std::int32_t>(fields.integer());
     product.name = fields.text();
     fields.end();
     add_product(product);

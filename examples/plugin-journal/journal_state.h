@@ -3,7 +3,7 @@
 // applying facts, one journal line each, so the store after a restart is
 // exactly the store before it:
 //
-//   product <id> <stock> <sale_price> <start_ms> <end_ms> <name>
+//   product <id> <stock> <sale_price> <start_ms> <end_ms> <stock_shards> <name>
 //   order <id> <request_id> <user_id> <product_id> <quantity> <amount> <created_ms> <deadline_ms>
 //   failed <request_id> <product_id> <reason>
 //   paid <order_id> <payment_id> <paid_ms>

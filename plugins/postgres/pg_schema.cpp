@@ -145,6 +145,13 @@ std::vector<Migration> migrations() {
                        " RAISE EXCEPTION 'a request of the batch is recorded as failed' USING ERRCODE = '") +
                kFailedRequestFound + "'; END IF; END $$",
        }},
+      {4,
+       "products' stock shards",
+       {
+           // How many shards the admit stage may spread a product's stock
+           // over; the products already there keep one.
+           "ALTER TABLE products ADD COLUMN stock_shards integer NOT NULL DEFAULT 1",
+       }},
   };
 }
 

@@ -85,13 +85,14 @@ Status PostgresOrderStore::find_request(const std::string& request_id, RequestSt
 
 Status PostgresOrderStore::create_product(const NewProduct& product, Product* created) noexcept {
   static const Statement insert{"fs_create_product",
-                                "INSERT INTO products (name, stock, sale_price, start_ms, end_ms, created_ms)"
-                                " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"};
+                                "INSERT INTO products (name, stock, sale_price, start_ms, end_ms, created_ms,"
+                                " stock_shards) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"};
   // Not run again after a lost connection: it may have committed a product.
   return store_call(pool_, "create_product", Replay::never, [&](Connection& connection) {
-    std::vector<Result> answers = connection.run({{&insert,
-                                                   {product.name, param(product.stock), param(product.sale_price),
-                                                    param(product.start_ms), param(product.end_ms), param(now_ms())}}});
+    std::vector<Result> answers =
+        connection.run({{&insert,
+                         {product.name, param(product.stock), param(product.sale_price), param(product.start_ms),
+                          param(product.end_ms), param(now_ms()), param(product.stock_shards)}}});
     Product stored;
     static_cast<NewProduct&>(stored) = product;
     stored.id = answers[0].int64(0, 0);
@@ -102,7 +103,8 @@ Status PostgresOrderStore::create_product(const NewProduct& product, Product* cr
 
 Status PostgresOrderStore::find_product(ProductId id, Product* out) noexcept {
   static const Statement select{"fs_find_product",
-                                "SELECT name, stock, sale_price, start_ms, end_ms FROM products WHERE id = $1"};
+                                "SELECT name, stock, sale_price, start_ms, end_ms, stock_shards FROM products"
+                                " WHERE id = $1"};
   return store_call(pool_, "find_product", Replay::safe, [&](Connection& connection) {
     std::vector<Result> answers = connection.run({{&select, {param(id)}}});
     const Result& row = answers[0];
@@ -114,6 +116,7 @@ Status PostgresOrderStore::find_product(ProductId id, Product* out) noexcept {
     product.sale_price = row.int64(0, 2);
     product.start_ms = row.int64(0, 3);
     product.end_ms = row.int64(0, 4);
+    product.stock_shards = static_cast<std::int32_t>(row.int64(0, 5));
     *out = std::move(product);
     return Status::ok();
   });

@@ -207,10 +207,10 @@ Status SqliteOrderStore::create_product(const NewProduct& product, Product* crea
     ProductId id = 0;
     {
       std::lock_guard<std::mutex> lock(writer_mutex_);
-      writer_ << "INSERT INTO products (name, stock, sale_price, start_ms, end_ms, created_ms)"
-                 " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+      writer_ << "INSERT INTO products (name, stock, sale_price, start_ms, end_ms, created_ms, stock_shards)"
+                 " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
           bind(product.name), bind(product.stock), bind(product.sale_price), bind(product.start_ms),
-          bind(product.end_ms), bind(now_ms()), into(id), now;
+          bind(product.end_ms), bind(now_ms()), bind(product.stock_shards), into(id), now;
     }
     Product stored;
     static_cast<NewProduct&>(stored) = product;
@@ -227,9 +227,9 @@ Status SqliteOrderStore::find_product(ProductId id, Product* out) noexcept {
     {
       std::lock_guard<std::mutex> lock(reader_mutex_);
       Poco::Data::Statement select(reader_);
-      select << "SELECT name, stock, sale_price, start_ms, end_ms FROM products WHERE id = ?", bind(id),
+      select << "SELECT name, stock, sale_price, start_ms, end_ms, stock_shards FROM products WHERE id = ?", bind(id),
           into(product.name), into(product.stock), into(product.sale_price), into(product.start_ms),
-          into(product.end_ms);
+          into(product.end_ms), into(product.stock_shards);
       rows = select.execute();
     }
     if (rows == 0) return Status(Code::not_found, "product " + std::to_string(id) + " does not exist");

@@ -65,10 +65,11 @@ namespace {
 // The layout this build writes, kept in PRAGMA user_version. Files of the
 // first layout (orders + order_requests, text ids) have version 0. Version 2
 // differs from 3 only in AUTOINCREMENT on orders.id, which no statement
-// relies on; both are upgraded to 4 (the order lifecycle) when opened, and 4
-// to 5 (stock top-ups).
-constexpr int kSchemaVersion = 5;
+// relies on; both are upgraded to 4 (the order lifecycle) when opened, 4 to 5
+// (stock top-ups) and 5 to 6 (products' stock shards).
+constexpr int kSchemaVersion = 6;
 constexpr int kLifecycleVersion = 4;
+constexpr int kTopUpVersion = 5;
 constexpr int kOldestUpgradable = 2;
 
 static_assert(kStoredAwaitingPayment == 0, "kAwaitingCondition spells the code out");
@@ -95,6 +96,11 @@ std::vector<std::string> lifecycle_columns() {
       "cancelled_ms INTEGER",
   };
 }
+
+// A product's stock_shards, declared by a new file's products and added by
+// the upgrade from 5 (ALTER TABLE ADD COLUMN appends, so both end up alike);
+// the default gives the products of an upgraded file one shard each.
+constexpr const char* kStockShardsColumn = "stock_shards INTEGER NOT NULL DEFAULT 1";
 
 // The tables the layouts before the lifecycle had too, as a new file lays
 // them out (orders with the lifecycle's columns already in).
@@ -128,7 +134,8 @@ std::vector<std::string> base_tables() {
       " sale_price INTEGER NOT NULL,"
       " start_ms INTEGER NOT NULL,"
       " end_ms INTEGER NOT NULL,"
-      " created_ms INTEGER NOT NULL)",
+      " created_ms INTEGER NOT NULL, " +
+          std::string(kStockShardsColumn) + ")",
       orders,
       // One row per failed request, what its redelivery and /result read back.
       // A request found here never becomes an order, even once the order that
@@ -249,7 +256,8 @@ void open_schema(Poco::Data::Session& session) {
   if (version == kSchemaVersion) return;
   if (version >= kOldestUpgradable && version < kSchemaVersion) {
     if (version < kLifecycleVersion) upgrade_to_lifecycle(session);
-    run(session, top_up_objects());
+    if (version < kTopUpVersion) run(session, top_up_objects());
+    session << std::string("ALTER TABLE products ADD COLUMN ") + kStockShardsColumn, now;
   } else if (version != 0) {
     throw Poco::Data::DataException("the file has flashsale schema version " + std::to_string(version) +
                                     ", this build reads versions " + std::to_string(kOldestUpgradable) + " to " +

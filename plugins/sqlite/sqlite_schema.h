@@ -1,9 +1,9 @@
 // The database file this family keeps: how a connection to it is opened and
 // tuned, and the tables and indexes it must hold. Both steps are idempotent, so
 // every start and every new store runs them on whatever file db.path names.
-// The layout is versioned (PRAGMA user_version). The two layouts before the
-// order lifecycle (versions 2 and 3) are upgraded in place when opened; any
-// other layout is refused, never misread.
+// The layout is versioned (PRAGMA user_version). Older layouts from version 2
+// on are upgraded in place when opened; any other layout is refused, never
+// misread.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +21,7 @@ namespace flashsale::sqlite {
 Poco::Data::Session open_connection(const std::string& path);
 
 // Creates the tables of a new (empty) file and marks it with the schema
-// version; upgrades a file of version 2 or 3 in one transaction; checks the
+// version; upgrades a file of version 2 to 5 in one transaction; checks the
 // version of a current file. Throws a Poco::Exception, with one line that says
 // what to do, for a file of another layout: an older one (no version), a newer
 // one, or not ours at all.

@@ -9,11 +9,12 @@ namespace flashsale::conformance {
 
 namespace {
 
-Product create_product(OrderStore& store, std::int64_t stock = 100) {
+Product create_product(OrderStore& store, std::int64_t stock = 100, std::int32_t stock_shards = 1) {
   UnixMillis now = now_ms();
   NewProduct product;
   product.name = "conformance " + random_request_id();
   product.stock = stock;
+  product.stock_shards = stock_shards;
   product.sale_price = 12345;
   product.start_ms = now - 3600 * 1000;
   product.end_ms = now + 3600 * 1000;
@@ -59,6 +60,23 @@ TEST_CASE("persist: a created product can be found", "[persist]") {
   CHECK(sales.failed_requests == 0);
 
   REQUIRE_CODE(backends.store().find_product((std::int64_t{1} << 62) + random_id(), &found), Code::not_found);
+}
+
+TEST_CASE("persist: a product keeps its stock_shards", "[persist]") {
+  Backends backends;
+  Product plain = create_product(backends.store());
+  Product sharded = create_product(backends.store(), 100, 3);
+  Product widest = create_product(backends.store(), 100, kMaxStockShards);
+  CHECK(plain.stock_shards == 1);
+  CHECK(sharded.stock_shards == 3);
+
+  Product found;
+  REQUIRE_OK(backends.store().find_product(plain.id, &found));
+  CHECK(found.stock_shards == 1);
+  REQUIRE_OK(backends.store().find_product(sharded.id, &found));
+  CHECK(found.stock_shards == 3);
+  REQUIRE_OK(backends.store().find_product(widest.id, &found));
+  CHECK(found.stock_shards == kMaxStockShards);
 }
 
 TEST_CASE("persist: a batch becomes orders", "[persist]") {

@@ -2,6 +2,7 @@
 // from the memory family, loaded through the real plugin host.
 #include <catch2/catch.hpp>
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -9,6 +10,8 @@
 
 #include "core/api_harness.h"
 #include "flashsale/plugin.h"
+#include "pipeline/catalog.h"
+#include "support/stage_fakes.h"
 
 namespace flashsale {
 
@@ -28,6 +31,37 @@ void check_error(const HttpResponse& response, int status, const std::string& co
 std::string buy_body(std::int64_t product, std::int64_t user) {
   return R"({"product_id":)" + std::to_string(product) + R"(,"user_id":)" + std::to_string(user) + R"(,"quantity":1})";
 }
+
+// A product on sale now with `stock_shards` as given (JSON text; empty: left out).
+std::string product_body(const std::string& stock_shards) {
+  return R"({"name":"hot","stock":9,"sale_price":100,"start_time":"2020-01-01T00:00:00Z",)"
+         R"("end_time":"2099-01-01T00:00:00Z")" +
+         (stock_shards.empty() ? "" : R"(,"stock_shards":)" + stock_shards) + "}";
+}
+
+// An admit stage that shards: it splits the sellable stock over the shards
+// load_stock is given, the first ones taking the remainder.
+class ShardingAdmission : public test::AdmissionFake {
+ public:
+  Status load_stock(const SaleStock& stock) noexcept override {
+    loaded = stock;
+    preloaded = true;
+    return Status::ok();
+  }
+  Status stock(ProductId, StockLevel* level) noexcept override {
+    *level = StockLevel{};
+    level->preloaded = preloaded;
+    if (!preloaded) return Status::ok();
+    level->remaining = loaded.sellable;
+    for (std::int32_t shard = 0; shard < loaded.shards; ++shard) {
+      level->shards.push_back(loaded.sellable / loaded.shards + (shard < loaded.sellable % loaded.shards ? 1 : 0));
+    }
+    return Status::ok();
+  }
+
+  SaleStock loaded = {};
+  bool preloaded = false;
+};
 
 }  // namespace
 
@@ -83,6 +117,58 @@ TEST_CASE("a product is created by an admin then preloaded and bought and reconc
   CHECK(Api::integer_field(reconciled.body, "admit_remaining") == 4);
   CHECK(Api::integer_field(reconciled.body, "in_flight") == 1);
   CHECK_THAT(reconciled.body, Catch::Contains("\"reconciled\":false"));
+}
+
+TEST_CASE("stock_shards is checked on create and shown on the product", "[routes]") {
+  Api api;
+  for (const char* bad : {"0", "65", "-1", "1.5", "\"3\"", "null", "4294967297"}) {
+    INFO("stock_shards " << bad);
+    HttpResponse refused = api.call("POST", "/api/products", product_body(bad), kAdmin);
+    check_error(refused, 400, "invalid_request");
+    CHECK_THAT(refused.body, Catch::Contains("stock_shards must be"));
+  }
+  HttpResponse plain = api.call("POST", "/api/products", product_body(""), kAdmin);
+  REQUIRE(plain.status == 201);
+  CHECK(Api::integer_field(plain.body, "stock_shards") == 1);
+  HttpResponse widest = api.call("POST", "/api/products", product_body("64"), kAdmin);
+  REQUIRE(widest.status == 201);
+  CHECK(Api::integer_field(widest.body, "stock_shards") == 64);
+  HttpResponse sharded = api.call("POST", "/api/products", product_body("3"), kAdmin);
+  REQUIRE(sharded.status == 201);
+  CHECK(Api::integer_field(sharded.body, "stock_shards") == 3);
+
+  // The memory admit stage keeps one stock: the sum, no per-shard figures.
+  const std::string product = std::to_string(Api::integer_field(sharded.body, "id"));
+  REQUIRE(api.call("POST", "/api/flash_sale/preload/" + product, "", kAdmin).status == 200);
+  HttpResponse shown = api.call("GET", "/api/products/" + product);
+  CHECK(shown.status == 200);
+  CHECK(Api::integer_field(shown.body, "stock_shards") == 3);
+  CHECK(Api::integer_field(shown.body, "remaining") == 9);
+  CHECK(shown.body.find("remaining_by_shard") == std::string::npos);
+}
+
+TEST_CASE("preload hands the admit stage the product's stock_shards and a sharding stage's shards are shown",
+          "[routes]") {
+  Api api;
+  auto admission = std::make_shared<ShardingAdmission>();
+  Catalog catalog(api.stages.store, admission, 0);
+  api.context.catalog = &catalog;
+  HttpResponse created = api.call("POST", "/api/products", product_body("4"), kAdmin);
+  REQUIRE(created.status == 201);
+  const std::string product = std::to_string(Api::integer_field(created.body, "id"));
+
+  HttpResponse before = api.call("GET", "/api/products/" + product);
+  CHECK_THAT(before.body, Catch::Contains("\"remaining\":null"));
+  CHECK(before.body.find("remaining_by_shard") == std::string::npos);
+
+  HttpResponse preloaded = api.call("POST", "/api/flash_sale/preload/" + product, "", kAdmin);
+  CHECK(preloaded.status == 200);
+  CHECK(admission->loaded.shards == 4);
+  CHECK(admission->loaded.sellable == 9);
+  HttpResponse shown = api.call("GET", "/api/products/" + product);
+  CHECK(shown.status == 200);
+  CHECK_THAT(shown.body, Catch::Contains(R"("remaining":9,"remaining_by_shard":[3,2,2,2])") &&
+                             Catch::Contains(R"("stock_shards":4)"));
 }
 
 TEST_CASE("a buy is refused for an invalid body or an unknown product and rate-limited by address", "[routes]") {

@@ -41,6 +41,7 @@ TEST_CASE("the HTTP API answers bad input with clear errors", "[e2e][api]") {
     CHECK(got.num("stock") == 5);
     CHECK(got.num("sale_price") == 399900);
     CHECK(got.json->getValue<bool>("preloaded") == false);
+    CHECK(got.num("stock_shards") == 1);
     check_error(client.get("/api/products/999999"), 404, "not_found");
     check_error(client.get("/api/products/abc"), 404, "not_found");
     check_error(client.post("/api/products", R"({"name":"x"})", kAdmin), 400, "invalid_request");
@@ -62,7 +63,20 @@ TEST_CASE("the HTTP API answers bad input with clear errors", "[e2e][api]") {
             R"({"name":"x","stock":1,"sale_price":1,"start_time":"2030-01-01T00:00:00Z","end_time":"2026-01-01T00:00:00Z"})",
             kAdmin),
         400, "invalid_request");
+    const std::string shards_body =
+        R"({"name":"x","stock":1,"sale_price":1,"start_time":"2026-01-01T00:00:00Z","end_time":"2030-01-01T00:00:00Z",)"
+        R"("stock_shards":)";
+    check_error(client.post("/api/products", shards_body + "0}", kAdmin), 400, "invalid_request");
+    check_error(client.post("/api/products", shards_body + "65}", kAdmin), 400, "invalid_request");
+    check_error(client.post("/api/products", shards_body + "\"2\"}", kAdmin), 400, "invalid_request");
     CHECK(flashsale::test::sqlite_scalar(server.db_path(), "SELECT COUNT(*) FROM products") == 1);
+
+    HttpReply sharded = client.post("/api/products", shards_body + "3}", kAdmin);
+    REQUIRE(sharded.status == 201);
+    const std::string sharded_id = std::to_string(sharded.num("id"));
+    CHECK(client.get("/api/products/" + sharded_id).num("stock_shards") == 3);
+    CHECK(flashsale::test::sqlite_scalar(server.db_path(),
+                                         "SELECT stock_shards FROM products WHERE id = " + sharded_id) == 3);
   }
 
   SECTION("admin endpoints need the token") {

@@ -45,6 +45,12 @@ TEST_CASE("flashsale-loadtest refuses bad flags with exit code 2", "[loadtest]")
             {build_dir() + "/bin/flashsale-loadtest", "-product", "1", "-pay-ratio", "0.7", "-cancel-ratio", "0.5"},
             &output, 10000) == 2);
   CHECK_THAT(output, Catch::Contains("must not exceed 1"));
+  CHECK(run_command({build_dir() + "/bin/flashsale-loadtest", "-create-stock", "5", "-stock-shards", "65"}, &output,
+                    10000) == 2);
+  CHECK_THAT(output, Catch::Contains("-stock-shards"));
+  CHECK(run_command({build_dir() + "/bin/flashsale-loadtest", "-product", "1", "-stock-shards", "3"}, &output, 10000) ==
+        2);
+  CHECK_THAT(output, Catch::Contains("-stock-shards needs -create-stock"));
 }
 
 namespace {

@@ -6,7 +6,9 @@
 // of that happens or none of it.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "flashsale/status.h"
 #include "flashsale/types.h"
@@ -31,8 +33,11 @@ struct AdmitResult {
 
 struct StockLevel {
   bool preloaded = false;
-  std::int64_t remaining = 0;
-  bool paused = false;  // set_paused(true) holds, preloaded or not
+  std::int64_t remaining = 0;  // over all shards
+  bool paused = false;         // set_paused(true) holds, preloaded or not
+  // Remaining per stock shard, in shard order, summing to `remaining`; empty
+  // when the stage keeps the product's stock as one (see load_stock).
+  std::vector<std::int64_t> shards = {};
 };
 
 // Thread-safety: every method may be called from many threads at once.
@@ -63,6 +68,11 @@ class Admission {
   // the stage already holds stock for it: then it changes nothing and still
   // returns ok. Admissions in flight are not yet persisted, so replacing a live
   // stock level with "initial minus persisted" would resell them.
+  // stock.shards is the product's stock_shards (1 to kMaxStockShards). A stage
+  // may ignore it and keep one stock (memory does: it has no shards to spread
+  // load over); it then leaves StockLevel::shards empty. A stage that shards
+  // splits `sellable` over that many shards and reports their sum in
+  // StockLevel::remaining and each in StockLevel::shards.
   virtual Status load_stock(const SaleStock& stock) noexcept = 0;
 
   virtual Status stock(ProductId product_id, StockLevel* level) noexcept = 0;

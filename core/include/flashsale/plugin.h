@@ -47,8 +47,9 @@ namespace flashsale {
 // Code::sale_paused) and stock top-ups (OrderStore::record_top_up,
 // complete_top_ups; StockReturn::top_up_id; ProductSales' quantity_added);
 // dead letters (DeadLetters on Outbox and Relay, OutboxStats::replayed,
-// Relay::reject and Relay::stats).
-inline constexpr std::uint32_t kPluginAbiVersion = 6;
+// Relay::reject and Relay::stats). 7: stock shards (NewProduct::stock_shards,
+// SaleStock::shards, StockLevel::shards).
+inline constexpr std::uint32_t kPluginAbiVersion = 7;
 
 // One per family per process. Stages made by the same Backend may share state
 // (memory admit, outbox and notify share one store; redis ones one server).

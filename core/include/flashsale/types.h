@@ -19,7 +19,12 @@ struct NewProduct {
   std::int64_t sale_price = 0;  // minor units
   UnixMillis start_ms = 0;      // sale window [start_ms, end_ms)
   UnixMillis end_ms = 0;
+  // How many stock shards the admit stage may spread the stock over, so a hot
+  // product is not bound to one Redis Cluster shard; 1 to kMaxStockShards.
+  std::int32_t stock_shards = 1;
 };
+
+inline constexpr std::int32_t kMaxStockShards = 64;
 
 struct Product : NewProduct {
   ProductId id = 0;
@@ -32,6 +37,7 @@ struct SaleStock {
   UnixMillis start_ms = 0;
   UnixMillis end_ms = 0;
   std::int64_t ttl_seconds = 0;  // how long the admit stage keeps it; 0 = no expiry
+  std::int32_t shards = 1;       // the product's stock_shards (Admission::load_stock)
 };
 
 // One accepted purchase. Admit appends it to the outbox, the relay carries it,

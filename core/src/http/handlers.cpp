@@ -4,6 +4,8 @@
 #include "http/handlers.h"
 
 #include <charconv>
+#include <string>
+#include <vector>
 
 #include "flashsale/clock.h"
 #include "http/error_mapping.h"
@@ -68,6 +70,15 @@ HttpResponse order_response(const Status& status, const Order& order) {
                             JsonWriter().raw("error", error.done()).raw("order", order_json(order)).done());
 }
 
+std::string int_array(const std::vector<std::int64_t>& values) {
+  std::string out = "[";
+  for (std::int64_t value : values) {
+    if (out.size() > 1) out += ',';
+    out += std::to_string(value);
+  }
+  return out + ']';
+}
+
 std::string product_json(const Product& product, const StockLevel* level) {
   JsonWriter json;
   json.field("id", product.id)
@@ -75,13 +86,16 @@ std::string product_json(const Product& product, const StockLevel* level) {
       .field("stock", product.stock)
       .field("sale_price", product.sale_price)
       .field("start_time", format_rfc3339(product.start_ms))
-      .field("end_time", format_rfc3339(product.end_ms));
+      .field("end_time", format_rfc3339(product.end_ms))
+      .field("stock_shards", std::int64_t{product.stock_shards});
   if (level != nullptr) {
     json.field("preloaded", level->preloaded).field("paused", level->paused);
     if (level->preloaded)
       json.field("remaining", level->remaining);
     else
       json.raw("remaining", "null");
+    // Only a stage that shards the stock reports it per shard (admission.h).
+    if (level->preloaded && !level->shards.empty()) json.raw("remaining_by_shard", int_array(level->shards));
   }
   return json.done();
 }
@@ -214,6 +228,14 @@ HttpResponse create_product(const ApiContext& context, const HttpRequest& reques
     if (price) product.sale_price = *price;
     if (start && !parse_rfc3339(*start, &product.start_ms)) error = "start_time must be an RFC 3339 time";
     if (end && !parse_rfc3339(*end, &product.end_ms)) error = "end_time must be an RFC 3339 time";
+    if (json.has("stock_shards")) {
+      auto shards = json.integer("stock_shards", &error);
+      if (shards && (*shards < 1 || *shards > kMaxStockShards)) {
+        error = "stock_shards must be between 1 and " + std::to_string(kMaxStockShards);
+      } else if (shards) {
+        product.stock_shards = static_cast<std::int32_t>(*shards);
+      }
+    }
   }
   if (!error.empty()) return HttpResponse::error(400, "invalid_request", error);
   Product created;

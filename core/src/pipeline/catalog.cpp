@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <string>
 
 namespace flashsale {
 
@@ -18,6 +19,9 @@ Status Catalog::create(const NewProduct& product, Product* created) {
   }
   if (product.sale_price < 0) return {Code::invalid_argument, "sale_price must not be negative"};
   if (product.end_ms <= product.start_ms) return {Code::invalid_argument, "end_time must be after start_time"};
+  if (product.stock_shards < 1 || product.stock_shards > kMaxStockShards) {
+    return {Code::invalid_argument, "stock_shards must be between 1 and " + std::to_string(kMaxStockShards)};
+  }
   Status status = store_->create_product(product, created);
   if (status.is_ok()) {
     std::unique_lock lock(mutex_);
@@ -68,6 +72,7 @@ Status Catalog::preload(ProductId id, SaleStock* loaded) {
   stock.start_ms = product.start_ms;
   stock.end_ms = product.end_ms;
   stock.ttl_seconds = stock_ttl_seconds_;
+  stock.shards = product.stock_shards;
   status = admission_->load_stock(stock);
   if (!status.is_ok()) return status;
   // The stage keeps a live stock level as it is; report what it holds now.

@@ -58,8 +58,8 @@ TEST_CASE("postgres store: stores opening at once apply the migrations once", "[
   }
 
   SideConnection side(dsn);
-  CHECK(side.number("SELECT count(*) FROM schema_version") == 3);
-  CHECK(side.number("SELECT max(version) FROM schema_version") == 3);
+  CHECK(side.number("SELECT count(*) FROM schema_version") == 4);
+  CHECK(side.number("SELECT max(version) FROM schema_version") == 4);
   std::string applied = side.text("SELECT max(applied_ms) FROM schema_version");
   create_test_products(dsn);
   // Every store works on the one schema.
@@ -69,7 +69,7 @@ TEST_CASE("postgres store: stores opening at once apply the migrations once", "[
   CHECK(side.number("SELECT count(*) FROM orders") == kOpeners);
   // Opened again later, nothing is applied again.
   PostgresStore again(dsn);
-  CHECK(side.number("SELECT count(*) FROM schema_version") == 3);
+  CHECK(side.number("SELECT count(*) FROM schema_version") == 4);
   CHECK(side.text("SELECT max(applied_ms) FROM schema_version") == applied);
 }
 
@@ -82,6 +82,25 @@ TEST_CASE("postgres store: a database of a newer schema version is refused namin
   std::string error;
   CHECK(plugin.make_backend(dsn, {}, &error) == nullptr);
   CHECK_THAT(error, Catch::Contains("postgres.dsn (POSTGRES_DSN)") && Catch::Contains("schema version 99"));
+}
+
+TEST_CASE("postgres store: migration 4 gives the products already there one stock shard", "[postgres]") {
+  std::string dsn = fresh_database(shared_server());
+  { PostgresStore first(dsn); }
+  SideConnection side(dsn);
+  // Back to version 3's products, with a product in it.
+  side.exec("ALTER TABLE products DROP COLUMN stock_shards");
+  side.exec("DELETE FROM schema_version WHERE version = 4");
+  side.exec("TRUNCATE products CASCADE");
+  side.exec(
+      "INSERT INTO products (id, name, stock, sale_price, start_ms, end_ms, created_ms) OVERRIDING SYSTEM VALUE"
+      " VALUES (1, 'before shards', 10, 100, 0, 4102444800000, 0)");
+  PostgresStore store(dsn);
+  CHECK(side.number("SELECT max(version) FROM schema_version") == 4);
+  Product found;
+  REQUIRE(store.store->find_product(1, &found).is_ok());
+  CHECK(found.name == "before shards");
+  CHECK(found.stock_shards == 1);
 }
 
 TEST_CASE("postgres store: an unreachable database is refused at start naming postgres.dsn", "[postgres]") {

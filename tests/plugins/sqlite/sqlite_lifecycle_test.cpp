@@ -85,7 +85,7 @@ TEST_CASE("sqlite lifecycle: a file of schema version 3 is upgraded in place", "
   UnixMillis after = now_ms();
 
   SideConnection side(path);
-  CHECK(side.number("PRAGMA user_version") == 5);
+  CHECK(side.number("PRAGMA user_version") == 6);
   auto has = [&](const std::string& name) {
     return side.number("SELECT count(*) FROM sqlite_master WHERE name = '" + name + "'") == 1;
   };
@@ -108,6 +108,9 @@ TEST_CASE("sqlite lifecycle: a file of schema version 3 is upgraded in place", "
   CHECK(find(*store, 1).request_id == "v3-a");
   CHECK(find(*store, 1).amount == 200);
   CHECK(find(*store, 3).request_id == "0190f5c2-7a4b-7c3d-8e5f-0123456789ab");
+  Product product;
+  REQUIRE(store->find_product(2, &product).is_ok());
+  CHECK(product.stock_shards == 1);
 
   // The totals carry over, every order counted as awaiting payment.
   ProductSales sales = sales_of(*store, 1);
@@ -148,7 +151,7 @@ TEST_CASE("sqlite lifecycle: a file of schema version 3 is upgraded in place", "
 
   // Opened again, the file is current and nothing changes.
   std::unique_ptr<OrderStore> again = family.make_store();
-  CHECK(side.number("PRAGMA user_version") == 5);
+  CHECK(side.number("PRAGMA user_version") == 6);
   CHECK(find(*again, 3).deadline_ms == find(*store, 3).deadline_ms);
 }
 
@@ -172,7 +175,7 @@ TEST_CASE("sqlite lifecycle: an upgrade that fails half-way leaves the file as i
   // Out of the way, the same file upgrades.
   side.exec("DROP TABLE stock_returns");
   CHECK(refusal(path).empty());
-  CHECK(side.number("PRAGMA user_version") == 5);
+  CHECK(side.number("PRAGMA user_version") == 6);
 }
 
 TEST_CASE("sqlite lifecycle: two stores on one file race payments and expiry with one winner per order", "[sqlite]") {

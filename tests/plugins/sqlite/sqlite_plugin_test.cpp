@@ -37,7 +37,7 @@ TEST_CASE("sqlite family: make_backend creates the schema in the file", "[sqlite
   // index holds only.
   CHECK(side.number("SELECT \"unique\" || partial FROM pragma_index_list('orders')"
                     " WHERE name = 'orders_active_user_product'") == 11);
-  CHECK(side.number("PRAGMA user_version") == 5);
+  CHECK(side.number("PRAGMA user_version") == 6);
   // Order ids are plain rowids: no sqlite_sequence read and write per insert.
   CHECK(side.number("SELECT count(*) FROM sqlite_master WHERE name = 'orders' AND sql LIKE '%AUTOINCREMENT%'") == 0);
 }
@@ -77,11 +77,11 @@ TEST_CASE("sqlite family: a file of the first layout is refused, not misread", "
 TEST_CASE("sqlite family: a file of a newer schema version is refused", "[sqlite]") {
   TempDir dir;
   std::string path = dir.file("flash_sale.db");
-  { SideConnection(path).exec("PRAGMA user_version = 6"); }
+  { SideConnection(path).exec("PRAGMA user_version = 7"); }
   std::string message = refusal(path);
   REQUIRE_FALSE(message.empty());
   check_refusal_line(message, path);
-  CHECK(message.find("version 6") != std::string::npos);
+  CHECK(message.find("version 7") != std::string::npos);
 }
 
 TEST_CASE("sqlite family: a file of schema version 2 (AUTOINCREMENT order ids) is upgraded and keeps working",
@@ -103,10 +103,37 @@ TEST_CASE("sqlite family: a file of schema version 2 (AUTOINCREMENT order ids) i
   CHECK(results[0].status == RequestStatus::success);
   CHECK(results[0].order_id == 42);  // after the file's highest order id
   SideConnection side(path);
-  CHECK(side.number("PRAGMA user_version") == 5);  // the top-ups' (sqlite_lifecycle_test.cpp has the lifecycle's)
+  CHECK(side.number("PRAGMA user_version") == 6);  // the latest (sqlite_lifecycle_test.cpp has the lifecycle's)
   Order old;
   REQUIRE(store->find_order(41, &old).is_ok());
   CHECK(old.status == OrderStatus::awaiting_payment);
+}
+
+TEST_CASE("sqlite family: a file of schema version 5 gives its products one stock shard", "[sqlite]") {
+  TempDir dir;
+  std::string path = dir.file("flash_sale.db");
+  {
+    // Version 5's products: the current layout without stock_shards.
+    REQUIRE(refusal(path).empty());
+    SideConnection old(path);
+    old.exec("ALTER TABLE products DROP COLUMN stock_shards");
+    old.exec("DELETE FROM products");
+    old.exec("INSERT INTO products VALUES (1, 'before shards', 10, 100, 0, 9999999999999, 1000)");
+    old.exec("PRAGMA user_version = 5");
+  }
+  SqliteFamily family(path);
+  std::unique_ptr<OrderStore> store = family.make_store();
+  SideConnection side(path);
+  CHECK(side.number("PRAGMA user_version") == 6);
+  Product found;
+  REQUIRE(store->find_product(1, &found).is_ok());
+  CHECK(found.name == "before shards");
+  CHECK(found.stock_shards == 1);
+  NewProduct sharded{"after shards", 10, 100, 0, 9999999999999, 5};
+  Product created;
+  REQUIRE(store->create_product(sharded, &created).is_ok());
+  REQUIRE(store->find_product(created.id, &found).is_ok());
+  CHECK(found.stock_shards == 5);
 }
 
 TEST_CASE("sqlite family: a file of the current version opens again, an empty one is laid out", "[sqlite]") {
@@ -116,7 +143,7 @@ TEST_CASE("sqlite family: a file of the current version opens again, an empty on
   CHECK(refusal(path).empty());
   CHECK(refusal(path).empty());
   SideConnection side(path);
-  CHECK(side.number("PRAGMA user_version") == 5);
+  CHECK(side.number("PRAGMA user_version") == 6);
 }
 
 TEST_CASE("sqlite family: the WAL is checkpointed into the file in the background, the store still open", "[sqlite]") {
