@@ -7,11 +7,15 @@
 -- KEYS[2] fs:{p:N:s:J}:xfer   hash: transfer_id -> "<to_shard>:<count>:<started_ms>"
 -- ARGV    lease_ms: a transfer older than this is no longer its process's to finish
 --
--- Returns {remaining or false (no stock loaded), transfer_id, to_shard, count, ...}
--- listing the transfers older than the lease.
+-- Returns {remaining or false (no stock loaded), moves, in_flight,
+-- transfer_id, to_shard, count, ...}: moves counts the transfers into and
+-- out of this shard ever (two probes that see the same count saw no
+-- transfer in between), in_flight the transfers out of it still within the
+-- lease (their units are on their way to another shard), and the list names
+-- those older than the lease.
 
-local remaining = redis.call('HGET', KEYS[1], 'remaining')
-local out = {remaining and tonumber(remaining) or false}
+local sale = redis.call('HMGET', KEYS[1], 'remaining', 'moves')
+local out = {sale[1] and tonumber(sale[1]) or false, tonumber(sale[2] or '0'), 0}
 local entries = redis.call('HGETALL', KEYS[2])
 if #entries > 0 then
   local now = redis.call('TIME')
@@ -23,6 +27,8 @@ if #entries > 0 then
       out[#out + 1] = entries[i]
       out[#out + 1] = tonumber(to)
       out[#out + 1] = tonumber(count)
+    else
+      out[3] = out[3] + 1
     end
   end
 end

@@ -2,7 +2,7 @@
 -- (stock_transfer_out.lua): add the units taken out of the source shard to
 -- this one, at most once per transfer however often it is called.
 --
--- KEYS[1] fs:{p:N:s:H}:sale              hash: remaining, start_ms, end_ms
+-- KEYS[1] fs:{p:N:s:H}:sale              hash: remaining, start_ms, end_ms, moves (stock_probe.lua)
 -- KEYS[2] fs:{p:N:s:H}:xin:<transfer_id> string marker: this transfer was added
 -- ARGV    count
 --
@@ -15,6 +15,7 @@ if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl == -2 then return -1 end
 redis.call('HINCRBY', KEYS[1], 'remaining', tonumber(ARGV[1]))
+redis.call('HINCRBY', KEYS[1], 'moves', 1)
 if ttl > 0 then
   redis.call('SET', KEYS[2], '1', 'PX', ttl)
 else

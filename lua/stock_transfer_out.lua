@@ -6,7 +6,7 @@
 -- the steps leaves a record that stock_probe.lua hands to the next caller to
 -- finish: no unit is lost and none counts twice.
 --
--- KEYS[1] fs:{p:N:s:J}:sale   hash: remaining, start_ms, end_ms
+-- KEYS[1] fs:{p:N:s:J}:sale   hash: remaining, start_ms, end_ms, moves (transfers counted, stock_probe.lua)
 -- KEYS[2] fs:{p:N:s:J}:xfer   hash: transfer_id -> "<to_shard>:<count>:<started_ms>"
 -- ARGV    transfer_id, to_shard, need (units the caller lacks, >= 1)
 --
@@ -24,6 +24,7 @@ local count = math.min(remaining, math.max(need, math.ceil(remaining / 2)))
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 redis.call('HINCRBY', KEYS[1], 'remaining', -count)
+redis.call('HINCRBY', KEYS[1], 'moves', 1)
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2] .. ':' .. count .. ':' .. string.format('%d', now_ms))
 -- The record lives as long as the stock it came from.
 local ttl = redis.call('PTTL', KEYS[1])

@@ -4,37 +4,81 @@
 namespace flashsale::redis::keys {
 
 namespace {
-std::string product_prefix(ProductId product) {
-  return "fs:{p:" + std::to_string(product) + "}:";
+std::string prefix(const std::string& tag) {
+  return "fs:{" + tag + "}:";
 }
 }  // namespace
 
+std::string sale_in(const std::string& tag) {
+  return prefix(tag) + "sale";
+}
+
+std::string user_lock_in(const std::string& tag, UserId user) {
+  return prefix(tag) + "lock:" + std::to_string(user);
+}
+
+std::string idempotency_in(const std::string& tag, const std::string& key) {
+  return prefix(tag) + "idem:" + key;
+}
+
+std::string compensated_in(const std::string& tag, const std::string& request_id) {
+  return prefix(tag) + "comp:" + request_id;
+}
+
+std::string returned_in(const std::string& tag, OrderId order) {
+  return prefix(tag) + "ret:" + std::to_string(order);
+}
+
+std::string topped_up_in(const std::string& tag, TopUpId top_up) {
+  return prefix(tag) + "topup:" + std::to_string(top_up);
+}
+
+std::string paused_in(const std::string& tag) {
+  return prefix(tag) + "paused";
+}
+
+std::string transfers(const std::string& tag) {
+  return prefix(tag) + "xfer";
+}
+
+std::string transferred_in(const std::string& tag, const std::string& transfer_id) {
+  return prefix(tag) + "xin:" + transfer_id;
+}
+
+std::string shard_count(ProductId product) {
+  return prefix(product_tag(product)) + "shards";
+}
+
+std::string shard_plan(ProductId product) {
+  return prefix(product_tag(product)) + "plan";
+}
+
 std::string sale(ProductId product) {
-  return product_prefix(product) + "sale";
+  return sale_in(product_tag(product));
 }
 
 std::string user_lock(ProductId product, UserId user) {
-  return product_prefix(product) + "lock:" + std::to_string(user);
+  return user_lock_in(product_tag(product), user);
 }
 
 std::string idempotency(ProductId product, const std::string& key) {
-  return product_prefix(product) + "idem:" + key;
+  return idempotency_in(product_tag(product), key);
 }
 
 std::string compensated(ProductId product, const std::string& request_id) {
-  return product_prefix(product) + "comp:" + request_id;
+  return compensated_in(product_tag(product), request_id);
 }
 
 std::string returned(ProductId product, OrderId order) {
-  return product_prefix(product) + "ret:" + std::to_string(order);
+  return returned_in(product_tag(product), order);
 }
 
 std::string topped_up(ProductId product, TopUpId top_up) {
-  return product_prefix(product) + "topup:" + std::to_string(top_up);
+  return topped_up_in(product_tag(product), top_up);
 }
 
 std::string paused(ProductId product) {
-  return product_prefix(product) + "paused";
+  return paused_in(product_tag(product));
 }
 
 std::string state(const std::string& request_id) {

@@ -23,6 +23,20 @@ std::string paused(ProductId product);                       // string: present 
 std::string state(const std::string& request_id);            // string: <status>|<order_id>|<reason>
 std::string rate_window(const std::string& subject);         // sorted set of request times
 std::string product_tag(ProductId product);                  // p:<product>, the hash tag of a product's keys
+
+// The same keys under any hash tag: a stock shard's ("p:<product>:s:<i>",
+// stock_shards.h) or the product's own (product_tag).
+std::string sale_in(const std::string& tag);
+std::string user_lock_in(const std::string& tag, UserId user);
+std::string idempotency_in(const std::string& tag, const std::string& key);
+std::string compensated_in(const std::string& tag, const std::string& request_id);
+std::string returned_in(const std::string& tag, OrderId order);
+std::string topped_up_in(const std::string& tag, TopUpId top_up);
+std::string paused_in(const std::string& tag);
+std::string transfers(const std::string& tag);  // hash: transfer_id -> "<to>:<count>:<started_ms>" (out of this shard)
+std::string transferred_in(const std::string& tag, const std::string& transfer_id);  // string marker
+std::string shard_count(ProductId product);  // string: the product's stock_shards, once it has more than one
+std::string shard_plan(ProductId product);   // string: "<part>,<part>,...", the split of a preload
 // On a cluster, the outbox stream of one hash tag: <base>{<tag>}, so admit.lua
 // can append to it in the product's slot.
 std::string tagged_stream(const std::string& base, const std::string& tag);

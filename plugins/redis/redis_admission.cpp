@@ -20,7 +20,11 @@
 // is woken once both are done. If that write fails, the admission stands and
 // is reported accepted; /result answers not_found until the final state
 // arrives (the order is not lost).
+#include <algorithm>
+#include <charconv>
+#include <chrono>
 #include <string_view>
+#include <thread>
 
 #include "redis/keys.h"
 #include "redis/redis_stages.h"
@@ -29,6 +33,23 @@
 namespace flashsale::redis {
 
 namespace {
+
+// "<part>,<part>,..." with exactly `count` parts, each a non-negative integer.
+bool parse_plan(const std::string& text, int count, std::vector<std::int64_t>* parts) {
+  parts->clear();
+  std::string_view rest(text);
+  for (int shard = 0; shard < count; ++shard) {
+    std::size_t comma = rest.find(',');
+    if ((comma == std::string_view::npos) != (shard + 1 == count)) return false;
+    std::string_view item = rest.substr(0, comma);
+    std::int64_t part = 0;
+    auto [end, error] = std::from_chars(item.data(), item.data() + item.size(), part);
+    if (item.empty() || error != std::errc() || end != item.data() + item.size() || part < 0) return false;
+    parts->push_back(part);
+    if (comma != std::string_view::npos) rest = rest.substr(comma + 1);
+  }
+  return true;
+}
 
 AdmitResult refused(Code code, std::string message) {
   return AdmitResult{Status(code, std::move(message)), {}, false};
@@ -108,33 +129,61 @@ class RedisAdmission final : public Admission {
 
   Status load_stock(const SaleStock& stock) noexcept override {
     return guarded("redis load_stock", [&] {
-      if (stock.sellable < 0 || stock.ttl_seconds < 0 || stock.end_ms < stock.start_ms) {
+      if (stock.sellable < 0 || stock.ttl_seconds < 0 || stock.end_ms < stock.start_ms || stock.shards < 1 ||
+          stock.shards > kMaxStockShards) {
         return Status(Code::invalid_argument,
-                      "stock needs sellable >= 0, ttl_seconds >= 0 and "
-                      "start_ms <= end_ms");
+                      "stock needs sellable >= 0, ttl_seconds >= 0, start_ms <= end_ms and 1 to " +
+                          std::to_string(kMaxStockShards) + " shards");
       }
-      Reply reply;
-      if (context_->cluster()) {
-        Status registered = register_stream(stock.product_id);
-        if (!registered.is_ok()) return registered;
+      ShardLayout layout{stock.product_id, stock.shards};
+      std::vector<std::int64_t> parts{stock.sellable};
+      if (layout.count > 1) {
+        Status planned = plan(stock, &parts);
+        if (!planned.is_ok()) return planned;
       }
-      return context_->run(Script::load_stock, {keys::sale(stock.product_id)},
-                           {std::to_string(stock.sellable), std::to_string(stock.start_ms),
-                            std::to_string(stock.end_ms), std::to_string(stock.ttl_seconds)},
-                           &reply);
+      for (int shard = 0; shard < layout.count; ++shard) {
+        std::string tag = layout.tag(shard);
+        if (context_->cluster()) {
+          Status registered = register_stream(tag);
+          if (!registered.is_ok()) return registered;
+        }
+        Reply reply;
+        Status loaded = context_->run(Script::load_stock, {keys::sale_in(tag)},
+                                      {std::to_string(parts[static_cast<std::size_t>(shard)]),
+                                       std::to_string(stock.start_ms), std::to_string(stock.end_ms),
+                                       std::to_string(stock.ttl_seconds)},
+                                      &reply);
+        if (!loaded.is_ok()) return loaded;
+      }
+      return Status::ok();
     });
   }
 
   Status stock(ProductId product_id, StockLevel* level) noexcept override {
     return guarded("redis stock", [&] {
-      Reply reply;
-      Status status = context_->command({"HGET", keys::sale(product_id), "remaining"}, &reply);
+      ShardLayout layout;
+      Status status = context_->stock_shards.layout(product_id, &layout);
       if (!status.is_ok()) return status;
       StockLevel found;
-      if (reply->type != REDIS_REPLY_NIL) {
-        if (!reply_int(reply.get(), &found.remaining)) return unexpected_reply("stock");
-        found.preloaded = true;
+      if (layout.count == 1) {
+        Reply reply;
+        status = context_->command({"HGET", keys::sale(product_id), "remaining"}, &reply);
+        if (!status.is_ok()) return status;
+        if (reply->type != REDIS_REPLY_NIL) {
+          if (!reply_int(reply.get(), &found.remaining)) return unexpected_reply("stock");
+          found.preloaded = true;
+        }
+      } else {
+        std::vector<std::int64_t> shards;
+        status = context_->stock_shards.levels(layout, &shards);
+        if (!status.is_ok()) return status;
+        for (std::int64_t remaining : shards) {
+          found.preloaded = found.preloaded || remaining >= 0;
+          found.remaining += std::max<std::int64_t>(0, remaining);
+          found.shards.push_back(std::max<std::int64_t>(0, remaining));
+        }
       }
+      Reply reply;
       status = context_->command({"EXISTS", keys::paused(product_id)}, &reply);
       if (!status.is_ok()) return status;
       std::int64_t paused = 0;
@@ -146,51 +195,104 @@ class RedisAdmission final : public Admission {
   }
 
   // Present without expiry, so neither a preload nor the stock's expiry
-  // clears it (admission.h).
+  // clears it (admission.h). The product's own flag is the one that counts
+  // and is read; a sharded product's shards carry a copy, which admit.lua
+  // reads in the shard's slot.
   Status set_paused(ProductId product_id, bool paused) noexcept override {
     return guarded("redis set_paused", [&] {
-      Reply reply;
-      if (paused) return context_->command({"SET", keys::paused(product_id), "1"}, &reply);
-      return context_->command({"DEL", keys::paused(product_id)}, &reply);
+      ShardLayout layout;
+      Status status = context_->stock_shards.layout(product_id, &layout);
+      if (!status.is_ok()) return status;
+      std::vector<std::string> flags{keys::paused(product_id)};
+      if (layout.count > 1) {
+        for (int shard = 0; shard < layout.count; ++shard) flags.push_back(keys::paused_in(layout.tag(shard)));
+      }
+      for (const std::string& flag : flags) {
+        Reply reply;
+        status = paused ? context_->command({"SET", flag, "1"}, &reply) : context_->command({"DEL", flag}, &reply);
+        if (!status.is_ok()) return status;
+      }
+      return Status::ok();
     });
   }
 
+  // An order's quantity goes back to its buyer's home shard, where the
+  // buyer's lock is; a top-up is split over the shards, each part added once
+  // per top-up on its own shard.
   Status return_stock(const StockReturn& stock_return) noexcept override {
     return guarded("redis return_stock", [&] {
       if ((stock_return.request_id.empty() && !stock_return.is_top_up()) || stock_return.quantity <= 0) {
         return Status(Code::invalid_argument,
                       "return_stock needs a request_id (or a top_up_id) and a positive quantity");
       }
-      ProductId product = stock_return.product_id;
+      ShardLayout layout;
+      Status status = context_->stock_shards.layout(stock_return.product_id, &layout);
+      if (!status.is_ok()) return status;
       Reply reply;
-      if (stock_return.is_top_up()) {
+      if (!stock_return.is_top_up()) {
+        std::string tag = layout.tag(layout.home(stock_return.user_id));
         return context_->run(Script::return_stock,
-                             {keys::sale(product), keys::topped_up(product, stock_return.top_up_id)},
-                             {std::to_string(stock_return.quantity)}, &reply);
+                             {keys::sale_in(tag), keys::returned_in(tag, stock_return.order_id),
+                              keys::user_lock_in(tag, stock_return.user_id)},
+                             {std::to_string(stock_return.quantity), stock_return.request_id}, &reply);
       }
-      return context_->run(Script::return_stock,
-                           {keys::sale(product), keys::returned(product, stock_return.order_id),
-                            keys::user_lock(product, stock_return.user_id)},
-                           {std::to_string(stock_return.quantity), stock_return.request_id}, &reply);
+      std::vector<std::int64_t> parts = split_stock(stock_return.quantity, layout.count);
+      for (int shard = 0; shard < layout.count; ++shard) {
+        std::int64_t part = parts[static_cast<std::size_t>(shard)];
+        if (part == 0) continue;
+        std::string tag = layout.tag(shard);
+        status = context_->run(Script::return_stock, {keys::sale_in(tag), keys::topped_up_in(tag, stock_return.top_up_id)},
+                               {std::to_string(part)}, &reply);
+        if (!status.is_ok()) return status;
+      }
+      return Status::ok();
     });
   }
 
  private:
-  // The outbox stream admit.lua appends this product's events to.
-  std::string stream_of(ProductId product) const {
+  // The outbox stream admit.lua appends a shard's events to.
+  std::string stream_of(const std::string& tag) const {
     const std::string& base = context_->options.stream;
-    return context_->cluster() ? keys::tagged_stream(base, keys::product_tag(product)) : base;
+    return context_->cluster() ? keys::tagged_stream(base, tag) : base;
   }
 
-  // On a cluster, before the product's first stock: its outbox stream gets
-  // its group and joins the registry the outbox reads (redis_outbox.cpp), so
-  // no event is appended to a stream nobody reads.
-  Status register_stream(ProductId product) {
-    std::string stream = stream_of(product);
+  // On a cluster, before a shard's first stock: its outbox stream gets its
+  // group and joins the registry the outbox reads (redis_outbox.cpp), so no
+  // event is appended to a stream nobody reads.
+  Status register_stream(const std::string& tag) {
+    std::string stream = stream_of(tag);
     Reply reply;
     Status status = context_->command({"XGROUP", "CREATE", stream, context_->options.group, "0", "MKSTREAM"}, &reply);
     if (!status.is_ok() && !is_redis_error(status, "BUSYGROUP")) return status;
     return context_->command({"SADD", keys::stream_registry(context_->options.stream), stream}, &reply);
+  }
+
+  // A sharded preload's split, recorded before any shard is loaded and
+  // reused by every later preload while it lives (it expires with the
+  // stock): a preload interrupted half-way and run again loads the missing
+  // shards with their parts of the same split, not of a recount that the
+  // loaded shards' sales have already lowered. Records the shard count and
+  // copies a pause set before the preload onto the shards first.
+  Status plan(const SaleStock& stock, std::vector<std::int64_t>* parts) {
+    const ProductId product = stock.product_id;
+    Reply reply;
+    Status status = context_->command({"SET", keys::shard_count(product), std::to_string(stock.shards)}, &reply);
+    if (!status.is_ok()) return status;
+    context_->stock_shards.remember(product, stock.shards);
+    std::string split;
+    for (std::int64_t part : split_stock(stock.sellable, stock.shards)) {
+      split += (split.empty() ? "" : ",") + std::to_string(part);
+    }
+    std::vector<std::string> set{"SET", keys::shard_plan(product), split, "NX", "GET"};
+    if (stock.ttl_seconds > 0) set.insert(set.end(), {"EX", std::to_string(stock.ttl_seconds)});
+    status = context_->command(set, &reply);
+    if (!status.is_ok()) return status;
+    if (reply->type == REDIS_REPLY_STRING) split = reply_text(reply.get());  // an earlier preload's plan
+    if (!parse_plan(split, stock.shards, parts)) return unexpected_reply("stock plan of product " + std::to_string(product));
+    status = context_->command({"EXISTS", keys::paused(product)}, &reply);
+    if (!status.is_ok()) return status;
+    if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) return set_paused(product, true);
+    return Status::ok();
   }
 
   AdmitResult admit_unguarded(const AdmitRequest& request) {
@@ -198,11 +300,55 @@ class RedisAdmission final : public Admission {
     if (event.request_id.empty() || event.quantity <= 0) {
       return refused(Code::invalid_argument, "admit needs a request_id and a positive quantity");
     }
+    ShardLayout layout;
+    Status known = context_->stock_shards.layout(event.product_id, &layout);
+    if (!known.is_ok()) return AdmitResult{known, {}, false};
+    AdmitResult result = admit_on(layout, request, /*count_rate=*/true);
+    if (result.status.code() == Code::not_preloaded) {
+      // Another process may have loaded it sharded since this one looked.
+      ShardLayout fresh;
+      known = context_->stock_shards.layout(event.product_id, &fresh, /*fresh=*/true);
+      if (!known.is_ok()) return AdmitResult{known, {}, false};
+      if (fresh.count == layout.count) return result;
+      layout = fresh;
+      result = admit_on(layout, request, /*count_rate=*/false);
+    }
+    if (result.status.code() != Code::sold_out || layout.count == 1) return result;
+    // The home shard ran short: move stock to it from the others and try
+    // again, until it sells or every other shard is empty. Each round moves
+    // at least the units this buy lacks, which others may buy first; the
+    // command timeout bounds the rounds.
+    const int home = layout.home(event.user_id);
+    const auto deadline = std::chrono::steady_clock::now() + context_->options.endpoint.command_timeout;
+    for (int round = 0;; ++round) {
+      std::int64_t moved = 0;
+      bool sold_out = false;
+      Status refilled = context_->stock_shards.refill(
+          layout, home, event.quantity, event.request_id + ":" + std::to_string(round), &moved, &sold_out);
+      if (!refilled.is_ok()) return AdmitResult{refilled, {}, false};
+      if (sold_out) return result;
+      if (moved > 0) {
+        result = admit_on(layout, request, /*count_rate=*/false);
+        if (result.status.code() != Code::sold_out) return result;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return refused(Code::unavailable, "stock is moving between this product's shards; try again");
+      }
+      // Units on their way between shards land within a round trip or two.
+      if (moved == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+
+  // admit.lua on the buyer's home shard; counting the buyer's rate window
+  // too (on one Redis) only on a buy's first call.
+  AdmitResult admit_on(const ShardLayout& layout, const AdmitRequest& request, bool count_rate) {
+    const OrderEvent& event = request.event;
+    const std::string tag = layout.tag(layout.home(event.user_id));
     bool has_key = !request.idempotency_key.empty();
-    std::string sale = keys::sale(event.product_id);
-    std::vector<std::string> script_keys = {sale, keys::user_lock(event.product_id, event.user_id),
-                                            keys::idempotency(event.product_id, has_key ? request.idempotency_key : ""),
-                                            stream_of(event.product_id), keys::paused(event.product_id)};
+    std::string sale = keys::sale_in(tag);
+    std::vector<std::string> script_keys = {sale, keys::user_lock_in(tag, event.user_id),
+                                            keys::idempotency_in(tag, has_key ? request.idempotency_key : ""),
+                                            stream_of(tag), keys::paused_in(tag)};
     std::vector<std::string> args = {event.request_id,
                                      std::to_string(event.user_id),
                                      std::to_string(event.product_id),
@@ -210,7 +356,7 @@ class RedisAdmission final : public Admission {
                                      std::to_string(event.unit_price),
                                      std::to_string(event.accepted_ms),
                                      has_key ? "1" : "0"};
-    if (!request.rate_limit_subject.empty() && !context_->cluster()) {
+    if (count_rate && !request.rate_limit_subject.empty() && !context_->cluster()) {
       script_keys.push_back(keys::rate_window(request.rate_limit_subject));
       args.push_back(std::to_string(context_->options.rate_limit));
       args.push_back(std::to_string(context_->options.rate_window_ms));

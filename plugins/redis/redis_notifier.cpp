@@ -60,15 +60,19 @@ class RedisNotifier final : public Notifier {
       }
 
       Round undo;
+      std::vector<bool> undone(events.size(), true);
       for (std::size_t i : open) {
         if (results[i].status != RequestStatus::failed) continue;
-        const OrderEvent& event = events[i];
-        undo.add(*context_, i, Script::compensate,
-                 {keys::sale(event.product_id), keys::compensated(event.product_id, event.request_id)},
-                 {std::to_string(event.quantity), std::to_string(context_->options.state_ttl_sec * 1000)});
-        undo.add(*context_, i, Script::unlock, {keys::user_lock(event.product_id, event.user_id)}, {event.request_id});
+        std::string tag;
+        Status found = home_tag(events[i], &tag);
+        if (!found.is_ok()) {
+          undone[i] = false;
+          note(found);
+          continue;
+        }
+        undo.add(*context_, i, Script::compensate, compensate_keys(events[i], tag), compensate_args(events[i]));
+        undo.add(*context_, i, Script::unlock, {keys::user_lock_in(tag, events[i].user_id)}, {events[i].request_id});
       }
-      std::vector<bool> undone(events.size(), true);
       undo.run(*context_, [&](std::size_t i, const Status& status) {
         if (status.is_ok()) return;
         undone[i] = false;
@@ -105,14 +109,30 @@ class RedisNotifier final : public Notifier {
   }
 
  private:
+  // The hash tag of the buyer's home shard (stock_shards.h): where the
+  // admission took its lock, and where a failed one gives its stock back.
+  Status home_tag(const OrderEvent& event, std::string* tag) {
+    ShardLayout layout;
+    Status status = context_->stock_shards.layout(event.product_id, &layout);
+    if (status.is_ok()) *tag = layout.tag(layout.home(event.user_id));
+    return status;
+  }
+  static std::vector<std::string> compensate_keys(const OrderEvent& event, const std::string& tag) {
+    return {keys::sale_in(tag), keys::compensated_in(tag, event.request_id)};
+  }
+  std::vector<std::string> compensate_args(const OrderEvent& event) const {
+    return {std::to_string(event.quantity), std::to_string(context_->options.state_ttl_sec * 1000)};
+  }
+
   Status undo_admission(const OrderEvent& event) {
+    std::string tag;
+    Status found = home_tag(event, &tag);
+    if (!found.is_ok()) return found;
     Reply reply;
-    Status compensated = context_->run(
-        Script::compensate, {keys::sale(event.product_id), keys::compensated(event.product_id, event.request_id)},
-        {std::to_string(event.quantity), std::to_string(context_->options.state_ttl_sec * 1000)}, &reply);
+    Status compensated =
+        context_->run(Script::compensate, compensate_keys(event, tag), compensate_args(event), &reply);
     if (!compensated.is_ok()) return compensated;
-    return context_->run(Script::unlock, {keys::user_lock(event.product_id, event.user_id)}, {event.request_id},
-                         &reply);
+    return context_->run(Script::unlock, {keys::user_lock_in(tag, event.user_id)}, {event.request_id}, &reply);
   }
 
   // One pipelined round of commands, each on behalf of an event: script

@@ -20,8 +20,16 @@
 #include "redis/pipeline.h"
 #include "redis/redis_options.h"
 #include "redis/scripts.h"
+#include "redis/stock_shards.h"
 
 namespace flashsale::redis {
+
+// One script call of a pipelined round (RedisContext::run_all).
+struct ScriptCall {
+  Script script;
+  std::vector<std::string> keys;
+  std::vector<std::string> args;
+};
 
 struct RedisContext {
   explicit RedisContext(const Options& opts)
@@ -29,6 +37,7 @@ struct RedisContext {
         topology(opts.cluster ? std::make_unique<Topology>(opts.endpoint, opts.seeds)
                               : std::make_unique<Topology>(opts.endpoint)),
         pools(*topology, opts.pool_size),
+        stock_shards(*this),
         pipeline(*topology, opts.pipeline_connections) {}
 
   bool cluster() const { return options.cluster; }
@@ -49,6 +58,24 @@ struct RedisContext {
         },
         evalsha, script, reply);
   }
+  // Many script calls at once through the pipeline, each on the lane of its
+  // first key; (*statuses)[i] and (*replies)[i] are calls[i]'s outcome. A
+  // call that found its script missing (Redis restarted) is redone alone,
+  // which loads the script first.
+  void run_all(const std::vector<ScriptCall>& calls, std::vector<Status>* statuses, std::vector<Reply>* replies) {
+    std::vector<Pipeline::Command> commands;
+    commands.reserve(calls.size());
+    for (const ScriptCall& call : calls) {
+      commands.push_back({call.keys.front(), scripts.evalsha_argv(call.script, call.keys, call.args)});
+    }
+    pipeline.command_all(commands, statuses, replies);
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+      if (is_redis_error((*statuses)[i], "NOSCRIPT")) {
+        (*statuses)[i] = run_evalsha(calls[i].script, commands[i].route, commands[i].argv, &(*replies)[i]);
+      }
+    }
+  }
+
   // Runs one command through the pipeline, on the lane of its key (argv[1]).
   Status command(const std::vector<std::string>& argv, Reply* reply) {
     return pipeline.command(argv.size() > 1 ? std::string_view(argv[1]) : std::string_view(), argv, reply);
@@ -71,6 +98,7 @@ struct RedisContext {
   std::unique_ptr<Topology> topology;  // first: the pools and the pipeline route by it
   PoolSet pools;
   Scripts scripts;
+  StockShards stock_shards;
   Pipeline pipeline;  // last: stopped (queued calls finished or failed, threads joined) before the rest goes
 };
 

@@ -28,6 +28,12 @@ const char* script_name(Script script) {
       return "outbox_replay";
     case Script::return_stock:
       return "return_stock";
+    case Script::stock_probe:
+      return "stock_probe";
+    case Script::stock_transfer_out:
+      return "stock_transfer_out";
+    case Script::stock_transfer_in:
+      return "stock_transfer_in";
   }
   return "?";
 }

@@ -24,8 +24,11 @@ enum class Script {
   outbox_ack,
   outbox_replay,
   return_stock,
+  stock_probe,
+  stock_transfer_out,
+  stock_transfer_in,
 };
-inline constexpr std::size_t kScriptCount = 10;
+inline constexpr std::size_t kScriptCount = 13;
 
 struct LuaSource {
   const char* name;  // the file name without .lua
