@@ -5,12 +5,12 @@
 --
 -- KEYS[1] fs:{p:N}:sale         hash: remaining, start_ms, end_ms, expires_ms (set by load_stock.lua)
 -- KEYS[2] fs:{p:N}:lock:<user>  string: request_id holding the user's purchase
--- KEYS[3] fs:{p:N}:idem:<key>   string: "<user_id>:<quantity>:<request_id>" (ignored when ARGV[7] == "0")
--- KEYS[4] the outbox stream     XADDed with the OrderEvent fields
+-- KEYS[3] fs:{p:N}:idem:<key>   string: "<user_id>:<quantity>:<request_id>" (ignored when ARGV[4] == "0")
+-- KEYS[4] the outbox stream     XADDed with request_id and event (below)
 -- KEYS[5] fs:{p:N}:paused       string: present while an operator has the sale paused (no expiry)
 -- KEYS[6] fs:rl:{<subject>}     optional: the sliding-window log of lua/ratelimit.lua
--- ARGV    request_id, user_id, product_id, quantity, unit_price, accepted_ms, has_idempotency_key ("1"/"0"),
---         and with KEYS[6]: limit, window_ms
+-- ARGV    request_id, user_id, quantity, has_idempotency_key ("1"/"0"), event (the OrderEvent in the
+--         wire form of core's event_codec.h, which the outbox reader decodes), and with KEYS[6]: limit, window_ms
 --
 -- Returns "ok" (a bulk string) when accepted: stock decremented, lock taken,
 -- key stored, event appended; the request_id is the caller's own. Otherwise
@@ -40,9 +40,9 @@
 -- flag, the lock and the window together, and the expiry from the sale hash
 -- read it needs anyway. The rarer paths ask again, key by key.
 
-local request_id, user_id, product_id = ARGV[1], ARGV[2], ARGV[3]
-local quantity = tonumber(ARGV[4])
-local has_key = ARGV[7] == '1'
+local request_id, user_id = ARGV[1], ARGV[2]
+local quantity = tonumber(ARGV[3])
+local has_key = ARGV[4] == '1'
 local now = redis.call('TIME')
 
 local function failed(reply)
@@ -61,20 +61,20 @@ end
 
 if KEYS[6] then
   -- Kept in step with ratelimit.lua (tests/plugins/redis/ratelimit_test.cpp runs both).
-  local limit = tonumber(ARGV[8])
+  local limit = tonumber(ARGV[6])
   local now_us = tonumber(now[1]) * 1000000 + tonumber(now[2])
   local count = 0
   if others > 0 then count = redis.pcall('ZCARD', KEYS[6]) end
   if type(count) == 'number' then
     if count > 0 then others = others - 1 end
     if count >= limit then
-      redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', string.format('%d', now_us - tonumber(ARGV[9]) * 1000))
+      redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', string.format('%d', now_us - tonumber(ARGV[7]) * 1000))
       count = redis.call('ZCARD', KEYS[6])
     end
     if count >= limit then return {'rate_limited', ''} end
     local stamp = string.format('%d', now_us)
     redis.call('ZADD', KEYS[6], stamp, stamp .. ':' .. count)
-    redis.call('PEXPIRE', KEYS[6], ARGV[9])
+    redis.call('PEXPIRE', KEYS[6], ARGV[7])
   else
     others = others - 1  -- a window of another type: skipped
   end
@@ -116,21 +116,19 @@ local unit, expiry = 'PXAT', sale[4]
 if not expiry then unit, expiry = 'PX', redis.call('PTTL', KEYS[1]) end
 local expires = tonumber(expiry) > 0
 
-local appended = redis.pcall('XADD', KEYS[4], '*',
-  'request_id', request_id, 'user_id', user_id, 'product_id', product_id,
-  'quantity', ARGV[4], 'unit_price', ARGV[5], 'accepted_ms', ARGV[6])
+local appended = redis.pcall('XADD', KEYS[4], '*', 'request_id', request_id, 'event', ARGV[5])
 if failed(appended) then
   if string.find(appended.err, 'WRONGTYPE', 1, true) then return {'wrong_type', KEYS[4]} end
   return appended
 end
-redis.call('HINCRBY', KEYS[1], 'remaining', '-' .. ARGV[4])
+redis.call('HINCRBY', KEYS[1], 'remaining', '-' .. ARGV[3])
 if expires then
   redis.call('SET', KEYS[2], request_id, unit, expiry)
 else
   redis.call('SET', KEYS[2], request_id)
 end
 if has_key then
-  local value = user_id .. ':' .. ARGV[4] .. ':' .. request_id
+  local value = user_id .. ':' .. ARGV[3] .. ':' .. request_id
   if expires then
     redis.call('SET', KEYS[3], value, unit, expiry)
   else

@@ -21,6 +21,7 @@
 // arrives (the order is not lost).
 #include <string_view>
 
+#include "flashsale/event_codec.h"
 #include "redis/keys.h"
 #include "redis/redis_stages.h"
 #include "redis/request_states.h"
@@ -183,13 +184,8 @@ class RedisAdmission final : public Admission {
     std::vector<std::string> script_keys = {sale, keys::user_lock(event.product_id, event.user_id),
                                             keys::idempotency(event.product_id, has_key ? request.idempotency_key : ""),
                                             context_->options.stream, keys::paused(event.product_id)};
-    std::vector<std::string> args = {event.request_id,
-                                     std::to_string(event.user_id),
-                                     std::to_string(event.product_id),
-                                     std::to_string(event.quantity),
-                                     std::to_string(event.unit_price),
-                                     std::to_string(event.accepted_ms),
-                                     has_key ? "1" : "0"};
+    std::vector<std::string> args = {event.request_id, std::to_string(event.user_id), std::to_string(event.quantity),
+                                     has_key ? "1" : "0", encode_event(event)};
     if (!request.rate_limit_subject.empty()) {
       script_keys.push_back(keys::rate_window(request.rate_limit_subject));
       args.push_back(std::to_string(context_->options.rate_limit));
