@@ -111,9 +111,12 @@ end
 if remaining < quantity then return {'sold_out', ''} end
 
 -- The sale hash's expiry instant, recorded by load_stock.lua ("0": never); a
--- hash loaded without it is asked for its remaining time.
+-- hash loaded without it, or alive past it (its TTL set by hand), is asked
+-- for its remaining time.
 local unit, expiry = 'PXAT', sale[4]
-if not expiry then unit, expiry = 'PX', redis.call('PTTL', KEYS[1]) end
+if not expiry or (tonumber(expiry) > 0 and tonumber(expiry) <= now_ms) then
+  unit, expiry = 'PX', redis.call('PTTL', KEYS[1])
+end
 local expires = tonumber(expiry) > 0
 
 local appended = redis.pcall('XADD', KEYS[4], '*', 'request_id', request_id, 'event', ARGV[5])

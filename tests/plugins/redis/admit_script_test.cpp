@@ -201,6 +201,15 @@ TEST_CASE("a sale hash without expires_ms gives the lock its remaining time", "[
   CHECK(lock_expiry >= sale_expiry - 1);
   CHECK(lock_expiry <= sale_expiry + 1);
 
+  // Alive past its recorded instant (its TTL set by hand): the lock must not
+  // be born expired.
+  ProductId extended = fresh_product();
+  REQUIRE(stages.admission().load_stock(open_sale(extended, 5)).is_ok());
+  client.run({"HSET", keys::sale(extended), "expires_ms", "1"});
+  REQUIRE(stages.admission().admit(AdmitRequest{make_event(extended, 42), ""}).status.is_ok());
+  CHECK(client.integer({"PTTL", keys::user_lock(extended, 42)}) > 3500000);
+  CHECK(stages.admission().admit(AdmitRequest{make_event(extended, 42), ""}).status.code() == Code::already_purchased);
+
   ProductId forever = fresh_product();
   client.run({"HSET", keys::sale(forever), "remaining", "5", "start_ms", "0", "end_ms", "99999999999999"});
   REQUIRE(stages.admission().admit(AdmitRequest{make_event(forever, 42), ""}).status.is_ok());
