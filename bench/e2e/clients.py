@@ -111,7 +111,9 @@ def redis_benchmark(addr, args, requests, connections):
            "-r", "100000000", "--csv"] + args
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     rows = [l for l in out.splitlines() if l.startswith('"') and not l.startswith('"test"')]
-    fields = [f.strip('"') for f in rows[-1].split(",")]
+    # The first column is the command as given, unescaped (a JSON argument brings quotes and commas): the
+    # figures are read from the right.
+    fields = [""] + [f.strip('"') for f in rows[-1].rsplit(",", 7)[1:]]
     # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max"
     shown = " ".join(["redis-benchmark", "-p", "PORT"] + cmd[5:])
     return float(fields[1]), float(fields[4]), float(fields[6]), shown

@@ -342,7 +342,9 @@ def admit_evalsha_args(sha, product, stream):
     # The buyer's rate-limit window, counted in the same call as the server does with both stages on
     # redis, under the server's default limit (buy.rate.limit 1000 per buy.rate.window.sec 1).
     window = "fs:rl:{u:__rand_int__}"
-    argv = ["req-__rand_int__", "__rand_int__", str(product), "1", "100", "0", "0", "1000", "1000"]
+    event = ('{"v":1,"request_id":"req-__rand_int__","user_id":__rand_int__,"product_id":%d,"quantity":1,'
+             '"unit_price":100,"accepted_ms":0}' % product)
+    argv = ["req-__rand_int__", "__rand_int__", "1", "0", event, "1000", "1000"]
     return ["EVALSHA", sha, "6", admit_sale_key(product), lock, idem, stream, paused, window] + argv
 
 

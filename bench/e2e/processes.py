@@ -210,12 +210,14 @@ def lay_out_database(build, path):
     server.stop()
 
 
-def start_redis():
-    """A scratch redis-server; returns (process, "127.0.0.1:PORT")."""
+def start_redis(prefix=None):
+    """A scratch redis-server, run under `prefix(dir)` (a tool's argv, given
+    the process's temp dir) when given; returns (process, "127.0.0.1:PORT")."""
     port = free_port()
-    p = Process("redis", ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                          "--appendonly", "no", "--maxmemory-policy", "noeviction"])
-    deadline = time.time() + 10
+    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--maxmemory-policy", "noeviction"]
+    p = Process("redis", (lambda d: prefix(d) + argv) if prefix else argv)
+    deadline = time.time() + 30
     while time.time() < deadline:
         if subprocess.run(["redis-cli", "-p", str(port), "PING"], capture_output=True,
                           text=True).stdout.strip() == "PONG":

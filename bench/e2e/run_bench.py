@@ -17,6 +17,7 @@ import traceback
 
 import phases
 import processes
+import redis_cpu
 import report
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -51,7 +52,8 @@ def settle_writeback(limit_kb=8192, timeout=15):
 # `stack` each start a throwaway PostgreSQL 15 (processes.Postgres) for their
 # postgres figures: the persist pair of the micro-benchmarks (POSTGRES_DSN),
 # and the drain capacity with persist on postgres after the sqlite one.
-PHASES = ("micro", "postgres-persist", "livez", "livez-c1000", "idle-rss", "embedded", "rss", "redis", "stack")
+PHASES = ("micro", "postgres-persist", "livez", "livez-c1000", "idle-rss", "embedded", "rss", "redis", "redis-cpu",
+          "stack")
 
 
 def main():
@@ -137,6 +139,12 @@ def main():
                      "each; requests still in flight when a wrk run ends are executed but not counted by wrk).")
         sections.append(("Redis-stages buy, ceiling and EVALSHA, round by round", table + "\n\n" + json_block(detail)))
 
+    def cpu_per_buy():
+        r, table, detail = redis_cpu.redis_cpu(build)
+        rows.extend(r)
+        sections.append(("Redis CPU per accepted buy (redis profile, end to end) and the floor",
+                         table + "\n\n" + json_block(detail)))
+
     def stack():
         nonlocal drain
         r, drain, detail = phases.default_stack(build, work)
@@ -145,7 +153,7 @@ def main():
 
     runs = {"micro": micro, "postgres-persist": postgres_persist, "livez": livez(phases.CONNECTIONS),
             "livez-c1000": livez(1000), "idle-rss": idle_rss, "embedded": embedded, "rss": rss, "redis": redis,
-            "stack": stack}
+            "redis-cpu": cpu_per_buy, "stack": stack}
     for name in PHASES:
         phase(name, runs[name])
 

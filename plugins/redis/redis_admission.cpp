@@ -26,6 +26,7 @@
 #include <string_view>
 #include <thread>
 
+#include "flashsale/event_codec.h"
 #include "redis/keys.h"
 #include "redis/redis_stages.h"
 #include "redis/request_states.h"
@@ -55,14 +56,20 @@ AdmitResult refused(Code code, std::string message) {
   return AdmitResult{Status(code, std::move(message)), {}, false};
 }
 
-// Maps the script's {outcome, detail} to an AdmitResult.
+// The script's answer to an acceptance: a bare "ok" (every other outcome is
+// an {outcome, detail} pair), the cheapest reply for Redis to make.
+bool accepted(const redisReply* reply) {
+  return reply->type == REDIS_REPLY_STRING && std::string_view(reply->str, reply->len) == "ok";
+}
+
+// Maps the script's answer to an AdmitResult.
 AdmitResult outcome_of(const redisReply* reply, const OrderEvent& event) {
+  if (accepted(reply)) return AdmitResult{Status::ok(), event.request_id, false};
   if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
     return AdmitResult{unexpected_reply("admit"), {}, false};
   }
   std::string outcome = reply_text(reply->element[0]);
   std::string detail = reply_text(reply->element[1]);
-  if (outcome == "ok") return AdmitResult{Status::ok(), event.request_id, false};
   if (outcome == "replay") return AdmitResult{Status::ok(), detail, true};
   if (outcome == "idempotency_key_reused") {
     return refused(Code::idempotency_key_reused, "idempotency key was used with a different user or quantity");
@@ -90,9 +97,7 @@ class PendingState final : public FollowUp {
 
   bool next(const Status& status, const redisReply* reply, std::string* route,
             std::vector<std::string>* argv) noexcept override {
-    if (!status.is_ok() || reply == nullptr || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
-        std::string_view(reply->element[0]->str == nullptr ? "" : reply->element[0]->str,
-                         reply->element[0]->str == nullptr ? 0 : reply->element[0]->len) != "ok") {
+    if (!status.is_ok() || reply == nullptr || !accepted(reply)) {
       return false;  // refused, replayed or failed: nothing to record
     }
     try {
@@ -349,13 +354,8 @@ class RedisAdmission final : public Admission {
     std::vector<std::string> script_keys = {sale, keys::user_lock_in(tag, event.user_id),
                                             keys::idempotency_in(tag, has_key ? request.idempotency_key : ""),
                                             stream_of(tag), keys::paused_in(tag)};
-    std::vector<std::string> args = {event.request_id,
-                                     std::to_string(event.user_id),
-                                     std::to_string(event.product_id),
-                                     std::to_string(event.quantity),
-                                     std::to_string(event.unit_price),
-                                     std::to_string(event.accepted_ms),
-                                     has_key ? "1" : "0"};
+    std::vector<std::string> args = {event.request_id, std::to_string(event.user_id), std::to_string(event.quantity),
+                                     has_key ? "1" : "0", encode_event(event)};
     if (count_rate && !request.rate_limit_subject.empty() && !context_->cluster()) {
       script_keys.push_back(keys::rate_window(request.rate_limit_subject));
       args.push_back(std::to_string(context_->options.rate_limit));

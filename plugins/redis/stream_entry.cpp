@@ -4,6 +4,7 @@
 #include <limits>
 #include <string_view>
 
+#include "flashsale/event_codec.h"
 #include "redis/connection.h"
 
 namespace flashsale::redis {
@@ -11,6 +12,13 @@ namespace flashsale::redis {
 bool decode_event(const redisReply* fields, OrderEvent* out, std::string* why) {
   if (fields == nullptr || fields->type != REDIS_REPLY_ARRAY || fields->elements % 2 != 0) {
     *why = "entry has no field list";
+    return false;
+  }
+  for (std::size_t i = 0; i < fields->elements; i += 2) {
+    if (reply_text(fields->element[i]) != "event") continue;
+    std::string error;
+    if (::flashsale::decode_event(reply_text(fields->element[i + 1]), out, &error)) return true;
+    *why = "field event: " + error;
     return false;
   }
   OrderEvent event;

@@ -168,4 +168,52 @@ TEST_CASE("load_stock keeps a live stock level and sets its TTL", "[redis][admit
   CHECK(stages.admission().load_stock(open_sale(forever, -1)).code() == Code::invalid_argument);
 }
 
+TEST_CASE("the lock and the idempotency key expire at the sale hash's own expiry instant", "[redis][admit]") {
+  SaleFixture sale(5);
+  auto& [server, stages, client, product] = sale;
+  long long sale_expiry = client.integer({"PEXPIRETIME", keys::sale(product)});
+  REQUIRE(sale_expiry > 0);
+  CHECK(client.integer({"HGET", keys::sale(product), "expires_ms"}) == sale_expiry);  // load_stock.lua recorded it
+  REQUIRE(stages.admission().admit(AdmitRequest{make_event(product, 42), "key-1"}).status.is_ok());
+  CHECK(client.integer({"PEXPIRETIME", keys::user_lock(product, 42)}) == sale_expiry);
+  CHECK(client.integer({"PEXPIRETIME", keys::idempotency(product, "key-1")}) == sale_expiry);
+
+  ProductId forever = fresh_product();
+  REQUIRE(stages.admission().load_stock(open_sale(forever, 5, 0)).is_ok());
+  CHECK(client.integer({"HGET", keys::sale(forever), "expires_ms"}) == 0);
+  REQUIRE(stages.admission().admit(AdmitRequest{make_event(forever, 42), "key-1"}).status.is_ok());
+  CHECK(client.integer({"PTTL", keys::user_lock(forever, 42)}) == -1);
+  CHECK(client.integer({"PTTL", keys::idempotency(forever, "key-1")}) == -1);
+}
+
+TEST_CASE("a sale hash without expires_ms gives the lock its remaining time", "[redis][admit]") {
+  RedisServer server;
+  Stages stages(server);
+  Client client(server);
+  ProductId product = fresh_product();
+  // As a version before expires_ms preloaded it.
+  client.run({"HSET", keys::sale(product), "remaining", "5", "start_ms", "0", "end_ms", "99999999999999"});
+  client.run({"PEXPIRE", keys::sale(product), "3600000"});
+  REQUIRE(stages.admission().admit(AdmitRequest{make_event(product, 42), ""}).status.is_ok());
+  // Within the millisecond the script's PTTL and SET PX round to.
+  long long lock_expiry = client.integer({"PEXPIRETIME", keys::user_lock(product, 42)});
+  long long sale_expiry = client.integer({"PEXPIRETIME", keys::sale(product)});
+  CHECK(lock_expiry >= sale_expiry - 1);
+  CHECK(lock_expiry <= sale_expiry + 1);
+
+  // Alive past its recorded instant (its TTL set by hand): the lock must not
+  // be born expired.
+  ProductId extended = fresh_product();
+  REQUIRE(stages.admission().load_stock(open_sale(extended, 5)).is_ok());
+  client.run({"HSET", keys::sale(extended), "expires_ms", "1"});
+  REQUIRE(stages.admission().admit(AdmitRequest{make_event(extended, 42), ""}).status.is_ok());
+  CHECK(client.integer({"PTTL", keys::user_lock(extended, 42)}) > 3500000);
+  CHECK(stages.admission().admit(AdmitRequest{make_event(extended, 42), ""}).status.code() == Code::already_purchased);
+
+  ProductId forever = fresh_product();
+  client.run({"HSET", keys::sale(forever), "remaining", "5", "start_ms", "0", "end_ms", "99999999999999"});
+  REQUIRE(stages.admission().admit(AdmitRequest{make_event(forever, 42), ""}).status.is_ok());
+  CHECK(client.integer({"PTTL", keys::user_lock(forever, 42)}) == -1);
+}
+
 }  // namespace flashsale::redis::test

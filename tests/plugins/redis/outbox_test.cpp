@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "flashsale/event_codec.h"
 #include "redis/keys.h"
 #include "redis_fixture.h"
 
@@ -114,6 +115,55 @@ TEST_CASE("an undecodable entry is dead-lettered and counted, never dropped", "[
   REQUIRE(stages.outbox().stats(&stats).is_ok());
   CHECK(stats.dead_lettered == 1);
   CHECK(stats.pending == 0);
+}
+
+TEST_CASE("an admitted entry is its request_id and the event in the wire form of event_codec.h", "[redis][outbox]") {
+  SaleFixture sale(10);
+  auto& [server, stages, client, product] = sale;
+  OrderEvent event = make_event(product, 7, 2);
+  REQUIRE(stages.admission().admit(AdmitRequest{event, ""}).status.is_ok());
+  auto range = client.run({"XRANGE", kStream, "-", "+"});
+  REQUIRE(range->elements == 1);
+  const redisReply* fields = range->element[0]->element[1];
+  REQUIRE(fields->elements == 4);
+  CHECK(std::string(fields->element[0]->str) == "request_id");
+  CHECK(std::string(fields->element[1]->str) == event.request_id);
+  CHECK(std::string(fields->element[2]->str) == "event");
+  CHECK(std::string(fields->element[3]->str) == encode_event(event));
+
+  std::vector<OutboxEntry> entries = read_now(stages.outbox());
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0].event.request_id == event.request_id);
+  CHECK(entries[0].event.quantity == 2);
+}
+
+TEST_CASE("an entry of the six fields older versions append is read all the same", "[redis][outbox]") {
+  RedisServer server;
+  Stages stages(server);
+  Client client(server);
+  client.run({"XADD", kStream, "*", "request_id", "r1", "user_id", "7", "product_id", "3", "quantity", "2",
+              "unit_price", "1999", "accepted_ms", "1700000000000"});
+  std::vector<OutboxEntry> entries = read_now(stages.outbox());
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0].event.request_id == "r1");
+  CHECK(entries[0].event.user_id == 7);
+  CHECK(entries[0].event.product_id == 3);
+  CHECK(entries[0].event.quantity == 2);
+  CHECK(entries[0].event.unit_price == 1999);
+  CHECK(entries[0].event.accepted_ms == 1700000000000);
+}
+
+TEST_CASE("an entry whose event does not decode is dead-lettered with the reason", "[redis][outbox]") {
+  RedisServer server;
+  Stages stages(server);
+  Client client(server);
+  client.run({"XADD", kStream, "*", "request_id", "r1", "event", "{\"v\":1"});
+  CHECK(read_now(stages.outbox()).empty());
+  std::vector<DeadLetter> letters;
+  REQUIRE(stages.outbox().list_dead_letters("", 10, &letters).is_ok());
+  REQUIRE(letters.size() == 1);
+  CHECK_FALSE(letters[0].decoded);
+  CHECK(letters[0].reason.find("event") != std::string::npos);
 }
 
 TEST_CASE("ack ignores unknown ids and never removes an undelivered entry", "[redis][outbox]") {

@@ -64,3 +64,35 @@ TEST_CASE("an admission with a rate-limit subject counts in the limiter's window
 }
 
 }  // namespace flashsale::redis::test
+
+namespace flashsale::redis::test {
+
+// admit.lua asks one EXISTS for the pause flag, the lock and the window at
+// once, and tells them apart by the window's count: each mix must still give
+// its own answer.
+TEST_CASE("with the buyer's rate window present a held lock and a paused sale are each told apart",
+          "[redis][ratelimit][admit]") {
+  SaleFixture sale(10, {{"buy.rate.limit", "100"}});
+  auto& [server, stages, client, product] = sale;
+  REQUIRE(stages.admission().admit(AdmitRequest{make_event(product, 1), "", "u:1"}).status.is_ok());
+  REQUIRE(client.exists(keys::rate_window("u:1")));
+  CHECK(stages.admission().admit(AdmitRequest{make_event(product, 1), "", "u:1"}).status.code() ==
+        Code::already_purchased);
+  CHECK(stages.admission().admit(AdmitRequest{make_event(product, 2), "", "u:1"}).status.is_ok());
+
+  client.run({"SET", keys::rate_window("u:9"), "not a sorted set"});
+  CHECK(stages.admission().admit(AdmitRequest{make_event(product, 9), "", "u:9"}).status.is_ok());
+  CHECK(stages.admission().admit(AdmitRequest{make_event(product, 9), "", "u:9"}).status.code() ==
+        Code::already_purchased);
+
+  REQUIRE(stages.admission().set_paused(product, true).is_ok());
+  CHECK(stages.admission().admit(AdmitRequest{make_event(product, 3), "", "u:1"}).status.code() == Code::sale_paused);
+  CHECK(stages.admission().admit(AdmitRequest{make_event(product, 1), "", "u:1"}).status.code() == Code::sale_paused);
+  CHECK(stages.admission().admit(AdmitRequest{make_event(product, 4), "", "u:9"}).status.code() == Code::sale_paused);
+  CHECK(stages.admission().admit(AdmitRequest{make_event(product, 5), "", "u:5"}).status.code() == Code::sale_paused);
+  REQUIRE(stages.admission().set_paused(product, false).is_ok());
+  CHECK(stages.admission().admit(AdmitRequest{make_event(product, 3), "", "u:1"}).status.is_ok());
+  CHECK(sale.remaining() == 6);
+}
+
+}  // namespace flashsale::redis::test
