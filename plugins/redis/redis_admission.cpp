@@ -16,7 +16,7 @@
 // state exists yet: the consumer may already have recorded the final state,
 // which must win). A refusal (the hot path of a sold-out sale) thus costs one
 // round trip; an acceptance two, but the SET is queued by the pipeline's I/O
-// thread as soon as the script's reply is in (PendingState), and the caller
+// thread as soon as the script's reply is in (AfterAdmit), and the caller
 // is woken once both are done. If that write fails, the admission stands and
 // is reported accepted; /result answers not_found until the final state
 // arrives (the order is not lost).
@@ -87,19 +87,54 @@ AdmitResult outcome_of(const redisReply* reply, const OrderEvent& event) {
   return AdmitResult{unexpected_reply("admit"), {}, false};
 }
 
-// The request's `pending` state (SET NX), queued by the pipeline's I/O thread
-// the moment the admit script's reply accepts, on the state's own lane: the
-// caller is woken once both are done, without a second hand-off.
-class PendingState final : public FollowUp {
+// What follows an accepting admit script on the pipeline's I/O thread,
+// without waking the caller in between: with redis.wait.replicas, a WAIT on
+// the admission's own connection (it counts that connection's writes), then
+// the request's `pending` state (SET NX) on the state's own lane. The caller
+// is woken once all are done.
+class AfterAdmit final : public FollowUp {
  public:
-  PendingState(const RedisContext& context, const std::string& request_id)
-      : context_(context), request_id_(request_id) {}
+  AfterAdmit(const RedisContext& context, const std::string& request_id, const std::string& admit_route)
+      : context_(context), request_id_(request_id), admit_route_(admit_route) {}
 
   bool next(const Status& status, const redisReply* reply, std::string* route,
             std::vector<std::string>* argv) noexcept override {
-    if (!status.is_ok() || reply == nullptr || !accepted(reply)) {
-      return false;  // refused, replayed or failed: nothing to record
+    if (!status.is_ok() || reply == nullptr) return false;
+    accepted_ = accepted(reply);
+    // A replay's answer is confirmed too: its admission may be the one an
+    // earlier WAIT could not confirm.
+    bool replay = reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+                  reply_text(reply->element[0]) == std::string_view("replay");
+    const Options& options = context_.options;
+    if (!accepted_ && !(replay && options.wait_replicas > 0)) return false;  // refused or failed: nothing to record
+    if (options.wait_replicas == 0) return pending_state(route, argv);
+    try {
+      *argv = {"WAIT", std::to_string(options.wait_replicas), std::to_string(options.wait_timeout_ms)};
+      *route = admit_route_;
+    } catch (...) {
+      return false;  // no memory: unconfirmed, the caller answers unavailable
     }
+    waiting_ = true;
+    return true;
+  }
+
+  bool then(const Status& status, const redisReply* reply, std::string* route,
+            std::vector<std::string>* argv) noexcept override {
+    if (!waiting_) return false;  // the pending state's reply: done
+    waiting_ = false;
+    std::int64_t replicas = 0;
+    replicated_ = status.is_ok() && reply_int(reply, &replicas) && replicas >= context_.options.wait_replicas;
+    return accepted_ && pending_state(route, argv);
+  }
+
+  bool same_connection() const noexcept override { return waiting_; }
+
+  // With redis.wait.replicas: whether that many replicas had the admission
+  // when the WAIT returned.
+  bool replicated() const { return replicated_; }
+
+ private:
+  bool pending_state(std::string* route, std::vector<std::string>* argv) noexcept {
     try {
       *argv = state_set_argv(context_, RequestState{request_id_, RequestStatus::pending, {}, 0},
                              /*only_if_absent=*/true);
@@ -110,9 +145,12 @@ class PendingState final : public FollowUp {
     return true;
   }
 
- private:
   const RedisContext& context_;
   const std::string& request_id_;
+  const std::string& admit_route_;
+  bool accepted_ = false;    // the script accepted (not a replay)
+  bool waiting_ = false;     // the WAIT is the follow-up in flight
+  bool replicated_ = false;
 };
 
 class RedisAdmission final : public Admission {
@@ -362,14 +400,24 @@ class RedisAdmission final : public Admission {
       args.push_back(std::to_string(context_->options.rate_window_ms));
     }
     std::vector<std::string> evalsha = context_->scripts.evalsha_argv(Script::admit, script_keys, args);
-    PendingState pending(*context_, event.request_id);
+    AfterAdmit after(*context_, event.request_id, sale);
     Status state_written;  // not looked at: a failed pending write leaves the admission standing
     Reply reply;
-    Status ran = context_->run_evalsha(Script::admit, sale, evalsha, &reply, &pending, &state_written);
+    Status ran = context_->run_evalsha(Script::admit, sale, evalsha, &reply, &after, &state_written);
     // unavailable: the script may have run (an unknown outcome, reported as
     // such; a resend with the same idempotency key learns the answer).
     if (!ran.is_ok()) return AdmitResult{ran, {}, false};
-    return outcome_of(reply.get(), event);
+    AdmitResult result = outcome_of(reply.get(), event);
+    if (result.status.is_ok() && context_->options.wait_replicas > 0 && !after.replicated()) {
+      // Admitted on the master, not known to be on the replicas: a failover
+      // now could lose it, so it is not acknowledged. The same idempotency
+      // key learns the answer.
+      return refused(Code::unavailable, "the admission did not reach " +
+                                            std::to_string(context_->options.wait_replicas) +
+                                            " replica(s) in time (redis.wait.replicas); resend with the same "
+                                            "idempotency key");
+    }
+    return result;
   }
 
   std::shared_ptr<RedisContext> context_;

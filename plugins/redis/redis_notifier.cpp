@@ -20,18 +20,8 @@ class RedisNotifier final : public Notifier {
   explicit RedisNotifier(std::shared_ptr<RedisContext> context) : context_(std::move(context)) {}
 
   Status finish(const OrderEvent& event, const PersistResult& result) noexcept override {
-    return guarded("redis finish", [&] {
-      if (event.request_id.empty() || result.status == RequestStatus::pending) {
-        return Status(Code::invalid_argument, "finish needs a request_id and a final status");
-      }
-      bool failed = result.status == RequestStatus::failed;
-      if (failed) {
-        Status undone = undo_admission(event);
-        if (!undone.is_ok()) return undone;
-      }
-      return write_state(*context_, RequestState{event.request_id, result.status, failed ? result.reason : "",
-                                                 failed ? 0 : result.order_id});
-    });
+    std::vector<bool> finished;
+    return finish_all({event}, {result}, &finished);
   }
 
   // The batch in two pipelined rounds instead of a wait per event: first
@@ -59,7 +49,7 @@ class RedisNotifier final : public Notifier {
         open.push_back(i);
       }
 
-      Round undo;
+      Round undo(context_->options);
       std::vector<bool> undone(events.size(), true);
       for (std::size_t i : open) {
         if (results[i].status != RequestStatus::failed) continue;
@@ -79,7 +69,7 @@ class RedisNotifier final : public Notifier {
         note(status);
       });
 
-      Round states;
+      Round states(context_->options);
       for (std::size_t i : open) {
         if (!undone[i]) continue;
         bool failed = results[i].status == RequestStatus::failed;
@@ -87,12 +77,15 @@ class RedisNotifier final : public Notifier {
                            failed ? 0 : results[i].order_id};
         states.add_state(*context_, i, state);
       }
+      std::vector<bool> written(events.size(), true);  // every command of the event's state (and its WAIT)
       states.run(*context_, [&](std::size_t i, const Status& status) {
-        if (status.is_ok())
-          (*finished)[i] = true;
-        else
-          note(status);
+        if (status.is_ok()) return;
+        written[i] = false;
+        note(status);
       });
+      for (std::size_t i : open) {
+        if (undone[i] && written[i]) (*finished)[i] = true;
+      }
       return first_error;
     });
   }
@@ -124,21 +117,15 @@ class RedisNotifier final : public Notifier {
     return {std::to_string(event.quantity), std::to_string(context_->options.state_ttl_sec * 1000)};
   }
 
-  Status undo_admission(const OrderEvent& event) {
-    std::string tag;
-    Status found = home_tag(event, &tag);
-    if (!found.is_ok()) return found;
-    Reply reply;
-    Status compensated =
-        context_->run(Script::compensate, compensate_keys(event, tag), compensate_args(event), &reply);
-    if (!compensated.is_ok()) return compensated;
-    return context_->run(Script::unlock, {keys::user_lock_in(tag, event.user_id)}, {event.request_id}, &reply);
-  }
-
   // One pipelined round of commands, each on behalf of an event: script
-  // calls (the undo) or native state writes.
+  // calls (the undo) or native state writes. With redis.wait.replicas, each
+  // is followed on its connection by a WAIT, and counts as done only once
+  // that many replicas have it: the consumer commits a finished event, so
+  // what it was told is done must survive the master's loss.
   class Round {
    public:
+    explicit Round(const Options& options) : wait_replicas_(options.wait_replicas), wait_ms_(options.wait_timeout_ms) {}
+
     void add(const RedisContext& context, std::size_t event, Script script, const std::vector<std::string>& keys,
              const std::vector<std::string>& args) {
       push(event, script, keys.front(), context.scripts.evalsha_argv(script, keys, args));
@@ -156,10 +143,21 @@ class RedisNotifier final : public Notifier {
       std::vector<Status> statuses;
       std::vector<Reply> replies;
       context.pipeline.command_all(commands_, &statuses, &replies);
+      bool redone = false;  // the command before a WAIT ran again, outside the WAIT's view
       for (std::size_t k = 0; k < commands_.size(); ++k) {
-        if (scripts_[k].has_value() && is_redis_error(statuses[k], "NOSCRIPT")) {
+        if (waits_[k]) {
+          std::int64_t replicas = 0;
+          if (statuses[k].is_ok() && (redone || !reply_int(replies[k].get(), &replicas) || replicas < wait_replicas_)) {
+            statuses[k] = Status(Code::unavailable, "redis: a final write reached " + std::to_string(replicas) +
+                                                        " of the " + std::to_string(wait_replicas_) +
+                                                        " replicas redis.wait.replicas asks for");
+          }
+        } else if (scripts_[k].has_value() && is_redis_error(statuses[k], "NOSCRIPT")) {
           Reply reply;
           statuses[k] = context.run_evalsha(*scripts_[k], commands_[k].route, commands_[k].argv, &reply);
+          redone = true;
+        } else {
+          redone = false;
         }
         done(events_[k], statuses[k]);
       }
@@ -167,13 +165,28 @@ class RedisNotifier final : public Notifier {
 
    private:
     void push(std::size_t event, std::optional<Script> script, std::string route, std::vector<std::string> argv) {
+      if (wait_replicas_ > 0) {
+        // Same route, same lane, same batch: the WAIT counts this write.
+        push_one(event, script, route, std::move(argv), false);
+        push_one(event, std::nullopt, std::move(route),
+                 {"WAIT", std::to_string(wait_replicas_), std::to_string(wait_ms_)}, true);
+        return;
+      }
+      push_one(event, script, std::move(route), std::move(argv), false);
+    }
+    void push_one(std::size_t event, std::optional<Script> script, std::string route, std::vector<std::string> argv,
+                  bool wait) {
       commands_.push_back(Pipeline::Command{std::move(route), std::move(argv)});
       scripts_.push_back(script);
+      waits_.push_back(wait);
       events_.push_back(event);
     }
 
+    const std::int64_t wait_replicas_;
+    const std::int64_t wait_ms_;
     std::vector<Pipeline::Command> commands_;
-    std::vector<std::optional<Script>> scripts_;  // none: a native command
+    std::vector<std::optional<Script>> scripts_;  // none: a native command (or a WAIT)
+    std::vector<bool> waits_;
     std::vector<std::size_t> events_;
   };
 

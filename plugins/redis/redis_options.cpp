@@ -59,6 +59,8 @@ bool read_options(const Settings& settings, Options* options, std::string* error
   if (options->cluster && endpoint.db != 0) problem = where("redis.db") + ": a Redis Cluster has database 0 only";
   endpoint.connect_timeout = std::chrono::milliseconds(settings.get_int(setting::kConnectTimeout, &problem));
   endpoint.command_timeout = std::chrono::milliseconds(settings.get_int(setting::kCommandTimeout, &problem));
+  options->wait_replicas = settings.get_int(setting::kWaitReplicas, &problem);
+  options->wait_timeout_ms = settings.get_int(setting::kWaitTimeout, &problem);
   options->pool_size = static_cast<std::size_t>(settings.get_int(setting::kPoolSize, &problem));
   options->pipeline_connections = static_cast<std::size_t>(settings.get_int(setting::kPipelineConnections, &problem));
   options->rate_limit = settings.get_int("buy.rate.limit", 1000, &problem, 1, INT32_MAX);

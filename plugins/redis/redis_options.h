@@ -17,6 +17,8 @@ struct Options {
   Endpoint endpoint;                     // the first of redis.addr, redis.db, redis.*.timeout.ms
   bool cluster = false;                  // redis.cluster, or more than one redis.addr
   std::vector<NodeAddress> seeds;        // every redis.addr
+  std::int64_t wait_replicas = 0;        // redis.wait.replicas
+  std::int64_t wait_timeout_ms = 200;    // redis.wait.timeout.ms
   std::size_t pool_size = 8;             // redis.pool.size: idle connections kept open
   std::size_t pipeline_connections = 2;  // redis.pipeline.connections: lanes of the pipeline
   std::int64_t rate_limit = 1000;        // buy.rate.limit

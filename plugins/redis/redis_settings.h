@@ -21,6 +21,11 @@ inline constexpr SettingSpec kConnectTimeout =
     SettingSpec::integer("redis.connect.timeout.ms", "1000", 1, 600000, "Redis connect timeout, ms");
 inline constexpr SettingSpec kCommandTimeout = SettingSpec::integer(
     "redis.command.timeout.ms", "1000", 1, 600000, "Redis command timeout, ms (a blocking outbox read adds its wait)");
+inline constexpr SettingSpec kWaitReplicas = SettingSpec::integer(
+    "redis.wait.replicas", "0", 0, 16,
+    "replicas an admission and a final write must reach (WAIT) before they count as done; 0: no WAIT");
+inline constexpr SettingSpec kWaitTimeout = SettingSpec::integer(
+    "redis.wait.timeout.ms", "200", 1, 60000, "how long a WAIT for redis.wait.replicas may take, ms");
 inline constexpr SettingSpec kStream =
     SettingSpec::required("order.event.stream", "flash_sale:order_events", "Redis Stream of the outbox");
 inline constexpr SettingSpec kGroup =
@@ -28,7 +33,7 @@ inline constexpr SettingSpec kGroup =
 inline constexpr SettingSpec kConsumer = SettingSpec::required("order.event.consumer", "flash-sale-relay-1",
                                                                "this relay's consumer name in that group");
 
-inline constexpr SettingSpec kAll[] = {kAddr,           kCluster,      kDb,           kPoolSize, kPipelineConnections, kConnectTimeout,
+inline constexpr SettingSpec kAll[] = {kAddr,           kCluster,      kWaitReplicas, kWaitTimeout, kDb,           kPoolSize, kPipelineConnections, kConnectTimeout,
                                        kCommandTimeout, kStream,       kGroup,    kConsumer};
 inline constexpr std::size_t kCount = std::size(kAll);
 
