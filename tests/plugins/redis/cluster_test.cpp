@@ -76,6 +76,42 @@ void buy(Admission& admission, ProductId product, UserId user, Ledger& ledger) {
   }
 }
 
+// Six buyers buying one product, user after user, until one hears sold out.
+class Crowd {
+ public:
+  Crowd(Admission& admission, ProductId product) {
+    for (int t = 0; t < 6; ++t) {
+      threads_.emplace_back([this, &admission, product] {
+        while (ledger.sold_out == 0) buy(admission, product, next_user_++, ledger);
+      });
+    }
+  }
+  ~Crowd() { join(); }
+
+  std::size_t sold() {
+    std::lock_guard lock(ledger.mutex);
+    return ledger.accepted.size();
+  }
+  // Until `count` are sold (or sold out, or 30 s).
+  void wait_until_sold(std::size_t count) {
+    auto deadline = steady_clock::now() + std::chrono::seconds(30);
+    while (sold() < count && ledger.sold_out == 0 && steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(1));
+    }
+  }
+  void join() {
+    for (auto& thread : threads_) {
+      if (thread.joinable()) thread.join();
+    }
+  }
+
+  Ledger ledger;
+
+ private:
+  std::atomic<UserId> next_user_{1};
+  std::vector<std::thread> threads_;
+};
+
 // Reads and acks the whole outbox; the request ids it held.
 std::multiset<std::string> drain(Outbox& outbox, std::size_t expected) {
   std::multiset<std::string> seen;
@@ -118,25 +154,9 @@ TEST_CASE("redis cluster: admissions go on while the product's slot migrates wit
     if (master != from) to = master;
   }
 
-  Ledger ledger;
-  std::atomic<UserId> next_user{1};
-  std::vector<std::thread> buyers;
-  for (int t = 0; t < 6; ++t) {
-    buyers.emplace_back([&] {
-      while (ledger.sold_out == 0) buy(stages.admission(), product, next_user++, ledger);
-    });
-  }
-  auto sold = [&] {
-    std::lock_guard lock(ledger.mutex);
-    return ledger.accepted.size();
-  };
-  auto wait_until_sold = [&](std::size_t count) {
-    auto deadline = steady_clock::now() + std::chrono::seconds(30);
-    while (sold() < count && ledger.sold_out == 0 && steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(milliseconds(1));
-    }
-  };
-  wait_until_sold(50);
+  Crowd crowd(stages.admission(), product);
+  Ledger& ledger = crowd.ledger;
+  crowd.wait_until_sold(50);
   // A few keys at a time while buyers keep buying: the slot's keys are split
   // over both nodes for a while, when Redis answers an admission (which
   // touches several keys, some new) TRYAGAIN or ASK; then the slot moves and
@@ -155,7 +175,7 @@ TEST_CASE("redis cluster: admissions go on while the product's slot migrates wit
   CHECK(level.preloaded);
   CHECK(cluster.command(to, {"INFO", "commandstats"}).text.find("cmdstat_asking:") != std::string::npos);
   cluster.finish_migration(slot, to);
-  for (auto& buyer : buyers) buyer.join();
+  crowd.join();
 
   CHECK(moved_keys > 0);
   CHECK(ledger.unexpected == 0);
@@ -183,27 +203,16 @@ TEST_CASE("redis cluster: a master killed mid-run fails over and no admission ac
   const int slot = flashsale::test::key_slot("{p:" + std::to_string(product) + "}");
   const std::size_t master = cluster.master_for_slot(slot);
 
-  Ledger ledger;
-  std::atomic<UserId> next_user{1};
-  std::vector<std::thread> buyers;
-  for (int t = 0; t < 6; ++t) {
-    buyers.emplace_back([&] {
-      while (ledger.sold_out == 0) buy(stages.admission(), product, next_user++, ledger);
-    });
-  }
-  auto sold = [&] {
-    std::lock_guard lock(ledger.mutex);
-    return ledger.accepted.size();
-  };
-  auto deadline = steady_clock::now() + std::chrono::seconds(30);
-  while (sold() < 100 && steady_clock::now() < deadline) std::this_thread::sleep_for(milliseconds(1));
-  REQUIRE(sold() >= 100);
+  Crowd crowd(stages.admission(), product);
+  Ledger& ledger = crowd.ledger;
+  crowd.wait_until_sold(100);
+  REQUIRE(crowd.sold() >= 100);
   cluster.kill_node(master);  // in flight: admissions, WAITs, the outbox reader's calls
   std::size_t promoted = cluster.wait_for_failover(master);
   // The promoted master has no replica until the old one rejoins as one:
   // until then WAIT cannot confirm, and buys answer unavailable.
   cluster.restart_node(master);
-  for (auto& buyer : buyers) buyer.join();
+  crowd.join();
 
   CHECK(cluster.master_for_slot(slot) == promoted);
   CHECK(ledger.unexpected == 0);
