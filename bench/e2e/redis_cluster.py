@@ -38,6 +38,11 @@ SHARDS = 3
 STOCK = 10_000_000  # each shard holds millions: no shard runs short (no transfers) in a run
 STREAM, GROUP = "flash_sale:order_events", "flash-sale-relay-group"
 PICK_TRIES = 40
+LESS_THAN_COMMANDS = (
+    "The CPU falls less than the commands: what a master pays per round trip (socket reads and writes, outside "
+    "commandstats) is spread over smaller pipelined batches once the product's buys split over three masters, the "
+    "relay reads each shard's stream with an XREADGROUP of its own, and three busy Redis processes on two shared "
+    "cores slow every command (compare the same command's µs per call in the K = 1 and K = 3 columns below). ")
 
 
 class Side:
@@ -99,12 +104,14 @@ class Side:
                 c0, u0 = stats0.get(name, (0, 0))
                 if calls > c0:
                     commands[name] = ((calls - c0) / accepted, (usec - u0) / accepted)
-            masters[port] = {"us": (cpu1 - cpu0) * 1e6 / accepted, "commands": commands}
+            # INFO is this phase's own probe, not the server's.
+            calls = sum(c for name, (c, _) in commands.items() if name != "info")
+            masters[port] = {"us": (cpu1 - cpu0) * 1e6 / accepted, "calls": calls, "commands": commands}
         self.runs.append({"accepted": accepted, "failed": failed1 - failed0, "admits_per_s": accepted / wrk["seconds"],
                           "rps": wrk["rps"], "non_2xx": wrk["non_2xx"], "masters": masters})
 
-    def median_us(self, port):
-        return statistics.median(r["masters"][port]["us"] for r in self.runs)
+    def median_us(self, port, figure="us"):
+        return statistics.median(r["masters"][port][figure] for r in self.runs)
 
     def median_total(self):
         return statistics.median(sum(m["us"] for m in r["masters"].values()) for r in self.runs)
@@ -114,6 +121,17 @@ class Side:
 
     def admits(self):
         return statistics.median(r["admits_per_s"] for r in self.runs)
+
+
+def idle_cpu(ports, seconds=2):
+    """ms of CPU per second each master spends with no load."""
+    def cpu(port):
+        fields = info(["redis-cli", "-p", str(port)], "cpu")
+        return float(fields["used_cpu_sys"]) + float(fields["used_cpu_user"])
+
+    before = [cpu(p) for p in ports]
+    time.sleep(seconds)  # a measuring window, not a wait for a condition
+    return [(cpu(p) - b) * 1e3 / seconds for p, b in zip(ports, before)]
 
 
 def shard_tags(product, shards):
@@ -162,6 +180,7 @@ def redis_cluster(build):
         for side in sides:
             side.run(WARMUP_SECONDS, users, counted=False)
             users += 10**11
+        idle_ms = idle_cpu(cluster.ports)
         for r in range(RUNS):
             for side in sides[r % len(sides):] + sides[:r % len(sides)]:
                 side.run(RUN_SECONDS, users)
@@ -171,14 +190,14 @@ def redis_cluster(build):
         for p in (on_single, on_cluster, single, cluster):
             if p:
                 p.stop()
-    return summarize(sides, owners)
+    return summarize(sides, owners, idle_ms)
 
 
 def fmt_us(v):
     return f"{v:.1f}"
 
 
-def summarize(sides, owners):
+def summarize(sides, owners, idle_ms):
     one, spread, single = sides
     slots = {}
     for first, last, port in owners:
@@ -192,6 +211,10 @@ def summarize(sides, owners):
     spread_part = statistics.mean(cold)
     product_k1 = one.median_us(hot_port) - spread_part
     product_k3 = statistics.mean(spread.median_us(p) for p in spread.ports) - spread_part
+    # The same split in commands run (deterministic where CPU time is not).
+    spread_calls = statistics.mean(one.median_us(p, "calls") for p in one.ports if p != hot_port)
+    calls_k1 = one.median_us(hot_port, "calls") - spread_calls
+    calls_k3 = statistics.mean(spread.median_us(p, "calls") for p in spread.ports) - spread_calls
     total_k1, total_k3 = one.median_total(), spread.median_total()
 
     lines = ["| master | K = 1: Redis CPU µs per accepted buy | K = 1: the product's tags | "
@@ -204,6 +227,11 @@ def summarize(sides, owners):
     lines.append(f"| busiest master | {fmt_us(one.median_busiest())} | | {fmt_us(spread.median_busiest())} | |")
     lines.append(f"| the hot product's own share per shard (its master(s) minus a master it is not on) | "
                  f"{fmt_us(product_k1)} | | {fmt_us(product_k3)} ({product_k3 / product_k1:.2f}x) | |")
+    lines.append("| commands run per accepted buy (commandstats calls, those scripts call included), per master | " +
+                 " / ".join(f"{one.median_us(p, 'calls'):.2f}" for p in one.ports) + " | | " +
+                 " / ".join(f"{spread.median_us(p, 'calls'):.2f}" for p in spread.ports) + " | |")
+    lines.append(f"| the hot product's own commands per buy, per shard (as above) | {calls_k1:.2f} | | "
+                 f"{calls_k3:.2f} ({calls_k3 / calls_k1:.2f}x) | |")
     lines.append(f"| admits/s (accepted buys per second of wrk) | {one.admits():,.0f} | | {spread.admits():,.0f} | |")
     lines.append("")
     lines.append(f"One redis-server, the same product with K = 1: **{fmt_us(single.median_total())} µs** of Redis "
@@ -245,7 +273,9 @@ def summarize(sides, owners):
     implication = (
         f"The hot product's own admission work is {fmt_us(product_k1)} µs per buy on its one master with K = 1 "
         f"and {fmt_us(product_k3)} µs on each of its {SHARDS} masters with K = {SHARDS} "
-        f"({product_k3 / product_k1:.2f}x; 1/K would be {1 / SHARDS:.2f}x); the rate-limit windows and request "
+        f"({product_k3 / product_k1:.2f}x; 1/K would be {1 / SHARDS:.2f}x), while the commands it runs per buy "
+        f"fall from {calls_k1:.2f} to {calls_k3:.2f} per shard ({calls_k3 / calls_k1:.2f}x). "
+        + (LESS_THAN_COMMANDS if product_k3 / product_k1 > calls_k3 / calls_k1 + 0.05 else "") + "The rate-limit windows and request "
         f"states add {fmt_us(spread_part)} µs per buy on every master ({fmt_us(3 * spread_part)} µs in all, "
         "spread by user and request id whatever K is). The busiest master bounds what one hot product can admit "
         "while each master has its own core: 1e6 / its µs per buy, "
@@ -260,6 +290,16 @@ def summarize(sides, owners):
         "cluster has. CPU µs here are measured with the masters, the server and wrk sharing 2 cores, which "
         "inflates them (cache and scheduler contention); the ratios carry over, the absolute ceilings are "
         "conservative.")
+    evalsha = {side.name: sum(statistics.median(r["masters"][p]["commands"].get("evalsha", (0, 0))[1]
+                                                for r in side.runs) for p in side.ports) for side in (one, single)}
+    cost = (f"Summed over the masters a buy costs {total_k1 / single.median_total():.2f}x of Redis CPU what it costs "
+            f"one redis-server ({fmt_us(total_k1)} vs {fmt_us(single.median_total())} µs): on a cluster the rate "
+            "limit is a script call of its own, in its own slot (two EVALSHA per buy instead of one: "
+            f"{fmt_us(evalsha[one.name])} vs {fmt_us(evalsha[single.name])} µs of EVALSHA per buy in commandstats), "
+            "and each master's part of a buy's commands comes in smaller pipelined batches, each paying its own "
+            "socket reads and writes. Idle, with both servers running and no load, each master spends "
+            + ", ".join(f"{ms:.1f}" for ms in idle_ms) + " ms of CPU per second (cluster bus, cron, the idle relay's "
+            f"reads): under {max(idle_ms) * 1e3 / one.admits():.1f} µs per buy at these rates.")
     how = (f"{RUNS} rounds, the three sides in turn (order rotating; one {WARMUP_SECONDS}s warm-up run each "
            f"first), each run {one.command} against flashsale-server --config etc/redis.properties "
            "(REDIS_ADDR=<3 seeds> REDIS_CLUSTER=true, or one redis-server), until every accepted buy is final "
@@ -270,7 +310,7 @@ def summarize(sides, owners):
                                   f"({'/'.join(fmt_us(m['us']) for m in r['masters'].values())} µs)"
                                   for r in s.runs) for s in sides) + "."
     failed = sum(r["failed"] + r["non_2xx"] for s in sides for r in s.runs)
-    section = ("\n".join(lines) + "\n\n" + implication + "\n\n" + "\n".join(commands) + "\n\n" +
+    section = ("\n".join(lines) + "\n\n" + implication + "\n\n" + cost + "\n\n" + "\n".join(commands) + "\n\n" +
                "Commands a script calls are counted under their own name too (their time is inside the "
                "script's). " + runs + f" Failed buys and non-2xx answers over all runs: {failed}.\n\n"
                "Command: " + how + ".")
@@ -280,6 +320,11 @@ def summarize(sides, owners):
                    "not on)",
          "ours": f"{fmt_us(product_k3)} µs", "baseline": f"{fmt_us(product_k1)} µs",
          "ratio": f"{product_k3 / product_k1:.2f}x", "target": f"~1/{SHARDS}", "command": how},
+        {"figure": f"Commands run per accepted buy for one hot product's own admission work, per shard, on a "
+                   f"3-master cluster: K = {SHARDS} vs K = 1 (commandstats calls, those scripts call included; a "
+                   "master's minus those of a master the product is not on)",
+         "ours": f"{calls_k3:.2f}", "baseline": f"{calls_k1:.2f}", "ratio": f"{calls_k3 / calls_k1:.2f}x",
+         "target": f"~1/{SHARDS}", "command": how},
         {"figure": f"Redis CPU per accepted buy on the busiest master, one hot product on a 3-master cluster: "
                    f"K = {SHARDS} vs K = 1 (µs)",
          "ours": f"{fmt_us(spread.median_busiest())} µs", "baseline": f"{fmt_us(one.median_busiest())} µs",
@@ -297,4 +342,5 @@ def summarize(sides, owners):
                        "runs": [{k: v for k, v in r.items() if k != "masters"} |
                                 {"us_per_master": [round(m["us"], 2) for m in r["masters"].values()]}
                                 for r in s.runs]} for s in sides}
+    detail["idle_cpu_ms_per_s_per_master"] = [round(ms, 2) for ms in idle_ms]
     return rows, section, detail
