@@ -79,19 +79,14 @@ class Side:
         raise RuntimeError(f"{self.name}: not settled within {timeout} s: {self.counters()}")
 
     def snapshot(self):
-        out = {}
-        for port in self.ports:
-            cpu = info(["redis-cli", "-p", str(port)], "cpu")
-            out[port] = (float(cpu["used_cpu_sys"]) + float(cpu["used_cpu_user"]),
-                         commandstats(["redis-cli", "-p", str(port)]))
-        return out
+        return {port: (cpu_seconds(port), commandstats(["redis-cli", "-p", str(port)])) for port in self.ports}
 
     def run(self, seconds, user_base, counted=True):
-        accepted0, success0, failed0 = self.settled()
+        accepted0, _, failed0 = self.settled()
         before = self.snapshot()
         wrk, self.command = clients.wrk(self.addr, seconds, CONNECTIONS, product=self.product,
                                         user_base=user_base, script="buy_result.lua")
-        accepted1, success1, failed1 = self.settled()
+        accepted1, _, failed1 = self.settled()
         after = self.snapshot()
         if not counted:
             return
@@ -102,15 +97,14 @@ class Side:
             commands = {}
             for name, (calls, usec) in stats1.items():
                 c0, u0 = stats0.get(name, (0, 0))
-                if calls > c0:
+                if calls > c0 and name != "info":  # INFO is this phase's own probe, not the server's
                     commands[name] = ((calls - c0) / accepted, (usec - u0) / accepted)
-            # INFO is this phase's own probe, not the server's.
-            calls = sum(c for name, (c, _) in commands.items() if name != "info")
-            masters[port] = {"us": (cpu1 - cpu0) * 1e6 / accepted, "calls": calls, "commands": commands}
+            masters[port] = {"us": (cpu1 - cpu0) * 1e6 / accepted, "calls": sum(c for c, _ in commands.values()),
+                             "commands": commands}
         self.runs.append({"accepted": accepted, "failed": failed1 - failed0, "admits_per_s": accepted / wrk["seconds"],
                           "rps": wrk["rps"], "non_2xx": wrk["non_2xx"], "masters": masters})
 
-    def median_us(self, port, figure="us"):
+    def median(self, port, figure="us"):
         return statistics.median(r["masters"][port][figure] for r in self.runs)
 
     def median_total(self):
@@ -123,15 +117,16 @@ class Side:
         return statistics.median(r["admits_per_s"] for r in self.runs)
 
 
+def cpu_seconds(port):
+    fields = info(["redis-cli", "-p", str(port)], "cpu")
+    return float(fields["used_cpu_sys"]) + float(fields["used_cpu_user"])
+
+
 def idle_cpu(ports, seconds=2):
     """ms of CPU per second each master spends with no load."""
-    def cpu(port):
-        fields = info(["redis-cli", "-p", str(port)], "cpu")
-        return float(fields["used_cpu_sys"]) + float(fields["used_cpu_user"])
-
-    before = [cpu(p) for p in ports]
+    before = [cpu_seconds(p) for p in ports]
     time.sleep(seconds)  # a measuring window, not a wait for a condition
-    return [(cpu(p) - b) * 1e3 / seconds for p, b in zip(ports, before)]
+    return [(cpu_seconds(p) - b) * 1e3 / seconds for p, b in zip(ports, before)]
 
 
 def shard_tags(product, shards):
@@ -204,32 +199,32 @@ def summarize(sides, owners, idle_ms):
         slots.setdefault(port, []).append(f"{first}-{last}")
     names = {port: f"master {i + 1} (slots {','.join(slots[port])})" for i, port in enumerate(one.ports)}
     hot_port = next(p for p, t in one.tags.items() if t)
-    cold = [one.median_us(p) for p in one.ports if p != hot_port]
+    cold = [one.median(p) for p in one.ports if p != hot_port]
     # What the rate-limit windows and request states cost a master per buy
     # (their keys spread evenly by user and request id): a K = 1 master the
     # product is not on carries only those.
     spread_part = statistics.mean(cold)
-    product_k1 = one.median_us(hot_port) - spread_part
-    product_k3 = statistics.mean(spread.median_us(p) for p in spread.ports) - spread_part
+    product_k1 = one.median(hot_port) - spread_part
+    product_k3 = statistics.mean(spread.median(p) for p in spread.ports) - spread_part
     # The same split in commands run (deterministic where CPU time is not).
-    spread_calls = statistics.mean(one.median_us(p, "calls") for p in one.ports if p != hot_port)
-    calls_k1 = one.median_us(hot_port, "calls") - spread_calls
-    calls_k3 = statistics.mean(spread.median_us(p, "calls") for p in spread.ports) - spread_calls
+    spread_calls = statistics.mean(one.median(p, "calls") for p in one.ports if p != hot_port)
+    calls_k1 = one.median(hot_port, "calls") - spread_calls
+    calls_k3 = statistics.mean(spread.median(p, "calls") for p in spread.ports) - spread_calls
     total_k1, total_k3 = one.median_total(), spread.median_total()
 
     lines = ["| master | K = 1: Redis CPU µs per accepted buy | K = 1: the product's tags | "
              f"K = {SHARDS}: Redis CPU µs per accepted buy | K = {SHARDS}: the product's tags |",
              "|---|---|---|---|---|"]
     for port in one.ports:
-        lines.append(f"| {names[port]} | {fmt_us(one.median_us(port))} | {', '.join(one.tags[port]) or '—'} | "
-                     f"{fmt_us(spread.median_us(port))} | {', '.join(spread.tags[port]) or '—'} |")
+        lines.append(f"| {names[port]} | {fmt_us(one.median(port))} | {', '.join(one.tags[port]) or '—'} | "
+                     f"{fmt_us(spread.median(port))} | {', '.join(spread.tags[port]) or '—'} |")
     lines.append(f"| **sum over the masters** | **{fmt_us(total_k1)}** | | **{fmt_us(total_k3)}** | |")
     lines.append(f"| busiest master | {fmt_us(one.median_busiest())} | | {fmt_us(spread.median_busiest())} | |")
     lines.append(f"| the hot product's own share per shard (its master(s) minus a master it is not on) | "
                  f"{fmt_us(product_k1)} | | {fmt_us(product_k3)} ({product_k3 / product_k1:.2f}x) | |")
     lines.append("| commands run per accepted buy (commandstats calls, those scripts call included), per master | " +
-                 " / ".join(f"{one.median_us(p, 'calls'):.2f}" for p in one.ports) + " | | " +
-                 " / ".join(f"{spread.median_us(p, 'calls'):.2f}" for p in spread.ports) + " | |")
+                 " / ".join(f"{one.median(p, 'calls'):.2f}" for p in one.ports) + " | | " +
+                 " / ".join(f"{spread.median(p, 'calls'):.2f}" for p in spread.ports) + " | |")
     lines.append(f"| the hot product's own commands per buy, per shard (as above) | {calls_k1:.2f} | | "
                  f"{calls_k3:.2f} ({calls_k3 / calls_k1:.2f}x) | |")
     lines.append(f"| admits/s (accepted buys per second of wrk) | {one.admits():,.0f} | | {spread.admits():,.0f} | |")
