@@ -22,16 +22,24 @@ def http(addr, method, path, body=None, headers=None):
         return json.loads(r.read() or b"{}")
 
 
-def create_product(addr, stock):
-    """Creates and preloads a product on sale now; returns its id."""
+def create_product(addr, stock, shards=1, preload=True):
+    """Creates a product on sale now, its stock over `shards` stock shards,
+    and preloads it unless told not to; returns its id."""
     now = datetime.datetime.now(datetime.timezone.utc)
     fmt = "%Y-%m-%dT%H:%M:%SZ"
-    body = json.dumps({"name": "bench", "stock": stock, "sale_price": 100,
-                       "start_time": (now - datetime.timedelta(hours=1)).strftime(fmt),
-                       "end_time": (now + datetime.timedelta(days=1)).strftime(fmt)})
-    product = http(addr, "POST", "/api/products", body, ADMIN)["id"]
-    http(addr, "POST", f"/api/flash_sale/preload/{product}", "", ADMIN)
+    fields = {"name": "bench", "stock": stock, "sale_price": 100,
+              "start_time": (now - datetime.timedelta(hours=1)).strftime(fmt),
+              "end_time": (now + datetime.timedelta(days=1)).strftime(fmt)}
+    if shards != 1:
+        fields["stock_shards"] = shards
+    product = http(addr, "POST", "/api/products", json.dumps(fields), ADMIN)["id"]
+    if preload:
+        preload_product(addr, product)
     return product
+
+
+def preload_product(addr, product):
+    http(addr, "POST", f"/api/flash_sale/preload/{product}", "", ADMIN)
 
 
 def latency_buckets(addr):

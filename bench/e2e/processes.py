@@ -1,7 +1,7 @@
 """The processes an end-to-end run needs, each on a free loopback port and
 each stopped at the end, pass or fail: the flashsale server on a profile, the
-baseline Poco server, nginx, a scratch redis-server, the Kafka dev broker, a
-throwaway PostgreSQL 15. Every process started here is registered in STARTED;
+baseline Poco server, nginx, a scratch redis-server, a local Redis Cluster,
+the Kafka dev broker, a throwaway PostgreSQL 15. Every process started here is registered in STARTED;
 stop_all() ends them."""
 
 import os
@@ -210,20 +210,128 @@ def lay_out_database(build, path):
     server.stop()
 
 
+def redis_argv(port):
+    return ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--maxmemory-policy", "noeviction"]
+
+
+def redis_cli(port, *args, cluster=False):
+    """One redis-cli command against 127.0.0.1:port (following MOVED/ASK with
+    cluster); returns its output, stripped."""
+    argv = ["redis-cli", "-p", str(port)] + (["-c"] if cluster else []) + [str(a) for a in args]
+    return subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def wait_ping(process, port, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline and process.proc.poll() is None:
+        if subprocess.run(["redis-cli", "-p", str(port), "PING"], capture_output=True,
+                          text=True).stdout.strip() == "PONG":
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def start_redis(prefix=None):
     """A scratch redis-server, run under `prefix(dir)` (a tool's argv, given
     the process's temp dir) when given; returns (process, "127.0.0.1:PORT")."""
     port = free_port()
-    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--maxmemory-policy", "noeviction"]
+    argv = redis_argv(port)
     p = Process("redis", (lambda d: prefix(d) + argv) if prefix else argv)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        if subprocess.run(["redis-cli", "-p", str(port), "PING"], capture_output=True,
-                          text=True).stdout.strip() == "PONG":
-            return p, f"127.0.0.1:{port}"
-        time.sleep(0.05)
-    raise RuntimeError("redis-server did not answer PING")
+    if wait_ping(p, port):
+        return p, f"127.0.0.1:{port}"
+    raise RuntimeError("redis-server did not answer PING: " + open(p.log_path).read()[-2000:])
+
+
+CLUSTER_SLOTS = 16384
+
+
+class RedisCluster:
+    """A local Redis Cluster of `masters` masters and no replicas, each node a
+    redis-server in its own temp dir (its nodes.conf there), made one cluster
+    by `redis-cli --cluster create`; ready once every node says
+    cluster_state:ok with every slot served and they agree on who serves
+    which. The options are tests/support/redis_cluster.cpp's: a 1 s node
+    timeout, the bus on a free port of its own (port + 10000 may be past
+    65535). stop() ends every node."""
+
+    def __init__(self, masters=3, timeout=60):
+        self.nodes = []  # (Process, port)
+        try:
+            for i in range(masters):
+                self.nodes.append(self._start_node(i))
+            done = subprocess.run(["redis-cli", "--cluster", "create"] +
+                                  [f"127.0.0.1:{port}" for _, port in self.nodes] +
+                                  ["--cluster-replicas", "0", "--cluster-yes"],
+                                  capture_output=True, text=True, timeout=timeout)
+            if done.returncode != 0:
+                raise RuntimeError("redis-cli --cluster create failed: " + done.stdout[-2000:] + done.stderr[-2000:])
+            deadline = time.time() + timeout
+            while not self.ready():
+                if time.time() > deadline:
+                    raise RuntimeError(f"the cluster was not ready within {timeout} s")
+                time.sleep(0.05)
+        except Exception:
+            self.stop()
+            raise
+
+    @staticmethod
+    def _start_node(i):
+        # Both ports were free a moment ago; another process may take one first.
+        for attempt in range(3):
+            port = free_port()
+            p = Process(f"redis-cluster-{i}", redis_argv(port) + [
+                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                "--cluster-node-timeout", "1000", "--cluster-port", str(free_port())])
+            if wait_ping(p, port):
+                return p, port
+            p.stop()
+        raise RuntimeError(f"cluster node {i} did not start")
+
+    @property
+    def ports(self):
+        return [port for _, port in self.nodes]
+
+    def seeds(self):
+        return ",".join(f"127.0.0.1:{port}" for port in self.ports)
+
+    def slot_owners(self, port=None):
+        """[(first slot, last slot, master's port)] as one node's CLUSTER NODES has them."""
+        owners = []
+        for line in redis_cli(port or self.ports[0], "CLUSTER", "NODES").splitlines():
+            fields = line.split()
+            if len(fields) < 8 or "master" not in fields[2].split(","):
+                continue
+            owner = int(fields[1].split("@")[0].rsplit(":", 1)[1])
+            for r in fields[8:]:
+                if not r.startswith("["):  # a migration marker
+                    first, _, last = r.partition("-")
+                    owners.append((int(first), int(last or first), owner))
+        return sorted(owners)
+
+    def master_of(self, key):
+        """The port of the master serving `key`'s slot."""
+        slot = int(redis_cli(self.ports[0], "CLUSTER", "KEYSLOT", key))
+        return next(owner for first, last, owner in self.slot_owners() if first <= slot <= last)
+
+    def ready(self):
+        try:
+            views = []
+            for port in self.ports:
+                info = dict(line.split(":", 1) for line in redis_cli(port, "CLUSTER", "INFO").splitlines()
+                            if ":" in line)
+                if (info.get("cluster_state") != "ok" or info.get("cluster_slots_ok") != str(CLUSTER_SLOTS)
+                        or info.get("cluster_known_nodes") != str(len(self.nodes))):
+                    return False
+                views.append(self.slot_owners(port))
+        except (subprocess.CalledProcessError, ValueError):
+            return False
+        covered = sum(last - first + 1 for first, last, _ in views[0])
+        return covered == CLUSTER_SLOTS and all(v == views[0] for v in views)
+
+    def stop(self):
+        for p, _ in self.nodes:
+            p.stop()
 
 
 def start_devbroker(build):

@@ -17,6 +17,7 @@ import traceback
 
 import phases
 import processes
+import redis_cluster
 import redis_cpu
 import report
 
@@ -53,7 +54,7 @@ def settle_writeback(limit_kb=8192, timeout=15):
 # postgres figures: the persist pair of the micro-benchmarks (POSTGRES_DSN),
 # and the drain capacity with persist on postgres after the sqlite one.
 PHASES = ("micro", "postgres-persist", "livez", "livez-c1000", "idle-rss", "embedded", "rss", "redis", "redis-cpu",
-          "stack")
+          "redis-cluster", "stack")
 
 
 def main():
@@ -145,6 +146,12 @@ def main():
         sections.append(("Redis CPU per accepted buy (redis profile, end to end) and the floor",
                          table + "\n\n" + json_block(detail)))
 
+    def cluster():
+        r, table, detail = redis_cluster.redis_cluster(build)
+        rows.extend(r)
+        sections.append(("One hot product on a 3-master Redis Cluster: Redis CPU per accepted buy on each master, "
+                         "K = 1 and K = 3", table + "\n\n" + json_block(detail)))
+
     def stack():
         nonlocal drain
         r, drain, detail = phases.default_stack(build, work)
@@ -153,7 +160,7 @@ def main():
 
     runs = {"micro": micro, "postgres-persist": postgres_persist, "livez": livez(phases.CONNECTIONS),
             "livez-c1000": livez(1000), "idle-rss": idle_rss, "embedded": embedded, "rss": rss, "redis": redis,
-            "redis-cpu": cpu_per_buy, "stack": stack}
+            "redis-cpu": cpu_per_buy, "redis-cluster": cluster, "stack": stack}
     for name in PHASES:
         phase(name, runs[name])
 
