@@ -124,12 +124,17 @@ class RedisOutbox final : public Outbox {
         if (!refreshed.is_ok()) return refreshed;
       }
       std::vector<std::shared_ptr<Stream>> streams = all_streams();
+      std::vector<Stream*> visit = to_visit(streams);
       std::size_t before = out->size();
-      for (const auto& stream : streams) {
+      // On a cluster a stream whose node is down does not stop the others;
+      // its error is the read's only when nothing was read.
+      Status first_error;
+      for (Stream* stream : visit) {
         if (out->size() - before >= max) break;
         if (!claim_due(*stream)) continue;
         Status claimed = with_group(*stream, [&] { return claim(*stream, max - (out->size() - before), out); });
-        if (!claimed.is_ok()) return claimed;
+        if (!claimed.is_ok() && !context_->cluster()) return claimed;
+        if (!claimed.is_ok() && first_error.is_ok()) first_error = claimed;
       }
       std::size_t taken = out->size() - before;
       if (taken >= max) return Status::ok();
@@ -139,7 +144,8 @@ class RedisOutbox final : public Outbox {
           return read_one(stream, max - taken, taken == 0 ? wait : std::chrono::milliseconds(0), out);
         });
       }
-      Status polled = poll_streams(streams, max - taken, out);
+      Status polled = poll_streams(visit, max - taken, out);
+      if (polled.is_ok() && out->size() == before) polled = first_error;
       if (!polled.is_ok() || out->size() > before || wait.count() == 0) return polled;
       if (streams.empty()) {
         // No product has stock loaded yet: nothing to block on until the
@@ -412,19 +418,18 @@ class RedisOutbox final : public Outbox {
     return take_read(stream, reply.get(), out);
   }
 
-  // A cluster's streams without blocking, one XREADGROUP each (Redis
-  // refuses one over keys of several slots): the active ones, then the next
-  // quiet ones in turn. A stream that fails (its node is down) does not stop
-  // the others; its error is the read's only when nothing was read.
-  Status poll_streams(const std::vector<std::shared_ptr<Stream>>& streams, std::size_t max,
-                      std::vector<OutboxEntry>* out) {
+  // The streams a read visits: on a cluster every stream that had entries
+  // lately, then the next quiet ones in turn, so a read's work is bounded
+  // however many products there are, and every stream is visited (claimed,
+  // polled) within (streams / kQuietStreamsPerRead) reads.
+  std::vector<Stream*> to_visit(const std::vector<std::shared_ptr<Stream>>& streams) {
     std::vector<Stream*> chosen;
     std::vector<Stream*> quiet;
     Clock::time_point now = Clock::now();
     for (const auto& stream : streams) {
       std::lock_guard lock(stream->mutex);
       bool active = stream->last_entries != Clock::time_point() && now - stream->last_entries < kActiveFor;
-      (active ? chosen : quiet).push_back(stream.get());
+      (active || !context_->cluster() ? chosen : quiet).push_back(stream.get());
     }
     if (!quiet.empty()) {
       std::size_t turn = quiet_turn_.fetch_add(kQuietStreamsPerRead, std::memory_order_relaxed);
@@ -432,9 +437,16 @@ class RedisOutbox final : public Outbox {
         chosen.push_back(quiet[(turn + i) % quiet.size()]);
       }
     }
+    return chosen;
+  }
+
+  // Streams without blocking, one XREADGROUP each (Redis refuses one over
+  // keys of several slots). A stream that fails (its node is down) does not
+  // stop the others; its error is the read's only when nothing was read.
+  Status poll_streams(const std::vector<Stream*>& streams, std::size_t max, std::vector<OutboxEntry>* out) {
     std::size_t before = out->size();
     Status first_error;
-    for (Stream* stream : chosen) {
+    for (Stream* stream : streams) {
       std::size_t taken = out->size() - before;
       if (taken >= max) break;
       Status status = with_group(*stream, [&] { return read_one(*stream, max - taken, {}, out); });

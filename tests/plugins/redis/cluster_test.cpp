@@ -225,4 +225,46 @@ TEST_CASE("redis cluster: a master killed mid-run fails over and no admission ac
   CHECK(std::set<std::string>(relayed.begin(), relayed.end()) == ledger.accepted);
 }
 
+TEST_CASE("redis cluster: the outbox finds new products' streams without a restart and visits a bounded number per read",
+          "[redis][cluster][outbox]") {
+  RedisCluster cluster;
+  Stages stages(cluster_settings(cluster));
+  // The reader exists before any product does.
+  std::vector<OutboxEntry> entries;
+  REQUIRE(stages.outbox().read(100, milliseconds(0), &entries).is_ok());
+  CHECK(entries.empty());
+
+  const int products = 40;  // more than the 32 quiet streams one read visits
+  std::set<std::string> admitted;
+  for (int i = 0; i < products; ++i) {
+    ProductId product = fresh_product();
+    REQUIRE(stages.admission().load_stock(open_sale(product, 5)).is_ok());
+    AdmitRequest request;
+    request.event = make_event(product, 1, 1);
+    REQUIRE(stages.admission().admit(request).status.is_ok());
+    admitted.insert(request.event.request_id);
+  }
+  // Found once the registry is read again (every second).
+  auto deadline = steady_clock::now() + std::chrono::seconds(10);
+  while (entries.empty() && steady_clock::now() < deadline) {
+    REQUIRE(stages.outbox().read(1000, milliseconds(50), &entries).is_ok());
+  }
+  CHECK(entries.size() == 32);
+  std::set<std::string> read;
+  std::vector<std::string> ids;
+  for (const OutboxEntry& entry : entries) {
+    read.insert(entry.event.request_id);
+    ids.push_back(entry.id);
+    CHECK(entry.id.rfind("p:" + std::to_string(entry.event.product_id) + "/", 0) == 0);
+  }
+  REQUIRE(stages.outbox().ack(ids).is_ok());
+  entries.clear();
+  REQUIRE(stages.outbox().read(1000, milliseconds(0), &entries).is_ok());
+  for (const OutboxEntry& entry : entries) read.insert(entry.event.request_id);
+  CHECK(read == admitted);
+  OutboxStats stats;
+  REQUIRE(stages.outbox().stats(&stats).is_ok());
+  CHECK(stats.pending == static_cast<std::uint64_t>(products - 32));
+}
+
 }  // namespace flashsale::redis::test
