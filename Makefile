@@ -12,10 +12,12 @@ FUZZ_SECONDS ?= 45
 # CI stays reproducible; FUZZ_SEED=0 lets libFuzzer pick one (longer hunts).
 FUZZ_SEED ?= 1
 # Under ThreadSanitizer: the worker threads and the memory stages, in process
-# and in the real server on the embedded profile.
+# and in the real server on the embedded profile; the redis family's pipeline
+# (its I/O threads, the cluster's slot map and its refresher), stock shards
+# and WAIT, on one Redis and on a cluster.
 TSAN_TARGETS := flashsale-server flashsale_plugin_memory flashsale_plugin_sqlite flashsale-loadtest \
-	flashsale-memory-tests flashsale-conformance core_tests integration_tests
-TSAN_TESTS := memory:|sqlite-persist:|flashsale-memory-tests|core_tests|integration_tests:(2,000 concurrent|the same idem|after a restart|flashsale-loadtest finds|an unpaid order is cancelled|a cancel returns the stock)
+	flashsale-memory-tests flashsale-conformance core_tests integration_tests redis_tests redis_cluster_tests
+TSAN_TESTS := memory:|sqlite-persist:|flashsale-memory-tests|core_tests|integration_tests:(2,000 concurrent|the same idem|after a restart|flashsale-loadtest finds|an unpaid order is cancelled|a cancel returns the stock)|redis_tests:(pipeline|sharded stock|redis durability)|redis_cluster_tests:redis cluster
 CONFIG ?= etc/embedded.properties
 
 .PHONY: deps build build-asan run run-stack test test-fuzz bench clean
