@@ -1,10 +1,13 @@
 // The server on the redis profile (etc/redis.properties) against a real
 // 3-master Redis Cluster (tests/support/redis_cluster.h): the stampede with
-// idempotent retries and double clicks, exactly the stock sold, nobody twice,
+// idempotent retries and double clicks, with one stock shard and with three,
+// with the product's master killed mid-sale (replicas, WAIT on) and with its
+// slot migrated mid-sale: each time exactly the stock sold, nobody twice,
 // every accepted request final, and reconciliation exact.
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -17,15 +20,6 @@
 using namespace flashsale::test;
 
 namespace {
-
-std::unique_ptr<ServerProcess> cluster_server(const RedisCluster& cluster, const TempDir& dir) {
-  return std::make_unique<ServerProcess>(source_dir() + "/etc/redis.properties",
-                                         std::map<std::string, std::string>{{"REDIS_ADDR", cluster.seeds()},
-                                                                            {"REDIS_CLUSTER", "true"},
-                                                                            {"DB_PATH", dir.file("flash_sale.db")},
-                                                                            {"PLUGIN_DIR", plugin_dir()},
-                                                                            {"OUTBOX_CLAIM_IDLE_MS", "2000"}});
-}
 
 long long create_sharded_product(HttpClient& client, long long stock, int shards) {
   flashsale::UnixMillis now = flashsale::now_ms();
@@ -48,36 +42,57 @@ struct Crowd {
   std::atomic<int> double_sales{0};           // a user's second click was accepted
 };
 
-// A buyer: the buy with an idempotency key, resent while the answer is 503
-// (an unknown outcome) and once more after a 202 (a retry after a lost
-// answer), then a second click with a new key.
+// POSTs a buy, resending while the answer is 503 (an unknown outcome), with
+// a client's back-off between resends, for up to a minute.
+HttpReply buy_until_definite(HttpClient& client, long long product, long long user,
+                             const std::map<std::string, std::string>& headers) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (;;) {
+    HttpReply reply = client.post("/api/flash_sale/buy", buy_body(product, user), headers);
+    if (reply.status != 503 || std::chrono::steady_clock::now() > deadline) return reply;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+// A buyer: the buy with an idempotency key (resent while the answer is
+// unknown), resent once more after a 202 (a retry after a lost answer), then
+// a second click with a new key.
 void buy_like_a_person(HttpClient& client, long long product, long long user, Crowd& crowd) {
   std::map<std::string, std::string> key = {{"X-Idempotency-Key", "user-" + std::to_string(user)}};
-  HttpReply reply;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  do {
-    reply = client.post("/api/flash_sale/buy", buy_body(product, user), key);
-  } while (reply.status == 503 && std::chrono::steady_clock::now() < deadline);
+  HttpReply reply = buy_until_definite(client, product, user, key);
   if (reply.status != 202) {
     std::lock_guard lock(crowd.mutex);
     crowd.refused[std::to_string(reply.status) + " " + reply.error_code()]++;
     return;
   }
   std::string id = reply.str("request_id");
-  HttpReply again = client.post("/api/flash_sale/buy", buy_body(product, user), key);
+  HttpReply again = buy_until_definite(client, product, user, key);
   if (again.status != 202 || again.str("request_id") != id) ++crowd.replay_mismatches;
-  HttpReply second = client.post("/api/flash_sale/buy", buy_body(product, user),
-                                 {{"X-Idempotency-Key", "second-" + std::to_string(user)}});
+  HttpReply second =
+      buy_until_definite(client, product, user, {{"X-Idempotency-Key", "second-" + std::to_string(user)}});
   if (second.status == 202) ++crowd.double_sales;
   std::lock_guard lock(crowd.mutex);
   crowd.accepted.insert(id);
   crowd.bought[user] = id;
 }
 
-void stampede_on_cluster(int shards) {
-  RedisCluster cluster;
+// What happens to the cluster once 100 units are sold, while buyers go on.
+using MidRun = std::function<void(RedisCluster& cluster, int product_slot)>;
+
+// 5,000 buyers on stock 500 of one product with `shards` stock shards, on a
+// cluster with `options`, the server given `env` besides: exactly 500
+// orders, nobody twice, every accepted request `success`, reconciliation
+// exact.
+void sale_on_cluster(int shards, RedisClusterOptions options = {}, std::map<std::string, std::string> env = {},
+                     const MidRun& mid_run = nullptr) {
+  RedisCluster cluster(options);
   TempDir dir;
-  auto server = cluster_server(cluster, dir);
+  env.emplace("REDIS_ADDR", cluster.seeds());
+  env.emplace("REDIS_CLUSTER", "true");
+  env.emplace("DB_PATH", dir.file("flash_sale.db"));
+  env.emplace("PLUGIN_DIR", plugin_dir());
+  env.emplace("OUTBOX_CLAIM_IDLE_MS", "2000");
+  auto server = std::make_unique<ServerProcess>(source_dir() + "/etc/redis.properties", env);
   HttpClient admin(server->port());
   const long long stock = 500;
   const int users = 5000;
@@ -102,6 +117,17 @@ void stampede_on_cluster(int shards) {
       HttpClient client(server->port());
       for (int i = next++; i < users; i = next++) buy_like_a_person(client, product, 100000 + i, crowd);
     });
+  }
+  if (mid_run) {
+    auto sold = [&] {
+      std::lock_guard lock(crowd.mutex);
+      return crowd.accepted.size();
+    };
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (sold() < 100 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    mid_run(cluster, key_slot("{p:" + std::to_string(product) + "}"));
   }
   for (auto& thread : threads) thread.join();
 
@@ -130,10 +156,36 @@ void stampede_on_cluster(int shards) {
 
 TEST_CASE("redis cluster: 5,000 buyers with retries and double clicks on stock 500 make exactly 500 orders",
           "[e2e][redis][cluster]") {
-  stampede_on_cluster(1);
+  sale_on_cluster(1);
 }
 
 TEST_CASE("redis cluster: one hot product over 3 stock shards sells exactly 500 to 5,000 buyers with retries",
           "[e2e][redis][cluster][shards]") {
-  stampede_on_cluster(3);
+  sale_on_cluster(3);
+}
+
+TEST_CASE("redis cluster: the hot product's master killed mid-sale with WAIT on loses no acknowledged buy",
+          "[e2e][redis][cluster][failover]") {
+  sale_on_cluster(1, RedisClusterOptions{3, 1, false, 1000}, {{"REDIS_WAIT_REPLICAS", "1"}},
+                  [](RedisCluster& cluster, int slot) {
+                    std::size_t master = cluster.master_for_slot(slot);
+                    cluster.kill_node(master);
+                    cluster.wait_for_failover(master);
+                    cluster.restart_node(master);  // back as the promoted master's replica: WAIT confirms again
+                  });
+}
+
+TEST_CASE("redis cluster: the hot product's slot migrated mid-sale sells exactly the stock",
+          "[e2e][redis][cluster][migration]") {
+  sale_on_cluster(1, {}, {}, [](RedisCluster& cluster, int slot) {
+    std::size_t from = cluster.master_for_slot(slot);
+    std::size_t to = from;
+    for (std::size_t master : cluster.masters()) {
+      if (master != from) to = master;
+    }
+    cluster.begin_migration(slot, from, to);
+    while (cluster.migrate_keys(slot, from, to, 10) > 0) {
+    }
+    cluster.finish_migration(slot, to);
+  });
 }
