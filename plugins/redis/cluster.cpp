@@ -1,6 +1,7 @@
 // The slot function and the Topology of cluster.h.
 #include "redis/cluster.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace flashsale::redis {
@@ -154,8 +155,12 @@ Status Topology::refresh() {
     int node = node_at(seed);
     if (node != kNoNode) candidates.push_back(&endpoint(node));
   }
-  for (std::size_t i = 0; i < node_count(); ++i) candidates.push_back(&endpoint(static_cast<int>(i)));
+  for (std::size_t i = 0; i < node_count(); ++i) {
+    const Endpoint* known = &endpoint(static_cast<int>(i));
+    if (std::find(candidates.begin(), candidates.end(), known) == candidates.end()) candidates.push_back(known);
+  }
   for (const Endpoint* candidate : candidates) {
+    if (stopping_) break;  // shutting down: each dead node would cost a connect timeout
     last = refresh_from(*candidate);
     if (last.is_ok()) return last;
   }
@@ -210,7 +215,7 @@ void Topology::start_refresher() {
 void Topology::run_refresher() {
   std::unique_lock lock(wake_mutex_);
   while (!stopping_) {
-    wake_.wait_for(lock, kRefreshEvery, [&] { return stopping_ || refresh_wanted_; });
+    wake_.wait_for(lock, kRefreshEvery, [&] { return stopping_.load() || refresh_wanted_; });
     if (stopping_) break;
     refresh_wanted_ = false;
     lock.unlock();
@@ -218,7 +223,7 @@ void Topology::run_refresher() {
     lock.lock();
     // Requests that came during the refresh wait out the gap, so a storm of
     // MOVED replies costs one refresh per gap.
-    wake_.wait_for(lock, kRefreshGap, [&] { return stopping_; });
+    wake_.wait_for(lock, kRefreshGap, [&] { return stopping_.load(); });
   }
 }
 

@@ -115,7 +115,7 @@ class Topology {
   std::mutex wake_mutex_;
   std::condition_variable wake_;
   bool refresh_wanted_ = false;
-  bool stopping_ = false;
+  std::atomic<bool> stopping_{false};  // also read by refresh(), to give up early
   std::thread refresher_;
 };
 
