@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "redis/cluster.h"
 #include "redis_fixture.h"
 #include "support/redis_cluster.h"
 
@@ -265,6 +266,27 @@ TEST_CASE("redis cluster: the outbox finds new products' streams without a resta
   OutboxStats stats;
   REQUIRE(stages.outbox().stats(&stats).is_ok());
   CHECK(stats.pending == static_cast<std::uint64_t>(products - 32));
+}
+
+TEST_CASE("redis cluster: the family's key slots are Redis's and its redirects parse", "[redis][cluster]") {
+  RedisCluster cluster;
+  for (const std::string& key : std::vector<std::string>{"", "a", "123456789", "fs:{p:42}:sale", "fs:{p:42:s:2}:lock:7", "{}x", "x{}{y}",
+                          "order_events{p:7}", "{r:abc}", "no}brace{", std::string("bin\0ary", 7)}) {
+    INFO(key);
+    CHECK(static_cast<long long>(key_slot(key)) == std::stoll(cluster.command(0, {"CLUSTER", "KEYSLOT", key}).text));
+  }
+  Redirect redirect;
+  REQUIRE(parse_redirect(Status(Code::internal, "redis node 127.0.0.1:7000: MOVED 3999 127.0.0.1:6381"), &redirect));
+  CHECK(!redirect.ask);
+  CHECK(redirect.slot == 3999);
+  CHECK(redirect.to.text() == "127.0.0.1:6381");
+  REQUIRE(parse_redirect(Status(Code::internal, "x: ASK 1 ::1:7002"), &redirect));
+  CHECK(redirect.ask);
+  CHECK(redirect.to.host == "::1");
+  CHECK(!parse_redirect(Status(Code::internal, "x: MOVED 16384 h:1"), &redirect));
+  CHECK(!parse_redirect(Status(Code::internal, "x: MOVED 1 h:0"), &redirect));
+  CHECK(!parse_redirect(Status(Code::internal, "x: ERR MOVED"), &redirect));
+  CHECK(!parse_redirect(Status::ok(), &redirect));
 }
 
 }  // namespace flashsale::redis::test
