@@ -314,24 +314,47 @@ class RedisAdmission final : public Admission {
   // reused by every later preload while it lives (it expires with the
   // stock): a preload interrupted half-way and run again loads the missing
   // shards with their parts of the same split, not of a recount that the
-  // loaded shards' sales have already lowered. Records the shard count and
-  // copies a pause set before the preload onto the shards first.
+  // loaded shards' sales have already lowered. With no split recorded but
+  // some shard still holding stock (its stock outlived the split by the
+  // moment between their expiries), the recount cannot say what those hold
+  // that it counts too, so the missing shards load empty: units may stay
+  // unsold until every shard has expired, none is sold twice. Records the
+  // shard count and copies a pause set before the preload onto the shards
+  // first.
   Status plan(const SaleStock& stock, std::vector<std::int64_t>* parts) {
     const ProductId product = stock.product_id;
+    const ShardLayout layout{product, stock.shards};
     Reply reply;
     Status status = context_->command({"SET", keys::shard_count(product), std::to_string(stock.shards)}, &reply);
     if (!status.is_ok()) return status;
     context_->stock_shards.remember(product, stock.shards);
-    std::string split;
-    for (std::int64_t part : split_stock(stock.sellable, stock.shards)) {
-      split += (split.empty() ? "" : ",") + std::to_string(part);
-    }
-    std::vector<std::string> set{"SET", keys::shard_plan(product), split, "NX", "GET"};
-    if (stock.ttl_seconds > 0) set.insert(set.end(), {"EX", std::to_string(stock.ttl_seconds)});
-    status = context_->command(set, &reply);
+    status = context_->command({"GET", keys::shard_plan(product)}, &reply);
     if (!status.is_ok()) return status;
-    if (reply->type == REDIS_REPLY_STRING) split = reply_text(reply.get());  // an earlier preload's plan
-    if (!parse_plan(split, stock.shards, parts)) return unexpected_reply("stock plan of product " + std::to_string(product));
+    std::string split = reply_text(reply.get());
+    if (split.empty()) {
+      bool any_loaded = false;
+      for (int shard = 0; shard < layout.count && !any_loaded; ++shard) {
+        status = context_->command({"EXISTS", keys::sale_in(layout.tag(shard))}, &reply);
+        if (!status.is_ok()) return status;
+        any_loaded = reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
+      }
+      if (any_loaded) {
+        parts->assign(static_cast<std::size_t>(layout.count), 0);
+      } else {
+        for (std::int64_t part : split_stock(stock.sellable, stock.shards)) {
+          split += (split.empty() ? "" : ",") + std::to_string(part);
+        }
+        // Two preloads at once: the first split recorded is the one both use.
+        std::vector<std::string> set{"SET", keys::shard_plan(product), split, "NX", "GET"};
+        if (stock.ttl_seconds > 0) set.insert(set.end(), {"EX", std::to_string(stock.ttl_seconds)});
+        status = context_->command(set, &reply);
+        if (!status.is_ok()) return status;
+        if (reply->type == REDIS_REPLY_STRING) split = reply_text(reply.get());
+      }
+    }
+    if (!split.empty() && !parse_plan(split, stock.shards, parts)) {
+      return unexpected_reply("stock plan of product " + std::to_string(product));
+    }
     status = context_->command({"EXISTS", keys::paused(product)}, &reply);
     if (!status.is_ok()) return status;
     if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) return set_paused(product, true);

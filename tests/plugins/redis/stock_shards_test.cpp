@@ -79,6 +79,13 @@ TEST_CASE("sharded stock: the split is recorded and shown per shard", "[redis][s
   client.run({"DEL", keys::sale_in(layout.tag(1)), keys::sale_in(layout.tag(2))});
   REQUIRE(stages.admission().load_stock(sharded_sale(half, 60, 3)).is_ok());
   CHECK(level_of(stages.admission(), half).shards == std::vector<std::int64_t>{30, 30, 30});
+
+  // A shard outlived the split (the moment between their expiries): the
+  // recount cannot tell what it holds, so the missing shards load empty.
+  client.run({"DEL", keys::shard_plan(half), keys::sale_in(layout.tag(1)), keys::sale_in(layout.tag(2))});
+  REQUIRE(stages.admission().load_stock(sharded_sale(half, 90, 3)).is_ok());
+  CHECK(level_of(stages.admission(), half).shards == std::vector<std::int64_t>{30, 0, 0});
+  CHECK_FALSE(client.exists(keys::shard_plan(half)));
 }
 
 TEST_CASE("sharded stock: buyers homed on every shard buy exactly the stock and sold out comes only when all are empty",
