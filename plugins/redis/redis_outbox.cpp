@@ -7,7 +7,8 @@
 // can append to it; the admission registers it in <order.event.stream>:streams
 // (and creates its group) when the product's stock is loaded, and this reader
 // rereads that set every second, so new streams are found without a restart.
-// Entry and dead-letter ids are then "<tag>/<stream id>" (p:42/1700000000000-0).
+// Entry and dead-letter ids are then "<tag>.<stream id>" (p:42.1700000000000-0:
+// one path segment, as the admin routes take a dead letter's id).
 //
 // read(): first lua/outbox_claim.lua takes over entries pending longer than
 // outbox.claim.idle.ms (XAUTOCLAIM; a crashed relay's entries come back) and
@@ -98,7 +99,7 @@ struct Stream {
   Clock::time_point last_entries; // when a read last found entries; epoch = never
 
   // The id an entry of this stream has outside the stage.
-  std::string outer_id(const std::string& id) const { return tag.empty() ? id : tag + "/" + id; }
+  std::string outer_id(const std::string& id) const { return tag.empty() ? id : tag + "." + id; }
 };
 
 class RedisOutbox final : public Outbox {
@@ -280,7 +281,7 @@ class RedisOutbox final : public Outbox {
     return streams_;
   }
 
-  // "<tag>/<raw>" on a cluster, the raw stream id on one Redis: the stream's
+  // "<tag>.<raw>" on a cluster, the raw stream id on one Redis: the stream's
   // name and the raw id. False when `id` is not of that form.
   bool split_id(const std::string& id, std::string* stream, std::string* raw) const {
     if (!context_->cluster()) {
@@ -289,10 +290,10 @@ class RedisOutbox final : public Outbox {
       *raw = id;
       return true;
     }
-    auto slash = id.find('/');
-    if (slash == std::string::npos) return false;
-    std::string_view tag = std::string_view(id).substr(0, slash);
-    std::string_view rest = std::string_view(id).substr(slash + 1);
+    auto dot = id.find('.');
+    if (dot == std::string::npos) return false;
+    std::string_view tag = std::string_view(id).substr(0, dot);
+    std::string_view rest = std::string_view(id).substr(dot + 1);
     if (!valid_tag(tag) || !valid_stream_id(rest)) return false;
     *stream = keys::tagged_stream(context_->options.stream, std::string(tag));
     *raw = std::string(rest);

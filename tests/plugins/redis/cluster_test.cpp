@@ -256,7 +256,7 @@ TEST_CASE("redis cluster: the outbox finds new products' streams without a resta
   for (const OutboxEntry& entry : entries) {
     read.insert(entry.event.request_id);
     ids.push_back(entry.id);
-    CHECK(entry.id.rfind("p:" + std::to_string(entry.event.product_id) + "/", 0) == 0);
+    CHECK(entry.id.rfind("p:" + std::to_string(entry.event.product_id) + ".", 0) == 0);
   }
   REQUIRE(stages.outbox().ack(ids).is_ok());
   entries.clear();
