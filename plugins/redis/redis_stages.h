@@ -1,5 +1,7 @@
-// What the redis family's stages share: the options, one connection pool, the
-// pipeline (pipeline.h) and the loaded scripts (a RedisContext, owned by the Backend and held by each
+// What the redis family's stages share: the options, the topology (one Redis,
+// or a cluster's slot map: cluster.h), a connection pool per node, the
+// pipeline (pipeline.h), the loaded scripts and the stock shards
+// (stock_shards.h) (a RedisContext, owned by the Backend and held by each
 // stage), the stage factories, and the exception policy at the plugin
 // boundary: every stage method runs its body through guarded(), which turns
 // an escaping exception (in practice std::bad_alloc) into Code::internal.
