@@ -289,4 +289,30 @@ TEST_CASE("redis cluster: the family's key slots are Redis's and its redirects p
   CHECK(!parse_redirect(Status::ok(), &redirect));
 }
 
+TEST_CASE("redis cluster: a mode that does not match the server, or a bad redis.cluster, stops start-up with one line",
+          "[redis][cluster]") {
+  RedisCluster cluster;
+  Settings one = cluster_settings(cluster);
+  one.set("redis.addr", "127.0.0.1:" + std::to_string(cluster.port(0)));  // one address: not a cluster by itself
+  std::string error = start_error(one);
+  CHECK(error.find("redis.addr (REDIS_ADDR)") != std::string::npos);
+  CHECK(error.find("set redis.cluster = true") != std::string::npos);
+  CHECK(error.find('\n') == std::string::npos);
+
+  one.set("redis.cluster", "true");
+  CHECK(start_error(one).empty());
+
+  RedisServer plain;
+  Settings plain_settings = settings_for(plain, {{"redis.cluster", "true"}});
+  error = start_error(plain_settings);
+  CHECK(error.find("redis.addr (REDIS_ADDR)") != std::string::npos);
+  CHECK(error.find("cluster support disabled") != std::string::npos);
+
+  plain_settings.set("redis.cluster", "yes");
+  CHECK(start_error(plain_settings).find("redis.cluster (REDIS_CLUSTER)") != std::string::npos);
+  Settings db = cluster_settings(cluster);
+  db.set("redis.db", "1");
+  CHECK(start_error(db).find("redis.db (REDIS_DB)") != std::string::npos);
+}
+
 }  // namespace flashsale::redis::test
