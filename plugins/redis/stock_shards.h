@@ -88,6 +88,8 @@ class StockShards {
   RedisContext& context_;
   const std::int64_t lease_ms_;
   std::mutex mutex_;
+  // One entry per product this process has sold or looked at: bounded by the
+  // catalog, since the host admits only products that exist.
   std::unordered_map<ProductId, int> counts_;
 };
 
