@@ -307,9 +307,21 @@ class RedisOutbox final : public Outbox {
     for (const auto& stream : streams_) {
       if (stream->name == name) return stream;
     }
-    const std::string& base = context_->options.stream;
-    std::string tag = name.size() > base.size() + 2 ? name.substr(base.size() + 1, name.size() - base.size() - 2) : "";
+    std::string tag;
+    tag_of(name, &tag);  // split_id made `name` from a valid tag
     return std::make_shared<Stream>(tag, name);
+  }
+
+  // The tag of a stream name of this outbox's cluster form, <base>{<tag>};
+  // false for any other name.
+  bool tag_of(const std::string& name, std::string* tag) const {
+    const std::string& base = context_->options.stream;
+    if (name.size() <= base.size() + 2 || name.compare(0, base.size(), base) != 0 || name[base.size()] != '{' ||
+        name.back() != '}') {
+      return false;
+    }
+    *tag = name.substr(base.size() + 1, name.size() - base.size() - 2);
+    return valid_tag(*tag);
   }
 
   // Rereads the registry (a cluster's set of streams) when it is due, or now.
@@ -335,16 +347,10 @@ class RedisOutbox final : public Outbox {
     } while (cursor != "0" && !cursor.empty());
     std::sort(names.begin(), names.end());
     std::lock_guard lock(streams_mutex_);
-    const std::string& base = context_->options.stream;
     for (const std::string& name : names) {
       bool known = std::any_of(streams_.begin(), streams_.end(), [&](const auto& s) { return s->name == name; });
-      // Only names of this outbox's form: <base>{<tag>}.
-      if (known || name.size() <= base.size() + 2 || name.compare(0, base.size() + 1, base + "{") != 0 ||
-          name.back() != '}') {
-        continue;
-      }
-      std::string tag = name.substr(base.size() + 1, name.size() - base.size() - 2);
-      if (valid_tag(tag)) streams_.push_back(std::make_shared<Stream>(tag, name));
+      std::string tag;
+      if (!known && tag_of(name, &tag)) streams_.push_back(std::make_shared<Stream>(tag, name));
     }
     return Status::ok();
   }

@@ -2,6 +2,7 @@
 #include "redis/stock_shards.h"
 
 #include <algorithm>
+#include <mutex>
 
 #include "redis/keys.h"
 #include "redis/redis_stages.h"
@@ -46,7 +47,7 @@ StockShards::StockShards(RedisContext& context) : context_(context), lease_ms_(l
 Status StockShards::layout(ProductId product, ShardLayout* out, bool fresh) {
   out->product = product;
   if (!fresh) {
-    std::lock_guard lock(mutex_);
+    std::shared_lock lock(mutex_);
     auto found = counts_.find(product);
     if (found != counts_.end()) {
       out->count = found->second;

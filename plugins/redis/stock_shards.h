@@ -15,7 +15,7 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -87,7 +87,7 @@ class StockShards {
 
   RedisContext& context_;
   const std::int64_t lease_ms_;
-  std::mutex mutex_;
+  std::shared_mutex mutex_;  // read on every admission, written once per product
   // One entry per product this process has sold or looked at: bounded by the
   // catalog, since the host admits only products that exist.
   std::unordered_map<ProductId, int> counts_;
