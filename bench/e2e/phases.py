@@ -331,8 +331,8 @@ def admit_sale_key(product):
 
 def admit_evalsha_args(sha, product, stream):
     """The one EVALSHA of lua/admit.lua that the redis baselines send (redis-benchmark, and the ceiling
-    server per request): KEYS and ARGV in the order of the script's header, for the success path of a
-    buyer of `product` (its sale hash preloaded by preload_admit_sale) with no idempotency key,
+    server per request): KEYS and ARGV in the order of the script's header, a batch of one: the success
+    path of a buyer of `product` (its sale hash preloaded by preload_admit_sale) with no idempotency key,
     XADDing to `stream`, which no relay reads. "__rand_int__" is the user: redis-benchmark puts a
     random number there (-r), flashsale-baseline-http a counter distinct per request.
     When admit.lua's KEYS/ARGV change, this is the one place to follow."""
@@ -344,8 +344,8 @@ def admit_evalsha_args(sha, product, stream):
     window = "fs:rl:{u:__rand_int__}"
     event = ('{"v":1,"request_id":"req-__rand_int__","user_id":__rand_int__,"product_id":%d,"quantity":1,'
              '"unit_price":100,"accepted_ms":0}' % product)
-    argv = ["req-__rand_int__", "__rand_int__", "1", "0", event, "1000", "1000"]
-    return ["EVALSHA", sha, "6", admit_sale_key(product), lock, idem, stream, paused, window] + argv
+    argv = ["1000", "1000", "req-__rand_int__", "__rand_int__", "1", "01", event]
+    return ["EVALSHA", sha, "6", admit_sale_key(product), stream, paused, lock, idem, window] + argv
 
 
 SALE_STOCK = 1_000_000_000

@@ -1,9 +1,9 @@
 // The admit stage alone, through the plugin as the server loads it: the
 // memory family (in-process, a ceiling for the host's own overhead) and the
 // redis family against a real redis-server this binary starts on a free
-// loopback port (one admit = the admit.lua call and, right behind its reply on
-// the plugin's pipeline, the pending-state write; from many threads the
-// pipeline batches them).
+// loopback port (one admit = the admit.lua call, then the pending-state
+// write; from many threads, buyers of one product share script calls:
+// plugins/redis/admit_batches.h).
 // Every iteration admits a distinct user on a stock of 10^9, so this is the
 // success path. buy/memory is the memory family's whole per-buy cost on the
 // HTTP and consumer threads: ratelimit allow, admit, the consumer's finish

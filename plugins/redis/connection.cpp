@@ -185,12 +185,16 @@ bool is_redis_error(const Status& status, std::string_view prefix) {
 }
 
 std::string reply_text(const redisReply* reply) {
+  return std::string(reply_view(reply));
+}
+
+std::string_view reply_view(const redisReply* reply) {
   if (reply == nullptr) return {};
   switch (reply->type) {
     case REDIS_REPLY_STRING:
     case REDIS_REPLY_STATUS:
     case REDIS_REPLY_ERROR:
-      return std::string(reply->str, reply->len);
+      return std::string_view(reply->str, reply->len);
     default:
       return {};
   }

@@ -1,25 +1,25 @@
-// Stage 2 of the redis family: lua/admit.lua decides and applies an admission
-// in one script call on the product's slot (stock, user lock, idempotency
-// key, outbox XADD), after validating everything before its first write.
-// With the ratelimit stage also redis, the same call first counts the buyer
-// in its rate-limit window (counts_rate_limit): one round trip per buy. That
-// window key carries the subject's tag, not the product's, so the fused call
-// needs one Redis holding both: on a cluster the host asks the ratelimit
-// stage first (two round trips), and the events go to the product's own
-// outbox stream. lua/load_stock.lua preloads the stock and
+// Stage 2 of the redis family: lua/admit.lua decides and applies admissions
+// in one script call on the stock shard's slot (stock, user lock, idempotency
+// key, outbox XADD), each buyer's after validating everything before its
+// first write. Buyers of one shard who arrive together share that call
+// (admit_batches.h): a script call costs Redis far more than a buyer's share
+// of the work in it. With the ratelimit stage also redis, the same call first
+// counts each buyer in its rate-limit window (counts_rate_limit): one round
+// trip per buy. That window key carries the subject's tag, not the product's,
+// so the fused call needs one Redis holding both: on a cluster the host asks
+// the ratelimit stage first (two round trips), and the events go to the
+// product's own outbox stream. lua/load_stock.lua preloads the stock and
 // lua/return_stock.lua gives a cancelled order's quantity back (once per
 // order) and frees its buyer, each on the product's slot too.
 //
-// The request's `pending` state lives under the request's own hash tag (so
+// A request's `pending` state lives under the request's own hash tag (so
 // /result finds it by request_id alone), hence outside the script's slot. It
-// is written right *after* an accepting script by a native SET NX (only if no
-// state exists yet: the consumer may already have recorded the final state,
-// which must win). A refusal (the hot path of a sold-out sale) thus costs one
-// round trip; an acceptance two, but the SET is queued by the pipeline's I/O
-// thread as soon as the script's reply is in (AfterAdmit), and the caller
-// is woken once both are done. If that write fails, the admission stands and
-// is reported accepted; /result answers not_found until the final state
-// arrives (the order is not lost).
+// is written right *after* the script (and its WAIT, with
+// redis.wait.replicas) by a native SET NX per accepted buyer (only if no state
+// exists yet: the consumer may already have recorded the final state, which
+// must win), all at once, before any buyer of the batch is answered. If that
+// write fails, the admission stands and is reported accepted; /result answers
+// not_found until the final state arrives (the order is not lost).
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -27,6 +27,7 @@
 #include <thread>
 
 #include "flashsale/event_codec.h"
+#include "redis/admit_batches.h"
 #include "redis/keys.h"
 #include "redis/redis_stages.h"
 #include "redis/request_states.h"
@@ -56,21 +57,16 @@ AdmitResult refused(Code code, std::string message) {
   return AdmitResult{Status(code, std::move(message)), {}, false};
 }
 
-// The script's answer to an acceptance: a bare "ok" (every other outcome is
-// an {outcome, detail} pair), the cheapest reply for Redis to make.
-bool accepted(const redisReply* reply) {
-  return reply->type == REDIS_REPLY_STRING && std::string_view(reply->str, reply->len) == "ok";
-}
-
-// Maps the script's answer to an AdmitResult.
-AdmitResult outcome_of(const redisReply* reply, const OrderEvent& event) {
-  if (accepted(reply)) return AdmitResult{Status::ok(), event.request_id, false};
-  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
-    return AdmitResult{unexpected_reply("admit"), {}, false};
-  }
-  std::string outcome = reply_text(reply->element[0]);
-  std::string detail = reply_text(reply->element[1]);
-  if (outcome == "replay") return AdmitResult{Status::ok(), detail, true};
+// One buyer's outcome in the script's answer (lua/admit.lua).
+AdmitResult outcome_of(std::string_view outcome, const std::string& request_id) {
+  auto detail = [&](std::string_view prefix, std::string* out) {
+    if (outcome.substr(0, prefix.size()) != prefix) return false;
+    *out = std::string(outcome.substr(prefix.size()));
+    return true;
+  };
+  std::string text;
+  if (outcome == "ok") return AdmitResult{Status::ok(), request_id, false};
+  if (detail("replay:", &text)) return AdmitResult{Status::ok(), text, true};
   if (outcome == "idempotency_key_reused") {
     return refused(Code::idempotency_key_reused, "idempotency key was used with a different user or quantity");
   }
@@ -82,80 +78,61 @@ AdmitResult outcome_of(const redisReply* reply, const OrderEvent& event) {
   }
   if (outcome == "sold_out") return refused(Code::sold_out, "sold out");
   if (outcome == "rate_limited") return refused(Code::rate_limited, "too many requests");
-  if (outcome == "wrong_type")
-    return refused(Code::internal, "admit: key " + detail + " holds a value of another type");
+  if (detail("wrong_type:", &text)) return refused(Code::internal, "admit: key " + text + " holds a value of another type");
   return AdmitResult{unexpected_reply("admit"), {}, false};
 }
 
-// What follows an accepting admit script on the pipeline's I/O thread,
-// without waking the caller in between: with redis.wait.replicas, a WAIT on
-// the admission's own connection (it counts that connection's writes), then
-// the request's `pending` state (SET NX) on the state's own lane. The caller
-// is woken once all are done.
-class AfterAdmit final : public FollowUp {
+// With redis.wait.replicas, what follows an admit script that accepted or
+// replayed anyone, on the I/O thread without waking the leader in between: a
+// WAIT on the script's own connection (it counts that connection's writes).
+// A replay is confirmed too: its admission may be the one an earlier WAIT
+// could not confirm.
+class ConfirmAdmissions final : public FollowUp {
  public:
-  AfterAdmit(const RedisContext& context, const std::string& request_id, const std::string& admit_route)
-      : context_(context), request_id_(request_id), admit_route_(admit_route) {}
+  ConfirmAdmissions(const Options& options, const std::string& route) : options_(options), route_(route) {}
 
   bool next(const Status& status, const redisReply* reply, std::string* route,
             std::vector<std::string>* argv) noexcept override {
-    if (!status.is_ok() || reply == nullptr) return false;
-    accepted_ = accepted(reply);
-    // A replay's answer is confirmed too: its admission may be the one an
-    // earlier WAIT could not confirm.
-    bool replay = reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
-                  reply_text(reply->element[0]) == std::string_view("replay");
-    const Options& options = context_.options;
-    if (!accepted_ && !(replay && options.wait_replicas > 0)) return false;  // refused or failed: nothing to record
-    if (options.wait_replicas == 0) return pending_state(route, argv);
-    try {
-      *argv = {"WAIT", std::to_string(options.wait_replicas), std::to_string(options.wait_timeout_ms)};
-      *route = admit_route_;
-    } catch (...) {
-      return false;  // no memory: unconfirmed, the caller answers unavailable
+    if (!status.is_ok() || reply == nullptr || reply->type != REDIS_REPLY_ARRAY) return false;
+    bool confirm = false;
+    for (std::size_t i = 0; i < reply->elements && !confirm; ++i) {
+      std::string_view outcome = reply_view(reply->element[i]);
+      confirm = outcome == "ok" || outcome.substr(0, 7) == "replay:";
     }
-    waiting_ = true;
+    if (!confirm) return false;
+    try {
+      *argv = {"WAIT", std::to_string(options_.wait_replicas), std::to_string(options_.wait_timeout_ms)};
+      *route = route_;
+    } catch (...) {
+      return false;  // no memory: unconfirmed, the buyers are answered unavailable
+    }
     return true;
   }
 
-  bool then(const Status& status, const redisReply* reply, std::string* route,
-            std::vector<std::string>* argv) noexcept override {
-    if (!waiting_) return false;  // the pending state's reply: done
-    waiting_ = false;
+  bool then(const Status& status, const redisReply* reply, std::string*, std::vector<std::string>*) noexcept override {
     std::int64_t replicas = 0;
-    replicated_ = status.is_ok() && reply_int(reply, &replicas) && replicas >= context_.options.wait_replicas;
-    return accepted_ && pending_state(route, argv);
+    replicated_ = status.is_ok() && reply_int(reply, &replicas) && replicas >= options_.wait_replicas;
+    return false;
   }
 
-  bool same_connection() const noexcept override { return waiting_; }
+  bool same_connection() const noexcept override { return true; }
 
-  // With redis.wait.replicas: whether that many replicas had the admission
-  // when the WAIT returned.
+  // Whether that many replicas had the batch's writes when the WAIT returned.
   bool replicated() const { return replicated_; }
 
  private:
-  bool pending_state(std::string* route, std::vector<std::string>* argv) noexcept {
-    try {
-      *argv = state_set_argv(context_, RequestState{request_id_, RequestStatus::pending, {}, 0},
-                             /*only_if_absent=*/true);
-      *route = state_route(request_id_);
-    } catch (...) {
-      return false;  // no memory: best effort, as the file comment says
-    }
-    return true;
-  }
-
-  const RedisContext& context_;
-  const std::string& request_id_;
-  const std::string& admit_route_;
-  bool accepted_ = false;    // the script accepted (not a replay)
-  bool waiting_ = false;     // the WAIT is the follow-up in flight
+  const Options& options_;
+  const std::string& route_;
   bool replicated_ = false;
 };
 
 class RedisAdmission final : public Admission {
  public:
-  explicit RedisAdmission(std::shared_ptr<RedisContext> context) : context_(std::move(context)) {}
+  explicit RedisAdmission(std::shared_ptr<RedisContext> context)
+      : context_(std::move(context)),
+        batches_(kMaxBatch, [this](const std::string& tag, const std::vector<BatchedBuyer*>& batch) {
+          run_batch(tag, batch);
+        }) {}
 
   AdmitResult admit(const AdmitRequest& request) noexcept override {
     AdmitResult result;
@@ -405,45 +382,93 @@ class RedisAdmission final : public Admission {
     }
   }
 
-  // admit.lua on the buyer's home shard; counting the buyer's rate window
-  // too (on one Redis) only on a buy's first call.
+  // admit.lua on the buyer's home shard, in a batch with whoever buys
+  // from that shard at the same moment (admit_batches.h); counting the
+  // buyer's rate window too (on one Redis) only on a buy's first call.
   AdmitResult admit_on(const ShardLayout& layout, const AdmitRequest& request, bool count_rate) {
     const OrderEvent& event = request.event;
-    const std::string tag = layout.tag(layout.home(event.user_id));
+    BatchedBuyer buyer;
+    buyer.tag = layout.tag(layout.home(event.user_id));
     bool has_key = !request.idempotency_key.empty();
-    std::string sale = keys::sale_in(tag);
-    std::vector<std::string> script_keys = {sale, keys::user_lock_in(tag, event.user_id),
-                                            keys::idempotency_in(tag, has_key ? request.idempotency_key : ""),
-                                            stream_of(tag), keys::paused_in(tag)};
-    std::vector<std::string> args = {event.request_id, std::to_string(event.user_id), std::to_string(event.quantity),
-                                     has_key ? "1" : "0", encode_event(event)};
-    if (count_rate && !request.rate_limit_subject.empty() && !context_->cluster()) {
-      script_keys.push_back(keys::rate_window(request.rate_limit_subject));
-      args.push_back(std::to_string(context_->options.rate_limit));
-      args.push_back(std::to_string(context_->options.rate_window_ms));
-    }
-    std::vector<std::string> evalsha = context_->scripts.evalsha_argv(Script::admit, script_keys, args);
-    AfterAdmit after(*context_, event.request_id, sale);
-    Status state_written;  // not looked at: a failed pending write leaves the admission standing
-    Reply reply;
-    Status ran = context_->run_evalsha(Script::admit, sale, evalsha, &reply, &after, &state_written);
-    // unavailable: the script may have run (an unknown outcome, reported as
-    // such; a resend with the same idempotency key learns the answer).
-    if (!ran.is_ok()) return AdmitResult{ran, {}, false};
-    AdmitResult result = outcome_of(reply.get(), event);
-    if (result.status.is_ok() && context_->options.wait_replicas > 0 && !after.replicated()) {
-      // Admitted on the master, not known to be on the replicas: a failover
-      // now could lose it, so it is not acknowledged. The same idempotency
-      // key learns the answer.
-      return refused(Code::unavailable, "the admission did not reach " +
-                                            std::to_string(context_->options.wait_replicas) +
-                                            " replica(s) in time (redis.wait.replicas); resend with the same "
-                                            "idempotency key");
-    }
-    return result;
+    bool counted = count_rate && !request.rate_limit_subject.empty() && !context_->cluster();
+    std::string lock = keys::user_lock_in(buyer.tag, event.user_id);
+    buyer.keys = {lock, keys::idempotency_in(buyer.tag, has_key ? request.idempotency_key : ""),
+                  counted ? keys::rate_window(request.rate_limit_subject) : lock};
+    buyer.args = {event.request_id, std::to_string(event.user_id), std::to_string(event.quantity),
+                  std::string(has_key ? "1" : "0") + (counted ? "1" : "0"), encode_event(event)};
+    batches_.admit(&buyer);
+    return std::move(buyer.result);
   }
 
+  // One admit.lua call for the batch, the WAIT that confirms it (with
+  // redis.wait.replicas), then the accepted requests' `pending` states.
+  void run_batch(const std::string& tag, const std::vector<BatchedBuyer*>& batch) noexcept {
+    auto fail_all = [&](const Status& status) {
+      for (BatchedBuyer* buyer : batch) buyer->result = AdmitResult{status, {}, false};
+    };
+    Status status = guarded("redis admit", [&] {
+      std::string sale = keys::sale_in(tag);
+      std::vector<std::string> script_keys{sale, stream_of(tag), keys::paused_in(tag)};
+      std::vector<std::string> args{std::to_string(context_->options.rate_limit),
+                                    std::to_string(context_->options.rate_window_ms)};
+      script_keys.reserve(3 + 3 * batch.size());
+      args.reserve(2 + 5 * batch.size());
+      std::vector<std::string> request_ids;
+      request_ids.reserve(batch.size());
+      for (BatchedBuyer* buyer : batch) {
+        request_ids.push_back(buyer->args[0]);
+        for (std::string& key : buyer->keys) script_keys.push_back(std::move(key));
+        for (std::string& arg : buyer->args) args.push_back(std::move(arg));
+      }
+      std::vector<std::string> evalsha = context_->scripts.evalsha_argv(Script::admit, script_keys, args);
+      ConfirmAdmissions confirm(context_->options, sale);
+      Status confirmed;  // the WAIT's own outcome: confirm.replicated() says it all
+      Reply reply;
+      Status ran = context_->options.wait_replicas > 0
+                       ? context_->run_evalsha(Script::admit, sale, evalsha, &reply, &confirm, &confirmed)
+                       : context_->run_evalsha(Script::admit, sale, evalsha, &reply);
+      // unavailable: the script may have run (an unknown outcome, reported as
+      // such; a resend with the same idempotency key learns the answer).
+      if (!ran.is_ok()) return ran;
+      if (reply->type != REDIS_REPLY_ARRAY || reply->elements != batch.size()) return unexpected_reply("admit");
+      std::vector<Pipeline::Command> pending;
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        AdmitResult result = outcome_of(reply_view(reply->element[i]), request_ids[i]);
+        if (result.status.is_ok() && !result.replayed) {
+          pending.push_back({state_route(request_ids[i]),
+                             state_set_argv(*context_, RequestState{request_ids[i], RequestStatus::pending, {}, 0},
+                                            /*only_if_absent=*/true)});
+        }
+        if (result.status.is_ok() && context_->options.wait_replicas > 0 && !confirm.replicated()) {
+          // Admitted on the master, not known to be on the replicas: a
+          // failover now could lose it, so it is not acknowledged. The same
+          // idempotency key learns the answer.
+          result = refused(Code::unavailable, "the admission did not reach " +
+                                                  std::to_string(context_->options.wait_replicas) +
+                                                  " replica(s) in time (redis.wait.replicas); resend with the same "
+                                                  "idempotency key");
+        }
+        batch[i]->result = std::move(result);
+      }
+      // The `pending` states, only where no state exists yet (the consumer
+      // may have written the final one already, which must win). A failed
+      // write leaves the admission standing (the file comment).
+      if (!pending.empty()) {
+        std::vector<Status> statuses;
+        std::vector<Reply> replies;
+        context_->pipeline.command_all(pending, &statuses, &replies);
+      }
+      return Status::ok();
+    });
+    if (!status.is_ok()) fail_all(status);
+  }
+
+  // A batch's keys and arguments grow with it; this many buyers keep a call
+  // well under a millisecond of Redis's time.
+  static constexpr std::size_t kMaxBatch = 64;
+
   std::shared_ptr<RedisContext> context_;
+  AdmitBatches batches_;
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "flashsale/clock.h"
+#include "flashsale/event_codec.h"
 #include "redis/keys.h"
 #include "redis_fixture.h"
 
@@ -214,6 +215,86 @@ TEST_CASE("a sale hash without expires_ms gives the lock its remaining time", "[
   client.run({"HSET", keys::sale(forever), "remaining", "5", "start_ms", "0", "end_ms", "99999999999999"});
   REQUIRE(stages.admission().admit(AdmitRequest{make_event(forever, 42), ""}).status.is_ok());
   CHECK(client.integer({"PTTL", keys::user_lock(forever, 42)}) == -1);
+}
+
+}  // namespace flashsale::redis::test
+
+namespace flashsale::redis::test {
+
+// Buyers who arrive together share one admit.lua call (admit_batches.h):
+// each must get exactly the answer a call of its own would have given,
+// including from the buyers before it in the same batch.
+TEST_CASE("one admit.lua call judges a batch of buyers one after the other", "[redis][admit][batch]") {
+  SaleFixture sale(3, {{"buy.rate.limit", "1"}});
+  auto& [server, stages, client, product] = sale;
+  const std::string stream = "flash_sale:order_events";
+  struct Buyer {
+    UserId user;
+    std::string key;   // idempotency key, "" for none
+    bool counted;      // counts its rate window ("u:<user>")
+    const char* expected;
+  };
+  // Stock 3, one request per window and subject.
+  std::vector<Buyer> buyers = {
+      {1, "", false, "ok"},
+      {1, "", false, "already_purchased"},        // the lock the buyer before took
+      {2, "k2", false, "ok"},
+      {2, "k2", false, "replay:r2"},              // the key the buyer before stored
+      {9, "k2", false, "idempotency_key_reused"},
+      {3, "", true, "ok"},
+      {3, "", true, "rate_limited"},              // the window the buyer before counted
+      {4, "", false, "sold_out"},                 // stock 3 is gone within the batch
+  };
+  std::vector<std::string> script_keys{keys::sale(product), stream, keys::paused(product)};
+  std::vector<std::string> args{"1", "60000"};
+  for (std::size_t i = 0; i < buyers.size(); ++i) {
+    const Buyer& buyer = buyers[i];
+    std::string lock = keys::user_lock(product, buyer.user);
+    std::string subject = "u:" + std::to_string(buyer.user);
+    script_keys.insert(script_keys.end(), {lock, keys::idempotency(product, buyer.key),
+                                           buyer.counted ? keys::rate_window(subject) : lock});
+    OrderEvent event = make_event(product, buyer.user);
+    event.request_id = "r" + std::to_string(i);
+    std::string flags = std::string(buyer.key.empty() ? "0" : "1") + (buyer.counted ? "1" : "0");
+    args.insert(args.end(), {event.request_id, std::to_string(buyer.user), "1", flags, encode_event(event)});
+  }
+  auto reply = client.eval_script("admit", script_keys, args);
+  REQUIRE(reply->type == REDIS_REPLY_ARRAY);
+  REQUIRE(reply->elements == buyers.size());
+  for (std::size_t i = 0; i < buyers.size(); ++i) {
+    INFO("buyer " << i);
+    CHECK(std::string(reply->element[i]->str, reply->element[i]->len) == buyers[i].expected);
+  }
+  CHECK(sale.remaining() == 0);
+  CHECK(client.integer({"XLEN", stream}) == 3);
+  CHECK(client.text({"GET", keys::user_lock(product, 1)}) == "r0");
+  CHECK(client.text({"GET", keys::user_lock(product, 2)}) == "r2");
+  CHECK(client.text({"GET", keys::user_lock(product, 3)}) == "r5");
+  CHECK_FALSE(client.exists(keys::user_lock(product, 4)));
+  CHECK(client.integer({"ZCARD", keys::rate_window("u:3")}) == 1);
+}
+
+TEST_CASE("a refused first write fails the whole batch and writes nothing", "[redis][admit][batch]") {
+  SaleFixture sale(5);
+  auto& [server, stages, client, product] = sale;
+  const std::string stream = "flash_sale:order_events";
+  client.run({"CONFIG", "SET", "maxmemory", "1"});
+  std::vector<std::string> script_keys{keys::sale(product), stream, keys::paused(product)};
+  std::vector<std::string> args{"5", "60000"};
+  for (UserId user : {1, 2}) {
+    std::string lock = keys::user_lock(product, user);
+    script_keys.insert(script_keys.end(), {lock, keys::idempotency(product, ""), lock});
+    OrderEvent event = make_event(product, user);
+    args.insert(args.end(), {event.request_id, std::to_string(user), "1", "00", encode_event(event)});
+  }
+  auto reply = client.eval_script("admit", script_keys, args);
+  client.run({"CONFIG", "SET", "maxmemory", "0"});
+  REQUIRE(reply->type == REDIS_REPLY_ERROR);
+  CHECK(std::string(reply->str).find("OOM") != std::string::npos);
+  CHECK(sale.remaining() == 5);
+  CHECK_FALSE(client.exists(keys::user_lock(product, 1)));
+  CHECK_FALSE(client.exists(keys::user_lock(product, 2)));
+  CHECK(client.integer({"XLEN", stream}) == 0);
 }
 
 }  // namespace flashsale::redis::test
