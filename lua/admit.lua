@@ -7,7 +7,7 @@
 -- Redis.
 --
 -- KEYS[1] fs:{p:N}:sale         hash: remaining, start_ms, end_ms, expires_ms (set by load_stock.lua)
--- KEYS[2] the outbox stream     XADDed with request_id and event per accepted buyer
+-- KEYS[2] the outbox stream     one entry per call that accepted anyone: an event field per accepted buyer
 -- KEYS[3] fs:{p:N}:paused       string: present while an operator has the sale paused (no expiry)
 -- then three keys per buyer:
 --   fs:{p:N}:lock:<user>        string: request_id holding the user's purchase
@@ -36,10 +36,12 @@
 -- Redis does not roll back a script, and it refuses a write for memory only
 -- at a script's first write, so a refused write here is the batch's first and
 -- nothing was written. Every buyer's reads come before its writes, and its
--- writes cannot fail on the keys those reads validated. The sale hash is read
--- once and its `remaining` decremented once, at the end, by what the batch
--- sold. Locks and idempotency keys expire at the sale hash's own expiry
--- instant, so they all expire together.
+-- writes cannot fail on the keys those reads validated (the stream's type is
+-- read once, up front). The sale hash is read once, and at the end one XADD
+-- appends every accepted buyer's event (in order, each an `event` field of
+-- one entry) and one HINCRBY takes what the batch sold. Locks and
+-- idempotency keys expire at the sale hash's own expiry instant, so they all
+-- expire together.
 --
 -- Each call and each redis.call costs Redis far more than the command itself
 -- (arguments and reply cross between Lua and Redis): that is why buyers come
@@ -49,6 +51,7 @@
 local now = redis.call('TIME')
 local now_us = tonumber(now[1]) * 1000000 + tonumber(now[2])
 local now_ms = math.floor(now_us / 1000)
+local stamp = string.format('%d', now_us)
 local limit, window_ms = tonumber(ARGV[1]), ARGV[2]
 local buyers = (#KEYS - 3) / 3
 
@@ -60,6 +63,9 @@ end
 -- its rate window and idempotency key is told when the sale cannot sell (a
 -- pause first, whatever the hash holds).
 local paused = redis.call('EXISTS', KEYS[3]) == 1
+local stream_type = redis.call('TYPE', KEYS[2])['ok']
+local stream_refusal
+if stream_type ~= 'stream' and stream_type ~= 'none' then stream_refusal = 'wrong_type:' .. KEYS[2] end
 local sale_refusal, remaining, unit, expiry
 local sale = redis.pcall('HMGET', KEYS[1], 'remaining', 'start_ms', 'end_ms', 'expires_ms')
 if failed(sale) then
@@ -88,11 +94,14 @@ end
 if paused then sale_refusal = 'sale_paused' end
 
 local sold = 0
+local events = {}  -- XADD's arguments: 'event', <event>, ... of every accepted buyer
 local write_error  -- the batch's first write refused: nothing was written
 
--- Kept in step with ratelimit.lua (tests/plugins/redis/ratelimit_test.cpp runs both).
--- `present` says whether the window exists; false when the buyer is limited.
-local function count_window(window, present)
+-- Kept in step with ratelimit.lua (tests/plugins/redis/ratelimit_test.cpp runs both),
+-- but the member is the request_id (unique per request, and no number to
+-- format). `present` says whether the window exists; false when the buyer is
+-- limited.
+local function count_window(window, present, member)
   local count = 0
   if present then count = redis.pcall('ZCARD', window) end
   if type(count) ~= 'number' then return true end  -- a window of another type: skipped
@@ -101,8 +110,7 @@ local function count_window(window, present)
     count = redis.call('ZCARD', window)
   end
   if count >= limit then return false end
-  local stamp = string.format('%d', now_us)
-  local added = redis.pcall('ZADD', window, stamp, stamp .. ':' .. count)
+  local added = redis.pcall('ZADD', window, stamp, member)
   if failed(added) then
     write_error = added
     return false
@@ -124,7 +132,7 @@ local function admit(lock, idem, window, request_id, user_id, quantity_text, fla
     held = redis.call('EXISTS', lock, window)
     local present = held > 0 and redis.call('EXISTS', window) == 1
     if present then held = held - 1 end
-    if not count_window(window, present) then return 'rate_limited' end
+    if not count_window(window, present, request_id) then return 'rate_limited' end
   end
 
   if has_key then
@@ -144,16 +152,17 @@ local function admit(lock, idem, window, request_id, user_id, quantity_text, fla
     return 'already_purchased'
   end
   if remaining - sold < quantity then return 'sold_out' end
+  if stream_refusal then return stream_refusal end
 
-  local appended = redis.pcall('XADD', KEYS[2], '*', 'request_id', request_id, 'event', event)
-  if failed(appended) then
-    if string.find(appended.err, 'WRONGTYPE', 1, true) then return 'wrong_type:' .. KEYS[2] end
-    write_error = appended
+  local locked = set_expiring(lock, request_id)
+  if failed(locked) then
+    write_error = locked
     return nil
   end
-  sold = sold + quantity
-  set_expiring(lock, request_id)
   if has_key then set_expiring(idem, user_id .. ':' .. quantity_text .. ':' .. request_id) end
+  sold = sold + quantity
+  events[#events + 1] = 'event'
+  events[#events + 1] = event
   return 'ok'
 end
 
@@ -164,6 +173,9 @@ for buyer = 0, buyers - 1 do
                               ARGV[a + 4], ARGV[a + 5])
   if write_error then break end
 end
-if sold > 0 then redis.call('HINCRBY', KEYS[1], 'remaining', -sold) end
 if write_error then return write_error end
+if sold > 0 then
+  redis.call('XADD', KEYS[2], '*', unpack(events))
+  redis.call('HINCRBY', KEYS[1], 'remaining', -sold)
+end
 return outcomes

@@ -51,25 +51,29 @@ class Meter:
     (used_cpu_sys + used_cpu_user), or under callgrind the instructions it ran."""
 
     def __init__(self, cli, redis):
-        self.cli, self.redis, self.before = cli, redis, 0.0
+        self.cli, self.redis, self.before, self.sys_before = cli, redis, 0.0, 0.0
+        self.sys_usec = 0.0  # of the last start()..stop(): the kernel's share (used_cpu_sys), not under callgrind
 
     def start(self):
         if CALLGRIND:
             subprocess.run(["callgrind_control", "-z", str(self.redis.proc.pid)], check=True, capture_output=True)
         else:
-            self.before = self.cpu_seconds()
+            self.before, self.sys_before = self.cpu_seconds()
 
     def stop(self):
         if not CALLGRIND:
-            return (self.cpu_seconds() - self.before) * 1e6
+            total, sys = self.cpu_seconds()
+            self.sys_usec = (sys - self.sys_before) * 1e6
+            return (total - self.before) * 1e6
         subprocess.run(["callgrind_control", "-d", str(self.redis.proc.pid)], check=True, capture_output=True)
         dumps = [os.path.join(self.redis.dir, f) for f in os.listdir(self.redis.dir) if f.startswith("callgrind.")]
         with open(max(dumps, key=os.path.getmtime)) as f:
             return next(float(line.split()[1]) for line in f if line.startswith("totals:"))
 
     def cpu_seconds(self):
+        """(sys + user, sys) of INFO cpu, seconds."""
         fields = info(self.cli, "cpu")
-        return float(fields["used_cpu_sys"]) + float(fields["used_cpu_user"])
+        return float(fields["used_cpu_sys"]) + float(fields["used_cpu_user"]), float(fields["used_cpu_sys"])
 
 
 def commandstats(cli):
@@ -113,7 +117,8 @@ def measure(addr, cli, meter, product, user_base):
              for name, (calls, usec) in stats.items()}
     delta = {name: d for name, d in delta.items() if d[0] > 0}
     return {"accepted": accepted, "requests": wrk["requests"], "rps": wrk["rps"],
-            "cost_per_buy": cost / max(1, accepted), "commands": delta}, command
+            "cost_per_buy": cost / max(1, accepted), "kernel_per_buy": meter.sys_usec / max(1, accepted),
+            "commands": delta}, command
 
 
 def floor(cli, meter, addr):
@@ -127,7 +132,8 @@ def floor(cli, meter, addr):
     rps, _, _, command = clients.redis_benchmark(addr, ["EVALSHA", sha, "1", FLOOR_KEY], FLOOR_CALLS, CONNECTIONS)
     cost, stats = meter.stop(), commandstats(cli)["evalsha"]
     calls = stats[0] - stats0[0]
-    return {"cost_per_call": cost / calls, "usec_per_call": (stats[1] - stats0[1]) / calls, "rps": rps,
+    return {"cost_per_call": cost / calls, "kernel_per_call": meter.sys_usec / calls,
+            "usec_per_call": (stats[1] - stats0[1]) / calls, "rps": rps,
             "command": command.replace(sha, "<sha of the DECR-if-positive script>")}
 
 
@@ -181,9 +187,13 @@ def summarize(runs, bottom, command):
            "etc/redis.properties, each until every accepted buy is final and its outbox entry acked; "
            + ("redis-server under valgrind --tool=callgrind, callgrind_control -z and -d around each run"
               if CALLGRIND else "INFO cpu") + " and INFO commandstats of redis-server before and after")
+    kernel = "" if CALLGRIND else lambda r: f" (kernel {r['kernel_per_buy']:.1f})"
     note = ("Commands a script calls are counted under their own name too (their time is inside the "
             "script's). Runs: " + ", ".join(f"{r['accepted']:,} buys at {r['rps']:,.0f} req/s, "
-                                          f"{r['cost_per_buy']:,.{digits}f} {UNIT}" for r in runs) + ".")
+                                          f"{r['cost_per_buy']:,.{digits}f} {UNIT}" + (kernel(r) if kernel else "")
+                                          for r in runs) + ".")
+    if not CALLGRIND:
+        note += f" Floor: {bottom['cost_per_call']:.1f} µs per call (kernel {bottom['kernel_per_call']:.1f})."
     table = "\n".join(lines) + "\n\n" + note + "\n\nFloor: " + bottom["command"]
     row = {"figure": f"{what} per accepted buy, redis profile end to end ({UNIT}) vs the floor: EVALSHA of a "
                      f"DECR-if-positive script ({UNIT} per call)",

@@ -10,6 +10,11 @@
 // Entry and dead-letter ids are then "<tag>.<stream id>" (p:42.1700000000000-0:
 // one path segment, as the admin routes take a dead letter's id).
 //
+// An entry carries the events of one admit.lua call (stream_entry.h): when
+// there are several, each is handed out as "<entry id>#<index>" and the entry
+// is acknowledged once each of them was (BatchAcks below). Dead-lettering
+// splits such an entry into one dead letter per event.
+//
 // read(): first lua/outbox_claim.lua takes over entries pending longer than
 // outbox.claim.idle.ms (XAUTOCLAIM; a crashed relay's entries come back) and
 // moves those delivered more than outbox.max.deliveries times to the
@@ -39,11 +44,15 @@
 // again when Redis lost it (NOGROUP after a restart without persistence).
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "redis/keys.h"
 #include "redis/redis_stages.h"
@@ -102,6 +111,58 @@ struct Stream {
   std::string outer_id(const std::string& id) const { return tag.empty() ? id : tag + "." + id; }
 };
 
+// Which events of the entries of several events (admission batches) this
+// process handed out were acknowledged: an entry is acknowledged in Redis
+// once each of its events was at least once, however often it was handed
+// out. Forgetting an entry is always safe (it is then handed out again after
+// the claim time, and its events relayed twice, which the persist stage's
+// unique request_id makes harmless), so the record is bounded by clearing it
+// when full.
+class BatchAcks {
+ public:
+  // An entry of `events` events (2 to kMaxEventsPerEntry) was handed out.
+  void delivered(const std::string& entry, std::size_t events) {
+    std::lock_guard lock(mutex_);
+    if (entries_.size() >= kMaxEntries) entries_.clear();
+    entries_.try_emplace(entry, Acks{events, 0});
+  }
+
+  // The entry id to acknowledge in Redis for `id`: itself, unless it is an
+  // event of an entry of several ("<entry>#<index>"); then the entry's once
+  // each of its events was acknowledged, "" before that (or when unknown).
+  std::string acked(const std::string& id) {
+    auto hash = id.rfind('#');
+    if (hash == std::string::npos) return id;
+    std::string entry = id.substr(0, hash);
+    std::size_t index = 0;
+    auto [end, error] = std::from_chars(id.data() + hash + 1, id.data() + id.size(), index);
+    if (error != std::errc() || end != id.data() + id.size()) return {};
+    std::lock_guard lock(mutex_);
+    auto found = entries_.find(entry);
+    if (found == entries_.end() || index >= found->second.events) return {};
+    found->second.mask |= std::uint64_t{1} << index;
+    if (found->second.mask != all(found->second.events)) return {};
+    entries_.erase(found);
+    return entry;
+  }
+
+ private:
+  static_assert(kMaxEventsPerEntry <= 64, "one bit per event");
+  static constexpr std::size_t kMaxEntries = 1 << 16;
+
+  struct Acks {
+    std::size_t events;
+    std::uint64_t mask;  // bit i: event i acknowledged
+  };
+
+  static std::uint64_t all(std::size_t events) {
+    return events == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << events) - 1;
+  }
+
+  std::mutex mutex_;
+  std::unordered_map<std::string, Acks> entries_;
+};
+
 class RedisOutbox final : public Outbox {
  public:
   explicit RedisOutbox(std::shared_ptr<RedisContext> context) : context_(std::move(context)) {
@@ -117,45 +178,31 @@ class RedisOutbox final : public Outbox {
     return refresh_registry(true);
   }
 
+  // An entry may carry several events, so what Redis hands out can exceed
+  // `max`: the rest waits here (still pending in Redis, so a crash loses
+  // none) and goes out first on the next read, which then asks Redis for
+  // nothing. It holds fewer than kMaxEventsPerEntry events.
   Status read(std::size_t max, std::chrono::milliseconds wait, std::vector<OutboxEntry>* out) noexcept override {
     return guarded("redis outbox read", [&] {
       if (max == 0) return Status::ok();
-      if (context_->cluster()) {
-        Status refreshed = refresh_registry(false);
-        if (!refreshed.is_ok()) return refreshed;
-      }
-      std::vector<std::shared_ptr<Stream>> streams = all_streams();
-      std::vector<Stream*> visit = to_visit(streams);
       std::size_t before = out->size();
-      // On a cluster a stream whose node is down does not stop the others;
-      // its error is the read's only when nothing was read.
-      Status first_error;
-      for (Stream* stream : visit) {
-        if (out->size() - before >= max) break;
-        if (!claim_due(*stream)) continue;
-        Status claimed = with_group(*stream, [&] { return claim(*stream, max - (out->size() - before), out); });
-        if (!claimed.is_ok() && !context_->cluster()) return claimed;
-        if (!claimed.is_ok() && first_error.is_ok()) first_error = claimed;
+      {
+        std::lock_guard lock(overflow_mutex_);
+        while (!overflow_.empty() && out->size() - before < max) {
+          out->push_back(std::move(overflow_.front()));
+          overflow_.pop_front();
+        }
       }
-      std::size_t taken = out->size() - before;
-      if (taken >= max) return Status::ok();
-      if (!context_->cluster()) {
-        Stream& stream = *streams.front();
-        return with_group(stream, [&] {
-          return read_one(stream, max - taken, taken == 0 ? wait : std::chrono::milliseconds(0), out);
-        });
+      if (out->size() > before) return Status::ok();
+      Status status = read_entries(max, wait, out);
+      if (out->size() - before > max) {
+        std::lock_guard lock(overflow_mutex_);
+        for (auto it = out->begin() + static_cast<std::ptrdiff_t>(before + max); it != out->end(); ++it) {
+          overflow_.push_back(std::move(*it));
+        }
+        out->resize(before + max);
       }
-      Status polled = poll_streams(visit, max - taken, out);
-      if (polled.is_ok() && out->size() == before) polled = first_error;
-      if (!polled.is_ok() || out->size() > before || wait.count() == 0) return polled;
-      if (streams.empty()) {
-        // No product has stock loaded yet: nothing to block on until the
-        // registry's next read.
-        std::this_thread::sleep_for(std::min<Clock::duration>(wait, kRegistryEvery));
-        return Status::ok();
-      }
-      Stream& busiest = *latest_active(streams);
-      return with_group(busiest, [&] { return read_one(busiest, max - taken, wait, out); });
+      return status;
     });
   }
 
@@ -164,8 +211,9 @@ class RedisOutbox final : public Outbox {
       constexpr std::size_t kChunk = 512;  // stays well below Lua's unpack/argument limits
       std::map<std::string, std::vector<std::string>> by_stream;
       for (const std::string& id : ids) {
+        std::string entry = batches_.acked(id);  // "" while events of its entry are still out
         std::string stream, raw;
-        if (split_id(id, &stream, &raw)) by_stream[stream].push_back(raw);  // anything else is unknown: ignored
+        if (!entry.empty() && split_id(entry, &stream, &raw)) by_stream[stream].push_back(raw);  // else unknown: ignored
       }
       for (const auto& [stream, raw_ids] : by_stream) {
         std::vector<std::string> args{context_->options.group};
@@ -257,6 +305,46 @@ class RedisOutbox final : public Outbox {
   }
 
  private:
+  // read() without the overflow: what Redis hands out, maybe more than max.
+  Status read_entries(std::size_t max, std::chrono::milliseconds wait, std::vector<OutboxEntry>* out) {
+    if (context_->cluster()) {
+      Status refreshed = refresh_registry(false);
+      if (!refreshed.is_ok()) return refreshed;
+    }
+    std::vector<std::shared_ptr<Stream>> streams = all_streams();
+    std::vector<Stream*> visit = to_visit(streams);
+    std::size_t before = out->size();
+    // On a cluster a stream whose node is down does not stop the others;
+    // its error is the read's only when nothing was read.
+    Status first_error;
+    for (Stream* stream : visit) {
+      if (out->size() - before >= max) break;
+      if (!claim_due(*stream)) continue;
+      Status claimed = with_group(*stream, [&] { return claim(*stream, max - (out->size() - before), out); });
+      if (!claimed.is_ok() && !context_->cluster()) return claimed;
+      if (!claimed.is_ok() && first_error.is_ok()) first_error = claimed;
+    }
+    std::size_t taken = out->size() - before;
+    if (taken >= max) return Status::ok();
+    if (!context_->cluster()) {
+      Stream& stream = *streams.front();
+      return with_group(stream, [&] {
+        return read_one(stream, max - taken, taken == 0 ? wait : std::chrono::milliseconds(0), out);
+      });
+    }
+    Status polled = poll_streams(visit, max - taken, out);
+    if (polled.is_ok() && out->size() == before) polled = first_error;
+    if (!polled.is_ok() || out->size() > before || wait.count() == 0) return polled;
+    if (streams.empty()) {
+      // No product has stock loaded yet: nothing to block on until the
+      // registry's next read.
+      std::this_thread::sleep_for(std::min<Clock::duration>(wait, kRegistryEvery));
+      return Status::ok();
+    }
+    Stream& busiest = *latest_active(streams);
+    return with_group(busiest, [&] { return read_one(busiest, max - taken, wait, out); });
+  }
+
   Status create_group(const Stream& stream) {
     Reply reply;
     Status status = context_->command_pooled(
@@ -498,15 +586,24 @@ class RedisOutbox final : public Outbox {
     return Status::ok();
   }
 
-  // Appends a decoded entry to *out, or moves an undecodable one aside.
+  // Appends a decoded entry's events to *out, or moves an undecodable entry
+  // aside. The events of an entry of several (an admission batch) get the
+  // entry's id with "#<index>" behind it, and the entry is acknowledged once
+  // each of them was.
   Status take(const Stream& stream, const std::string& id, const redisReply* fields, std::uint32_t deliveries,
               std::vector<OutboxEntry>* out) {
-    OutboxEntry entry;
+    std::vector<OrderEvent> events;
     std::string why;
-    if (decode_event(fields, &entry.event, &why)) {
-      entry.id = stream.outer_id(id);
-      entry.deliveries = deliveries;
-      out->push_back(std::move(entry));
+    if (decode_events(fields, &events, &why)) {
+      std::string outer = stream.outer_id(id);
+      if (events.size() > 1) batches_.delivered(outer, events.size());
+      for (std::size_t i = 0; i < events.size(); ++i) {
+        OutboxEntry entry;
+        entry.id = events.size() == 1 ? outer : outer + "#" + std::to_string(i);
+        entry.event = std::move(events[i]);
+        entry.deliveries = deliveries;
+        out->push_back(std::move(entry));
+      }
       return Status::ok();
     }
     Reply reply;
@@ -616,6 +713,9 @@ class RedisOutbox final : public Outbox {
   }
 
   std::shared_ptr<RedisContext> context_;
+  BatchAcks batches_;
+  std::mutex overflow_mutex_;
+  std::deque<OutboxEntry> overflow_;  // handed out by Redis, not yet by read()
   std::string registry_;
   std::mutex streams_mutex_;
   std::vector<std::shared_ptr<Stream>> streams_;  // one on one Redis; the registry's on a cluster

@@ -9,18 +9,23 @@
 
 namespace flashsale::redis {
 
-bool decode_event(const redisReply* fields, OrderEvent* out, std::string* why) {
-  if (fields == nullptr || fields->type != REDIS_REPLY_ARRAY || fields->elements % 2 != 0) {
-    *why = "entry has no field list";
-    return false;
-  }
-  for (std::size_t i = 0; i < fields->elements; i += 2) {
-    if (reply_text(fields->element[i]) != "event") continue;
-    std::string error;
-    if (::flashsale::decode_event(reply_text(fields->element[i + 1]), out, &error)) return true;
-    *why = "field event: " + error;
-    return false;
-  }
+namespace {
+
+bool is_field_list(const redisReply* fields, std::string* why) {
+  if (fields != nullptr && fields->type == REDIS_REPLY_ARRAY && fields->elements % 2 == 0) return true;
+  *why = "entry has no field list";
+  return false;
+}
+
+bool decode_field(const redisReply* value, std::size_t index, OrderEvent* out, std::string* why) {
+  std::string error;
+  if (::flashsale::decode_event(reply_text(value), out, &error)) return true;
+  *why = (index == 0 ? "field event: " : "event field " + std::to_string(index + 1) + ": ") + error;
+  return false;
+}
+
+// The six fields older versions append.
+bool decode_six_fields(const redisReply* fields, OrderEvent* out, std::string* why) {
   OrderEvent event;
   std::int64_t quantity = 0;
   unsigned seen = 0;
@@ -64,6 +69,36 @@ bool decode_event(const redisReply* fields, OrderEvent* out, std::string* why) {
   }
   event.quantity = static_cast<std::int32_t>(quantity);
   *out = std::move(event);
+  return true;
+}
+
+}  // namespace
+
+bool decode_event(const redisReply* fields, OrderEvent* out, std::string* why) {
+  if (!is_field_list(fields, why)) return false;
+  for (std::size_t i = 0; i < fields->elements; i += 2) {
+    if (reply_view(fields->element[i]) == "event") return decode_field(fields->element[i + 1], 0, out, why);
+  }
+  return decode_six_fields(fields, out, why);
+}
+
+bool decode_events(const redisReply* fields, std::vector<OrderEvent>* out, std::string* why) {
+  if (!is_field_list(fields, why)) return false;
+  std::vector<OrderEvent> events;
+  for (std::size_t i = 0; i < fields->elements; i += 2) {
+    if (reply_view(fields->element[i]) != "event") continue;
+    if (events.size() == kMaxEventsPerEntry) {
+      *why = "entry has more than " + std::to_string(kMaxEventsPerEntry) + " events";
+      return false;
+    }
+    events.emplace_back();
+    if (!decode_field(fields->element[i + 1], events.size() - 1, &events.back(), why)) return false;
+  }
+  if (events.empty()) {
+    events.emplace_back();
+    if (!decode_six_fields(fields, &events.back(), why)) return false;
+  }
+  for (OrderEvent& event : events) out->push_back(std::move(event));
   return true;
 }
 

@@ -60,7 +60,7 @@ TEST_CASE("500 users on stock 50: exactly 50 are accepted", "[redis][admit]") {
   StockLevel level;
   REQUIRE(stages.admission().stock(product, &level).is_ok());
   CHECK(level.remaining == 0);
-  CHECK(client.integer({"XLEN", "flash_sale:order_events"}) == 50);
+  CHECK(client.events("flash_sale:order_events").size() == 50);
 }
 
 TEST_CASE(
@@ -266,7 +266,17 @@ TEST_CASE("one admit.lua call judges a batch of buyers one after the other", "[r
     CHECK(std::string(reply->element[i]->str, reply->element[i]->len) == buyers[i].expected);
   }
   CHECK(sale.remaining() == 0);
-  CHECK(client.integer({"XLEN", stream}) == 3);
+  CHECK(client.integer({"XLEN", stream}) == 1);  // one entry for the call, an event per accepted buyer
+  std::vector<std::string> events = client.events(stream);
+  REQUIRE(events.size() == 3);
+  std::vector<std::string> ids;
+  for (const std::string& text : events) {
+    OrderEvent event;
+    std::string error;
+    REQUIRE(decode_event(text, &event, &error));
+    ids.push_back(event.request_id);
+  }
+  CHECK(ids == std::vector<std::string>{"r0", "r2", "r5"});
   CHECK(client.text({"GET", keys::user_lock(product, 1)}) == "r0");
   CHECK(client.text({"GET", keys::user_lock(product, 2)}) == "r2");
   CHECK(client.text({"GET", keys::user_lock(product, 3)}) == "r5");

@@ -98,7 +98,10 @@ TEST_CASE(
   std::map<std::string, std::string> fields;
   const redisReply* list = dead->element[0]->element[1];
   for (std::size_t i = 0; i + 1 < list->elements; i += 2) fields[list->element[i]->str] = list->element[i + 1]->str;
-  CHECK(fields["request_id"] == event.request_id);
+  OrderEvent dead_event;
+  std::string error;
+  REQUIRE(decode_event(fields["event"], &dead_event, &error));
+  CHECK(dead_event.request_id == event.request_id);
   CHECK(fields.count("origin_id") == 1);
   CHECK(fields["reason"] == "delivered 3 times without an ack");
   CHECK(fields["deliveries"] == "3");
@@ -117,7 +120,7 @@ TEST_CASE("an undecodable entry is dead-lettered and counted, never dropped", "[
   CHECK(stats.pending == 0);
 }
 
-TEST_CASE("an admitted entry is its request_id and the event in the wire form of event_codec.h", "[redis][outbox]") {
+TEST_CASE("an admitted entry is the event in the wire form of event_codec.h", "[redis][outbox]") {
   SaleFixture sale(10);
   auto& [server, stages, client, product] = sale;
   OrderEvent event = make_event(product, 7, 2);
@@ -125,11 +128,9 @@ TEST_CASE("an admitted entry is its request_id and the event in the wire form of
   auto range = client.run({"XRANGE", kStream, "-", "+"});
   REQUIRE(range->elements == 1);
   const redisReply* fields = range->element[0]->element[1];
-  REQUIRE(fields->elements == 4);
-  CHECK(std::string(fields->element[0]->str) == "request_id");
-  CHECK(std::string(fields->element[1]->str) == event.request_id);
-  CHECK(std::string(fields->element[2]->str) == "event");
-  CHECK(std::string(fields->element[3]->str) == encode_event(event));
+  REQUIRE(fields->elements == 2);
+  CHECK(std::string(fields->element[0]->str) == "event");
+  CHECK(std::string(fields->element[1]->str) == encode_event(event));
 
   std::vector<OutboxEntry> entries = read_now(stages.outbox());
   REQUIRE(entries.size() == 1);
@@ -216,6 +217,154 @@ TEST_CASE("read waits up to `wait` for a new entry", "[redis][outbox]") {
   REQUIRE(stages.outbox().read(10, std::chrono::milliseconds(200), &entries).is_ok());
   CHECK(entries.empty());
   CHECK(std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(180));
+}
+
+}  // namespace flashsale::redis::test
+
+namespace flashsale::redis::test {
+
+namespace {
+
+// An entry of several events, as one admit.lua call appends it for a batch;
+// returns its stream id.
+std::string append_batch(Client& client, const std::vector<OrderEvent>& events) {
+  std::vector<std::string> argv{"XADD", kStream, "*"};
+  for (const OrderEvent& event : events) argv.insert(argv.end(), {"event", encode_event(event)});
+  return client.text(argv);
+}
+
+std::vector<OrderEvent> three_events() {
+  ProductId product = fresh_product();
+  return {make_event(product, 1), make_event(product, 2), make_event(product, 3)};
+}
+
+// Reads until something comes (a claim comes only after the claim time).
+std::vector<OutboxEntry> read_within(Outbox& outbox, std::chrono::seconds limit = std::chrono::seconds(10)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  std::vector<OutboxEntry> entries;
+  while (entries.empty() && std::chrono::steady_clock::now() < deadline) {
+    REQUIRE(outbox.read(100, std::chrono::milliseconds(20), &entries).is_ok());
+  }
+  return entries;
+}
+
+}  // namespace
+
+TEST_CASE("an entry of several events hands each out and is acknowledged once each was", "[redis][outbox][batch]") {
+  RedisServer server;
+  Stages stages(server);
+  Client client(server);
+  std::vector<OrderEvent> events = three_events();
+  std::string id = append_batch(client, events);
+
+  std::vector<OutboxEntry> entries = read_now(stages.outbox());
+  REQUIRE(entries.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(entries[i].id == id + "#" + std::to_string(i));
+    CHECK(entries[i].event.request_id == events[i].request_id);
+    CHECK(entries[i].deliveries == 1);
+  }
+  OutboxStats stats;
+  REQUIRE(stages.outbox().ack({entries[0].id, entries[2].id}).is_ok());
+  REQUIRE(stages.outbox().stats(&stats).is_ok());
+  CHECK(stats.pending == 1);  // the entry waits for its second event
+  CHECK(client.integer({"XLEN", kStream}) == 1);
+  REQUIRE(stages.outbox().ack({entries[1].id, id + "#7", id + "#x"}).is_ok());  // the last two are unknown: ignored
+  REQUIRE(stages.outbox().stats(&stats).is_ok());
+  CHECK(stats.pending == 0);
+  CHECK(client.integer({"XLEN", kStream}) == 0);
+}
+
+TEST_CASE("a read hands out at most max events and keeps the rest of an entry for the next read",
+          "[redis][outbox][batch]") {
+  RedisServer server;
+  Stages stages(server);
+  Client client(server);
+  std::vector<OrderEvent> events = three_events();
+  append_batch(client, events);
+  std::vector<OutboxEntry> first = read_now(stages.outbox(), 2);
+  REQUIRE(first.size() == 2);
+  std::vector<OutboxEntry> second = read_now(stages.outbox(), 2);
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].event.request_id == events[2].request_id);
+  REQUIRE(stages.outbox().ack({first[0].id, first[1].id, second[0].id}).is_ok());
+  CHECK(client.integer({"XLEN", kStream}) == 0);
+}
+
+TEST_CASE("an entry of several events acknowledged in part is handed out again, and acknowledged once the rest is",
+          "[redis][outbox][batch]") {
+  RedisServer server;
+  Stages stages(server);
+  Client client(server);
+  append_batch(client, three_events());
+  std::vector<OutboxEntry> entries = read_now(stages.outbox());
+  REQUIRE(entries.size() == 3);
+  REQUIRE(stages.outbox().ack({entries[0].id}).is_ok());  // the relay failed the other two
+
+  std::vector<OutboxEntry> again = read_within(stages.outbox());
+  REQUIRE(again.size() == 3);  // the entry whole, once its claim time passed
+  CHECK(again[1].deliveries == 2);
+  REQUIRE(stages.outbox().ack({again[1].id, again[2].id}).is_ok());
+  OutboxStats stats;
+  REQUIRE(stages.outbox().stats(&stats).is_ok());
+  CHECK(stats.pending == 0);
+  CHECK(client.integer({"XLEN", kStream}) == 0);
+}
+
+TEST_CASE("an entry of several events delivered too often becomes one dead letter per event, each replayed alone",
+          "[redis][outbox][batch]") {
+  RedisServer server;
+  Stages stages(server);  // outbox.max.deliveries = 3
+  Client client(server);
+  std::vector<OrderEvent> events = three_events();
+  append_batch(client, events);
+  for (std::uint32_t delivery = 1; delivery <= 3; ++delivery) {
+    std::vector<OutboxEntry> entries = read_within(stages.outbox());
+    REQUIRE(entries.size() == 3);
+    CHECK(entries[0].deliveries == delivery);
+  }
+  OutboxStats stats;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do {
+    CHECK(read_now(stages.outbox()).empty());
+    REQUIRE(stages.outbox().stats(&stats).is_ok());
+  } while (stats.dead_lettered < 3 && std::chrono::steady_clock::now() < deadline);
+  CHECK(stats.dead_lettered == 3);
+  CHECK(stats.pending == 0);
+  CHECK(client.integer({"XLEN", kStream}) == 0);
+
+  std::vector<DeadLetter> letters;
+  REQUIRE(stages.outbox().list_dead_letters("", 10, &letters).is_ok());
+  REQUIRE(letters.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(letters[i].decoded);
+    CHECK(letters[i].event.request_id == events[i].request_id);
+    CHECK(letters[i].reason == "delivered 3 times without an ack");
+  }
+  REQUIRE(stages.outbox().replay_dead_letter(letters[1].id).is_ok());
+  std::vector<OutboxEntry> replayed = read_now(stages.outbox());
+  REQUIRE(replayed.size() == 1);
+  CHECK(replayed[0].event.request_id == events[1].request_id);
+  REQUIRE(stages.outbox().stats(&stats).is_ok());
+  CHECK(stats.dead_lettered == 2);
+}
+
+TEST_CASE("an entry of several events with one that does not decode becomes one dead letter per event",
+          "[redis][outbox][batch]") {
+  RedisServer server;
+  Stages stages(server);
+  Client client(server);
+  OrderEvent good = make_event(fresh_product(), 1);
+  client.run({"XADD", kStream, "*", "event", encode_event(good), "event", "{\"v\":1"});
+  CHECK(read_now(stages.outbox()).empty());
+  std::vector<DeadLetter> letters;
+  REQUIRE(stages.outbox().list_dead_letters("", 10, &letters).is_ok());
+  REQUIRE(letters.size() == 2);
+  CHECK(letters[0].decoded);
+  CHECK(letters[0].event.request_id == good.request_id);
+  CHECK_FALSE(letters[1].decoded);
+  CHECK(letters[1].reason.find("event field 2") != std::string::npos);
+  CHECK(client.integer({"XLEN", kStream}) == 0);
 }
 
 }  // namespace flashsale::redis::test

@@ -88,6 +88,18 @@ bool Client::exists(const std::string& key) {
   return integer({"EXISTS", key}) == 1;
 }
 
+std::vector<std::string> Client::events(const std::string& stream) {
+  std::vector<std::string> found;
+  auto range = run({"XRANGE", stream, "-", "+"});
+  for (std::size_t e = 0; range->type == REDIS_REPLY_ARRAY && e < range->elements; ++e) {
+    const redisReply* fields = range->element[e]->element[1];
+    for (std::size_t i = 0; i + 1 < fields->elements; i += 2) {
+      if (std::string(fields->element[i]->str) == "event") found.emplace_back(fields->element[i + 1]->str);
+    }
+  }
+  return found;
+}
+
 std::unique_ptr<redisReply, void (*)(void*)> Client::eval_script(const std::string& name,
                                                                  const std::vector<std::string>& keys,
                                                                  const std::vector<std::string>& args) {

@@ -58,6 +58,9 @@ class Client {
   std::string text(const std::vector<std::string>& argv);   // string/status/error reply
   long long integer(const std::vector<std::string>& argv);  // integer reply (or integer string)
   bool exists(const std::string& key);
+  // The `event` fields of every entry of an outbox stream, in order (an
+  // entry carries one per buyer its admit.lua call accepted).
+  std::vector<std::string> events(const std::string& stream);
   // EVAL of lua/<name>.lua as the plugin ships it.
   std::unique_ptr<redisReply, void (*)(void*)> eval_script(const std::string& name,
                                                            const std::vector<std::string>& keys,
