@@ -17,7 +17,7 @@ FUZZ_SEED ?= 1
 # and WAIT, on one Redis and on a cluster.
 TSAN_TARGETS := flashsale-server flashsale_plugin_memory flashsale_plugin_sqlite flashsale-loadtest \
 	flashsale-memory-tests flashsale-conformance core_tests integration_tests redis_tests redis_cluster_tests
-TSAN_TESTS := memory:|sqlite-persist:|flashsale-memory-tests|core_tests|integration_tests:(2,000 concurrent|the same idem|after a restart|flashsale-loadtest finds|an unpaid order is cancelled|a cancel returns the stock)|redis_tests:(pipeline|sharded stock|redis durability)|redis_cluster_tests:redis cluster
+TSAN_TESTS := memory:|sqlite-persist:|flashsale-memory-tests|core_tests|integration_tests:(2,000 concurrent|the same idem|after a restart|flashsale-loadtest finds|an unpaid order is cancelled|a cancel returns the stock)|redis_tests:(pipeline|sharded stock|redis durability|admit batches|64 threads|500 users)|redis_cluster_tests:redis cluster
 CONFIG ?= etc/embedded.properties
 
 .PHONY: deps build build-asan run run-stack test test-fuzz bench clean
