@@ -35,9 +35,10 @@
 --
 -- Redis does not roll back a script, and it refuses a write for memory only
 -- at a script's first write, so a refused write here is the batch's first and
--- nothing was written. Every buyer's reads come before its writes, and its
--- writes cannot fail on the keys those reads validated (the stream's type is
--- read once, up front). The sale hash is read once, and at the end one XADD
+-- nothing was written. A buyer's writes that can meet a key of another type
+-- (the window, the lock) are SET ... GET, which then refuses and writes
+-- nothing; the others cannot fail on the keys the reads validated (the
+-- stream's type is read once, up front). The sale hash is read once, and at the end one XADD
 -- appends every accepted buyer's event (in order, each an `event` field of
 -- one entry) and one HINCRBY takes what the batch sold. Locks and
 -- idempotency keys expire at the sale hash's own expiry instant, so they all
@@ -45,8 +46,9 @@
 --
 -- Each call and each redis.call costs Redis far more than the command itself
 -- (arguments and reply cross between Lua and Redis): that is why buyers come
--- in batches, and why the common path (a buyer with no lock and no window)
--- asks one EXISTS for both.
+-- in batches, and why the common path (a buyer's first request, with no lock)
+-- is two redis.calls, each a SET ... NX GET that checks and writes at once:
+-- the rate window's and the lock's.
 
 local now = redis.call('TIME')
 local now_us = tonumber(now[1]) * 1000000 + tonumber(now[2])
@@ -97,13 +99,15 @@ local sold = 0
 local events = {}  -- XADD's arguments: 'event', <event>, ... of every accepted buyer
 local write_error  -- the batch's first write refused: nothing was written
 
--- Kept in step with ratelimit.lua (tests/plugins/redis/ratelimit_test.cpp runs both),
--- but the member is the request_id (unique per request, and no number to
--- format). `present` says whether the window exists; false when the buyer is
--- limited.
-local function count_window(window, present, member)
-  local count = 0
-  if present then count = redis.pcall('ZCARD', window) end
+-- The buyer's rate window, counted as ratelimit.lua counts it (kept in step:
+-- tests/plugins/redis/ratelimit_test.cpp runs both): while the subject made
+-- one request within the window, a string holding that request's time and
+-- expiring with it, so a subject's first request (the common case) costs one
+-- SET ... NX; from its second, a sorted set of times, here with the
+-- request_id as member. False when the buyer is limited (or the write was
+-- refused: write_error).
+local function count_log(window, member)
+  local count = redis.pcall('ZCARD', window)
   if type(count) ~= 'number' then return true end  -- a window of another type: skipped
   if count >= limit then
     redis.call('ZREMRANGEBYSCORE', window, '-inf', string.format('%d', now_us - tonumber(window_ms) * 1000))
@@ -119,20 +123,40 @@ local function count_window(window, present, member)
   return true
 end
 
+local function count_window(window, member)
+  local earlier = redis.pcall('SET', window, stamp, 'PX', window_ms, 'NX', 'GET')
+  if not earlier then return true end  -- none within the window: this one is the first
+  if failed(earlier) then
+    if string.find(earlier.err, 'WRONGTYPE', 1, true) then return count_log(window, member) end
+    write_error = earlier
+    return false
+  end
+  if not string.match(earlier, '^%d+$') then return true end  -- not a window this family wrote: skipped
+  if limit <= 1 then return false end
+  redis.call('DEL', window)
+  redis.call('ZADD', window, earlier, earlier .. ':0', stamp, member)
+  redis.call('PEXPIRE', window, window_ms)
+  return true
+end
+
 local function set_expiring(key, value)
   if unit then return redis.pcall('SET', key, value, unit, expiry) end
   return redis.pcall('SET', key, value)
 end
 
+-- Takes the buyer's lock if it is free: false when taken, the holder's
+-- request_id when held, an error for a key of another type (nothing written).
+local function take_lock(lock, request_id)
+  if unit then return redis.pcall('SET', lock, request_id, unit, expiry, 'NX', 'GET') end
+  return redis.pcall('SET', lock, request_id, 'NX', 'GET')
+end
+
 local function admit(lock, idem, window, request_id, user_id, quantity_text, flags, event)
   local quantity = tonumber(quantity_text)
   local has_key, counted = string.byte(flags, 1) == 49, string.byte(flags, 2) == 49
-  local held
-  if counted then
-    held = redis.call('EXISTS', lock, window)
-    local present = held > 0 and redis.call('EXISTS', window) == 1
-    if present then held = held - 1 end
-    if not count_window(window, present, request_id) then return 'rate_limited' end
+  if counted and not count_window(window, request_id) then
+    if write_error then return nil end
+    return 'rate_limited'
   end
 
   if has_key then
@@ -146,19 +170,23 @@ local function admit(lock, idem, window, request_id, user_id, quantity_text, fla
   end
 
   if sale_refusal then return sale_refusal end
-  if held == nil then held = redis.call('EXISTS', lock) end
-  if held > 0 then
-    if redis.call('TYPE', lock)['ok'] ~= 'string' then return 'wrong_type:' .. lock end
-    return 'already_purchased'
+  if remaining - sold < quantity or stream_refusal then
+    -- Refused, but a buyer who holds the lock is told so first.
+    if redis.call('EXISTS', lock) == 1 then
+      if redis.call('TYPE', lock)['ok'] ~= 'string' then return 'wrong_type:' .. lock end
+      return 'already_purchased'
+    end
+    if remaining - sold < quantity then return 'sold_out' end
+    return stream_refusal
   end
-  if remaining - sold < quantity then return 'sold_out' end
-  if stream_refusal then return stream_refusal end
 
-  local locked = set_expiring(lock, request_id)
-  if failed(locked) then
-    write_error = locked
+  local holder = take_lock(lock, request_id)
+  if failed(holder) then
+    if string.find(holder.err, 'WRONGTYPE', 1, true) then return 'wrong_type:' .. lock end
+    write_error = holder
     return nil
   end
+  if holder then return 'already_purchased' end
   if has_key then set_expiring(idem, user_id .. ':' .. quantity_text .. ':' .. request_id) end
   sold = sold + quantity
   events[#events + 1] = 'event'
