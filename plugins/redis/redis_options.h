@@ -20,7 +20,7 @@ struct Options {
   std::int64_t wait_replicas = 0;        // redis.wait.replicas
   std::int64_t wait_timeout_ms = 200;    // redis.wait.timeout.ms
   std::size_t pool_size = 8;             // redis.pool.size: idle connections kept open
-  std::size_t pipeline_connections = 2;  // redis.pipeline.connections: lanes of the pipeline
+  std::size_t pipeline_connections = 1;  // redis.pipeline.connections: lanes of the pipeline
   std::int64_t rate_limit = 1000;        // buy.rate.limit
   std::int64_t rate_window_ms = 1000;
   bool stock_expires = true;  // stock.cache.ttl.hour > 0 (judged by the eviction check)

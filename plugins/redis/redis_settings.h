@@ -16,7 +16,7 @@ inline constexpr SettingSpec kDb = SettingSpec::integer("redis.db", "0", 0, 1024
 inline constexpr SettingSpec kPoolSize =
     SettingSpec::integer("redis.pool.size", "8", 1, 1024, "idle Redis connections kept open (more are opened on demand)");
 inline constexpr SettingSpec kPipelineConnections = SettingSpec::integer(
-    "redis.pipeline.connections", "2", 1, 64, "Redis connections (each with an I/O thread) the buy path pipelines over");
+    "redis.pipeline.connections", "1", 1, 64, "Redis connections (each with an I/O thread) the buy path pipelines over");
 inline constexpr SettingSpec kConnectTimeout =
     SettingSpec::integer("redis.connect.timeout.ms", "1000", 1, 600000, "Redis connect timeout, ms");
 inline constexpr SettingSpec kCommandTimeout = SettingSpec::integer(
