@@ -238,6 +238,14 @@ std::vector<OrderEvent> three_events() {
   return {make_event(product, 1), make_event(product, 2), make_event(product, 3)};
 }
 
+// Every entry acknowledged and trimmed away.
+void check_all_acked(Outbox& outbox, Client& client) {
+  OutboxStats stats;
+  REQUIRE(outbox.stats(&stats).is_ok());
+  CHECK(stats.pending == 0);
+  CHECK(client.integer({"XLEN", kStream}) == 0);
+}
+
 // Reads until something comes (a claim comes only after the claim time).
 std::vector<OutboxEntry> read_within(Outbox& outbox, std::chrono::seconds limit = std::chrono::seconds(10)) {
   auto deadline = std::chrono::steady_clock::now() + limit;
@@ -270,9 +278,7 @@ TEST_CASE("an entry of several events hands each out and is acknowledged once ea
   CHECK(stats.pending == 1);  // the entry waits for its second event
   CHECK(client.integer({"XLEN", kStream}) == 1);
   REQUIRE(stages.outbox().ack({entries[1].id, id + "#7", id + "#x"}).is_ok());  // the last two are unknown: ignored
-  REQUIRE(stages.outbox().stats(&stats).is_ok());
-  CHECK(stats.pending == 0);
-  CHECK(client.integer({"XLEN", kStream}) == 0);
+  check_all_acked(stages.outbox(), client);
 }
 
 TEST_CASE("a read hands out at most max events and keeps the rest of an entry for the next read",
@@ -288,7 +294,7 @@ TEST_CASE("a read hands out at most max events and keeps the rest of an entry fo
   REQUIRE(second.size() == 1);
   CHECK(second[0].event.request_id == events[2].request_id);
   REQUIRE(stages.outbox().ack({first[0].id, first[1].id, second[0].id}).is_ok());
-  CHECK(client.integer({"XLEN", kStream}) == 0);
+  check_all_acked(stages.outbox(), client);
 }
 
 TEST_CASE("an entry of several events acknowledged in part is handed out again, and acknowledged once the rest is",
@@ -305,10 +311,7 @@ TEST_CASE("an entry of several events acknowledged in part is handed out again, 
   REQUIRE(again.size() == 3);  // the entry whole, once its claim time passed
   CHECK(again[1].deliveries == 2);
   REQUIRE(stages.outbox().ack({again[1].id, again[2].id}).is_ok());
-  OutboxStats stats;
-  REQUIRE(stages.outbox().stats(&stats).is_ok());
-  CHECK(stats.pending == 0);
-  CHECK(client.integer({"XLEN", kStream}) == 0);
+  check_all_acked(stages.outbox(), client);
 }
 
 TEST_CASE("an entry of several events delivered too often becomes one dead letter per event, each replayed alone",
