@@ -1,24 +1,15 @@
 -- buy_result.lua: wrk script for a buyer who buys once and then asks for the
--- result once: a POST /api/flash_sale/buy with a distinct user_id, and for
--- every accepted buy one GET /api/flash_sale/result/<request_id>, so a run
--- takes every Redis command of a buy's path, the result lookup included.
--- Environment: PRODUCT_ID (default 1), USER_BASE (first user id; give each
--- run its own range). Each wrk thread owns 10^9 ids above USER_BASE.
+-- result once: a POST /api/flash_sale/buy with a distinct user_id (buyers.lua:
+-- PRODUCT_ID, USER_BASE), and for every accepted buy one GET
+-- /api/flash_sale/result/<request_id>, so a run takes every Redis command of a
+-- buy's path, the result lookup included.
 -- done() (wrk_report.lua) prints one line "WRK_JSON {...}" that clients.py parses.
 
-local threads = {}
-local thread_count = 0
-local product = os.getenv("PRODUCT_ID") or "1"
-local user_base = tonumber(os.getenv("USER_BASE") or "1")
-
-function setup(thread)
-  thread:set("tid", thread_count)
-  thread_count = thread_count + 1
-  table.insert(threads, thread)
-end
+local buyers = require("buyers")
+setup = buyers.setup
 
 function init(args)
-  next_user = user_base + tid * 1000000000
+  next_user = buyers.first_user(tid)
   to_look_up = {}  -- request_ids of accepted buys whose result was not asked yet
 end
 
@@ -26,8 +17,7 @@ function request()
   local id = table.remove(to_look_up)
   if id then return wrk.format("GET", "/api/flash_sale/result/" .. id) end
   next_user = next_user + 1
-  local body = string.format('{"user_id":%d,"product_id":%s,"quantity":1}', next_user, product)
-  return wrk.format("POST", "/api/flash_sale/buy", {["Content-Type"] = "application/json"}, body)
+  return buyers.buy(next_user)
 end
 
 function response(status, headers, body)
