@@ -403,8 +403,14 @@ class RedisAdmission final : public Admission {
   // One admit.lua call for the batch, the WAIT that confirms it (with
   // redis.wait.replicas), then the accepted requests' `pending` states.
   void run_batch(const std::string& tag, const std::vector<BatchedBuyer*>& batch) noexcept {
-    auto fail_all = [&](const Status& status) {
-      for (BatchedBuyer* buyer : batch) buyer->result = AdmitResult{status, {}, false};
+    auto fail_all = [&](const Status& status) noexcept {
+      for (BatchedBuyer* buyer : batch) {
+        try {
+          buyer->result = AdmitResult{status, {}, false};
+        } catch (...) {
+          buyer->result.status = Status(status.code(), std::string());  // no memory for the message
+        }
+      }
     };
     Status status = guarded("redis admit", [&] {
       std::string sale = keys::sale_in(tag);
