@@ -77,7 +77,7 @@ class Connection {
 // (e.g. "NOSCRIPT", "NOGROUP", "BUSYGROUP").
 bool is_redis_error(const Status& status, std::string_view prefix);
 
-std::string reply_text(const redisReply* reply);  // string/status/error value, "" otherwise
+std::string reply_text(const redisReply* reply);       // string/status/error value, "" otherwise
 std::string_view reply_view(const redisReply* reply);  // the same, without a copy: lives as long as the reply
 // The value of an integer reply, or of a string reply holding an integer.
 bool reply_int(const redisReply* reply, std::int64_t* out);

@@ -78,7 +78,8 @@ AdmitResult outcome_of(std::string_view outcome, const std::string& request_id) 
   }
   if (outcome == "sold_out") return refused(Code::sold_out, "sold out");
   if (outcome == "rate_limited") return refused(Code::rate_limited, "too many requests");
-  if (detail("wrong_type:", &text)) return refused(Code::internal, "admit: key " + text + " holds a value of another type");
+  if (detail("wrong_type:", &text))
+    return refused(Code::internal, "admit: key " + text + " holds a value of another type");
   return AdmitResult{unexpected_reply("admit"), {}, false};
 }
 
@@ -130,9 +131,8 @@ class RedisAdmission final : public Admission {
  public:
   explicit RedisAdmission(std::shared_ptr<RedisContext> context)
       : context_(std::move(context)),
-        batches_(kMaxBatch, [this](const std::string& tag, const std::vector<BatchedBuyer*>& batch) {
-          run_batch(tag, batch);
-        }) {}
+        batches_(kMaxBatch,
+                 [this](const std::string& tag, const std::vector<BatchedBuyer*>& batch) { run_batch(tag, batch); }) {}
 
   AdmitResult admit(const AdmitRequest& request) noexcept override {
     AdmitResult result;
@@ -168,11 +168,11 @@ class RedisAdmission final : public Admission {
           if (!registered.is_ok()) return registered;
         }
         Reply reply;
-        Status loaded = context_->run(Script::load_stock, {keys::sale_in(tag)},
-                                      {std::to_string(parts[static_cast<std::size_t>(shard)]),
-                                       std::to_string(stock.start_ms), std::to_string(stock.end_ms),
-                                       std::to_string(stock.ttl_seconds)},
-                                      &reply);
+        Status loaded =
+            context_->run(Script::load_stock, {keys::sale_in(tag)},
+                          {std::to_string(parts[static_cast<std::size_t>(shard)]), std::to_string(stock.start_ms),
+                           std::to_string(stock.end_ms), std::to_string(stock.ttl_seconds)},
+                          &reply);
         if (!loaded.is_ok()) return loaded;
       }
       return Status::ok();
@@ -261,8 +261,9 @@ class RedisAdmission final : public Admission {
         std::int64_t part = parts[static_cast<std::size_t>(shard)];
         if (part == 0) continue;
         std::string tag = layout.tag(shard);
-        status = context_->run(Script::return_stock, {keys::sale_in(tag), keys::topped_up_in(tag, stock_return.top_up_id)},
-                               {std::to_string(part)}, &reply);
+        status =
+            context_->run(Script::return_stock, {keys::sale_in(tag), keys::topped_up_in(tag, stock_return.top_up_id)},
+                          {std::to_string(part)}, &reply);
         if (!status.is_ok()) return status;
       }
       return Status::ok();

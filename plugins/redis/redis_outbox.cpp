@@ -102,10 +102,10 @@ struct Stream {
   const std::string dead;
   const std::string replays;
 
-  std::mutex mutex;               // the fields below
-  std::string cursor = "0-0";     // where the next XAUTOCLAIM scan starts
-  Clock::time_point last_claim;   // of the last scan started; epoch = never
-  Clock::time_point last_entries; // when a read last found entries; epoch = never
+  std::mutex mutex;                // the fields below
+  std::string cursor = "0-0";      // where the next XAUTOCLAIM scan starts
+  Clock::time_point last_claim;    // of the last scan started; epoch = never
+  Clock::time_point last_entries;  // when a read last found entries; epoch = never
 
   // The id an entry of this stream has outside the stage.
   std::string outer_id(const std::string& id) const { return tag.empty() ? id : tag + "." + id; }
@@ -213,7 +213,8 @@ class RedisOutbox final : public Outbox {
       for (const std::string& id : ids) {
         std::string entry = batches_.acked(id);  // "" while events of its entry are still out
         std::string stream, raw;
-        if (!entry.empty() && split_id(entry, &stream, &raw)) by_stream[stream].push_back(raw);  // else unknown: ignored
+        if (!entry.empty() && split_id(entry, &stream, &raw))
+          by_stream[stream].push_back(raw);  // else unknown: ignored
       }
       for (const auto& [stream, raw_ids] : by_stream) {
         std::vector<std::string> args{context_->options.group};
@@ -328,9 +329,8 @@ class RedisOutbox final : public Outbox {
     if (taken >= max) return Status::ok();
     if (!context_->cluster()) {
       Stream& stream = *streams.front();
-      return with_group(stream, [&] {
-        return read_one(stream, max - taken, taken == 0 ? wait : std::chrono::milliseconds(0), out);
-      });
+      return with_group(
+          stream, [&] { return read_one(stream, max - taken, taken == 0 ? wait : std::chrono::milliseconds(0), out); });
     }
     Status polled = poll_streams(visit, max - taken, out);
     if (polled.is_ok() && out->size() == before) polled = first_error;
@@ -347,8 +347,8 @@ class RedisOutbox final : public Outbox {
 
   Status create_group(const Stream& stream) {
     Reply reply;
-    Status status = context_->command_pooled(
-        {"XGROUP", "CREATE", stream.name, context_->options.group, "0", "MKSTREAM"}, &reply);
+    Status status =
+        context_->command_pooled({"XGROUP", "CREATE", stream.name, context_->options.group, "0", "MKSTREAM"}, &reply);
     if (is_redis_error(status, "BUSYGROUP")) return Status::ok();
     return status;
   }
@@ -431,7 +431,8 @@ class RedisOutbox final : public Outbox {
         return unexpected_reply("SSCAN");
       }
       cursor = reply_text(reply->element[0]);
-      for (std::size_t i = 0; i < reply->element[1]->elements; ++i) names.push_back(reply_text(reply->element[1]->element[i]));
+      for (std::size_t i = 0; i < reply->element[1]->elements; ++i)
+        names.push_back(reply_text(reply->element[1]->element[i]));
     } while (cursor != "0" && !cursor.empty());
     std::sort(names.begin(), names.end());
     std::lock_guard lock(streams_mutex_);
@@ -675,8 +676,7 @@ class RedisOutbox final : public Outbox {
   Status dead_range(const Stream& stream, const std::string& from, const std::string& to, std::size_t count,
                     std::vector<DeadLetter>* out) {
     Reply reply;
-    Status status =
-        context_->command_pooled({"XRANGE", stream.dead, from, to, "COUNT", std::to_string(count)}, &reply);
+    Status status = context_->command_pooled({"XRANGE", stream.dead, from, to, "COUNT", std::to_string(count)}, &reply);
     if (!status.is_ok()) return status;
     if (reply->type != REDIS_REPLY_ARRAY) return unexpected_reply("XRANGE");
     for (std::size_t i = 0; i < reply->elements; ++i) {

@@ -35,7 +35,7 @@ TEST_CASE("admit batches: buyers queued behind a batch in flight go together, up
   constexpr std::size_t kBound = 4;
   std::mutex mutex;
   std::condition_variable released_changed;
-  bool released = false;  // the first batch is held in flight until then
+  bool released = false;                          // the first batch is held in flight until then
   std::vector<std::vector<std::string>> batches;  // the request ids of each batch, in order
   std::atomic<bool> mixed_tags{false};
   AdmitBatches admit_batches(kBound, [&](const std::string& tag, const std::vector<BatchedBuyer*>& batch) {

@@ -230,20 +230,20 @@ TEST_CASE("one admit.lua call judges a batch of buyers one after the other", "[r
   const std::string stream = "flash_sale:order_events";
   struct Buyer {
     UserId user;
-    std::string key;   // idempotency key, "" for none
-    bool counted;      // counts its rate window ("u:<user>")
+    std::string key;  // idempotency key, "" for none
+    bool counted;     // counts its rate window ("u:<user>")
     const char* expected;
   };
   // Stock 3, one request per window and subject.
   std::vector<Buyer> buyers = {
       {1, "", false, "ok"},
-      {1, "", false, "already_purchased"},        // the lock the buyer before took
+      {1, "", false, "already_purchased"},  // the lock the buyer before took
       {2, "k2", false, "ok"},
-      {2, "k2", false, "replay:r2"},              // the key the buyer before stored
+      {2, "k2", false, "replay:r2"},  // the key the buyer before stored
       {9, "k2", false, "idempotency_key_reused"},
       {3, "", true, "ok"},
-      {3, "", true, "rate_limited"},              // the window the buyer before counted
-      {4, "", false, "sold_out"},                 // stock 3 is gone within the batch
+      {3, "", true, "rate_limited"},  // the window the buyer before counted
+      {4, "", false, "sold_out"},     // stock 3 is gone within the batch
   };
   std::vector<std::string> script_keys{keys::sale(product), stream, keys::paused(product)};
   std::vector<std::string> args{"1", "60000"};

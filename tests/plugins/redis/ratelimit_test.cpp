@@ -117,8 +117,7 @@ TEST_CASE("a rate window is a string for one request and a sorted set from the s
   CHECK(client.integer({"ZCARD", window}) == 2);
   CHECK(stages.admission().admit(AdmitRequest{make_event(product, 6), "", "u:5"}).status.is_ok());
   CHECK(client.integer({"ZCARD", window}) == 3);
-  CHECK(stages.admission().admit(AdmitRequest{make_event(product, 7), "", "u:5"}).status.code() ==
-        Code::rate_limited);
+  CHECK(stages.admission().admit(AdmitRequest{make_event(product, 7), "", "u:5"}).status.code() == Code::rate_limited);
   REQUIRE(stages.ratelimit().allow("u:5", &allowed).is_ok());
   CHECK_FALSE(allowed);
 
@@ -139,8 +138,7 @@ TEST_CASE("with a limit of one a subject's second request within the window is r
   SaleFixture sale(10, {{"buy.rate.limit", "1"}, {"buy.rate.window.sec", "60"}});
   auto& [server, stages, client, product] = sale;
   REQUIRE(stages.admission().admit(AdmitRequest{make_event(product, 1), "", "u:1"}).status.is_ok());
-  CHECK(stages.admission().admit(AdmitRequest{make_event(product, 2), "", "u:1"}).status.code() ==
-        Code::rate_limited);
+  CHECK(stages.admission().admit(AdmitRequest{make_event(product, 2), "", "u:1"}).status.code() == Code::rate_limited);
   bool allowed = true;
   REQUIRE(stages.ratelimit().allow("u:1", &allowed).is_ok());
   CHECK_FALSE(allowed);
