@@ -1,5 +1,6 @@
 #include "kafka_dead_letters.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <map>
@@ -20,7 +21,6 @@ constexpr const char* kAttemptsHeader = "flashsale-attempts";
 constexpr const char* kReplayedHeader = "flashsale-replayed";   // on a marker: the id it replayed
 constexpr const char* kReplayOfHeader = "flashsale-replay-of";  // on a replay: <dlq topic>/<id>
 constexpr int kMetadataTimeoutMs = 5000;
-constexpr std::chrono::seconds kScanTimeout{15};
 
 using Position = std::pair<std::int32_t, std::int64_t>;  // partition, offset
 
@@ -61,7 +61,9 @@ DeadLetterTopic::DeadLetterTopic(const Settings& settings, Logger* logger, Publi
       logger_(logger),
       publisher_(publisher),
       topic_(settings.get(setting::kTopic)),
-      dlq_topic_(settings.get(setting::kDlqTopic).empty() ? topic_ + ".dlq" : settings.get(setting::kDlqTopic)) {}
+      dlq_topic_(settings.get(setting::kDlqTopic).empty() ? topic_ + ".dlq" : settings.get(setting::kDlqTopic)),
+      max_scan_(static_cast<std::size_t>(settings.get_int(setting::kDlqListMax, nullptr))),
+      scan_timeout_(settings.get_int(setting::kDlqListTimeout, nullptr)) {}
 
 DeadLetterTopic::~DeadLetterTopic() {
   if (reader_ == nullptr) return;
@@ -144,10 +146,10 @@ Status DeadLetterTopic::scan(std::vector<Stored>* live) {
     end[partition] = high;
     total += static_cast<std::size_t>(high - low);
   }
-  if (total > kMaxScan) {
+  if (total > max_scan_) {
     rd_kafka_topic_partition_list_destroy(assignment);
     return {Code::unavailable, dlq_topic_ + " holds " + std::to_string(total) + " messages, more than the " +
-                                   std::to_string(kMaxScan) + " a listing reads"};
+                                   std::to_string(max_scan_) + " a listing reads (kafka.dlq.list.max)"};
   }
   if (end.empty()) {
     rd_kafka_topic_partition_list_destroy(assignment);
@@ -157,9 +159,11 @@ Status DeadLetterTopic::scan(std::vector<Stored>* live) {
   rd_kafka_topic_partition_list_destroy(assignment);
 
   std::map<Position, Stored> found;
-  auto deadline = std::chrono::steady_clock::now() + kScanTimeout;
+  auto deadline = std::chrono::steady_clock::now() + scan_timeout_;
   while (!end.empty() && std::chrono::steady_clock::now() < deadline) {
-    rd_kafka_message_t* message = rd_kafka_consumer_poll(reader_, 200);
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    rd_kafka_message_t* message =
+        rd_kafka_consumer_poll(reader_, static_cast<int>(std::clamp<std::int64_t>(left.count(), 1, 200)));
     if (message == nullptr) continue;
     if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       logger_->log(LogLevel::warning, "kafka dead letters", rd_kafka_message_errstr(message));
@@ -193,7 +197,10 @@ Status DeadLetterTopic::scan(std::vector<Stored>* live) {
     rd_kafka_message_destroy(message);
   }
   rd_kafka_assign(reader_, nullptr);
-  if (!end.empty()) return {Code::unavailable, "reading " + dlq_topic_ + " took too long"};
+  if (!end.empty()) {
+    return {Code::unavailable, "reading " + dlq_topic_ + " took longer than kafka.dlq.list.timeout.ms (" +
+                                   std::to_string(scan_timeout_.count()) + " ms)"};
+  }
   for (auto& [position, stored] : found) live->push_back(std::move(stored));
   return Status::ok();
 }

@@ -5,7 +5,9 @@
 // (flashsale-attempts), so kcat shows an operator everything.
 //
 // Listing reads the topic from its start with a consumer of its own
-// (assigned, never in a group, never committing), at most kMaxScan messages.
+// (assigned, never in a group, never committing), at most kafka.dlq.list.max
+// messages (a larger topic is refused: read it with kcat, or replay and let
+// retention drop it) for at most kafka.dlq.list.timeout.ms.
 // A replay produces the message back to kafka.topic and then a marker to the
 // dead letter's own partition (empty value, header flashsale-replayed: <id>):
 // the topic itself remembers what was replayed, in order after the dead
@@ -22,6 +24,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -44,10 +47,6 @@ struct Origin {
 
 class DeadLetterTopic {
  public:
-  // The most messages one listing reads; a larger topic is refused (read it
-  // with kcat, or replay and let retention drop it).
-  static constexpr std::size_t kMaxScan = 100000;
-
   // `publisher` and `logger` outlive this object.
   DeadLetterTopic(const Settings& settings, Logger* logger, Publisher* publisher);
   ~DeadLetterTopic();
@@ -76,8 +75,10 @@ class DeadLetterTopic {
   Settings settings_;
   Logger* logger_;
   Publisher* publisher_;
-  std::string topic_;      // kafka.topic, where replays go
-  std::string dlq_topic_;  // kafka.dlq.topic
+  std::string topic_;                             // kafka.topic, where replays go
+  std::string dlq_topic_;                         // kafka.dlq.topic
+  const std::size_t max_scan_;                    // kafka.dlq.list.max
+  const std::chrono::milliseconds scan_timeout_;  // kafka.dlq.list.timeout.ms
   std::mutex reader_mutex_;
   rd_kafka_t* reader_ = nullptr;  // made on the first listing
   std::atomic<std::uint64_t> written_{0};

@@ -141,6 +141,8 @@ Backend* make_backend(const Settings& settings, const HostServices& host, std::s
     std::string bad;
     settings.get_int(setting::kDeliveryTimeout, &bad);
     settings.get_int(setting::kMaxAttempts, &bad);
+    settings.get_int(setting::kDlqListMax, &bad);
+    settings.get_int(setting::kDlqListTimeout, &bad);
     if (!bad.empty()) {
       *error = bad;
       return nullptr;

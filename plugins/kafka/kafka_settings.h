@@ -26,13 +26,18 @@ inline constexpr SettingSpec kMaxAttempts = SettingSpec::integer(
     "times the consumer may fail to persist a message (not counting outages) before it goes to kafka.dlq.topic");
 inline constexpr SettingSpec kDlqTopic = SettingSpec::text(
     "kafka.dlq.topic", "", "dead-letter topic for messages the consumer cannot process (empty = <kafka.topic>.dlq)");
+inline constexpr SettingSpec kDlqListMax = SettingSpec::integer(
+    "kafka.dlq.list.max", "100000", 1, 10000000,
+    "most messages of kafka.dlq.topic one dead-letter listing reads; a larger topic is refused (read it with kcat)");
+inline constexpr SettingSpec kDlqListTimeout = SettingSpec::integer(
+    "kafka.dlq.list.timeout.ms", "15000", 1, 600000, "longest one dead-letter listing may spend reading, ms");
 inline constexpr SettingSpec kProducer =
     SettingSpec::prefix("kafka.producer.", "any librdkafka producer property (acks and idempotence stay fixed)");
 inline constexpr SettingSpec kConsumer = SettingSpec::prefix(
     "kafka.consumer.", "any librdkafka consumer property (group, commits and offset reset stay fixed)");
 
-inline constexpr SettingSpec kAll[] = {kBrokers,      kTopic,       kGroupId,  kDeliveryTimeout, kLinger,
-                                       kFetchWaitMax, kMaxAttempts, kDlqTopic, kProducer,        kConsumer};
+inline constexpr SettingSpec kAll[] = {kBrokers,     kTopic,    kGroupId,    kDeliveryTimeout, kLinger,   kFetchWaitMax,
+                                       kMaxAttempts, kDlqTopic, kDlqListMax, kDlqListTimeout,  kProducer, kConsumer};
 inline constexpr std::size_t kCount = std::size(kAll);
 
 }  // namespace flashsale::kafka::setting

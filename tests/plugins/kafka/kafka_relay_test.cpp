@@ -18,11 +18,11 @@
 #include <thread>
 
 #include "dev_broker.h"
-#include "support/test_logger.h"
 #include "flashsale/event_codec.h"
 #include "host/plugin_host.h"
 #include "pipeline/request_id.h"
 #include "support/temp_dir.h"
+#include "support/test_logger.h"
 
 using namespace std::chrono_literals;
 using flashsale::OrderEvent;
@@ -171,7 +171,8 @@ TEST_CASE("the consumer's lag per partition is the high watermark less what it h
   auto sent = events(20);
   require_all_delivered(*relay, sent);
   std::vector<OrderEvent> first;
-  for (auto deadline = std::chrono::steady_clock::now() + 30s; first.empty() && std::chrono::steady_clock::now() < deadline;) {
+  for (auto deadline = std::chrono::steady_clock::now() + 30s;
+       first.empty() && std::chrono::steady_clock::now() < deadline;) {
     REQUIRE(relay->poll(1, 500ms, &first).is_ok());
   }
   REQUIRE(first.size() == 1);
@@ -363,4 +364,49 @@ TEST_CASE("a fatal idempotent-producer error is survived by a fresh producer", "
     for (const auto& e : got) ids.insert(e.request_id);
   }
   for (const auto& id : expected) CHECK(ids.count(id) == 1);
+}
+
+TEST_CASE("a dead-letter listing past kafka.dlq.list.max or kafka.dlq.list.timeout.ms answers unavailable naming it",
+          "[kafka]") {
+  KafkaFixture kafka(1);
+  constexpr int kDead = 2000;
+  {
+    char errstr[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", kafka.broker.bootstrap().c_str(), errstr, sizeof errstr);
+    rd_kafka_t* raw = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    REQUIRE(raw != nullptr);
+    const std::string value = "a message moved aside";
+    for (int i = 0; i < kDead; ++i) {
+      REQUIRE(rd_kafka_producev(raw, RD_KAFKA_V_TOPIC("orders.dlq"), RD_KAFKA_V_PARTITION(0),
+                                RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR);
+    }
+    REQUIRE(rd_kafka_flush(raw, 30000) == RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_destroy(raw);
+  }
+  auto relay_with = [&](const char* key, const char* value) {
+    flashsale::Config config = kafka.config();
+    config.settings.set(key, value);
+    return flashsale::PluginHost(config).make_stages().relay;
+  };
+  std::vector<flashsale::DeadLetter> letters;
+
+  auto all = relay_with("kafka.dlq.list.max", std::to_string(kDead).c_str());
+  REQUIRE(all->list_dead_letters("", 5, &letters).is_ok());
+  CHECK(letters.size() == 5);
+
+  letters.clear();
+  flashsale::Status over =
+      relay_with("kafka.dlq.list.max", std::to_string(kDead - 1).c_str())->list_dead_letters("", 5, &letters);
+  CHECK(over.code() == flashsale::Code::unavailable);
+  CHECK(over.message().find("kafka.dlq.list.max") != std::string::npos);
+  CHECK(letters.empty());
+
+  // 1 ms cannot read 2,000 messages.
+  flashsale::Status slow = relay_with("kafka.dlq.list.timeout.ms", "1")->list_dead_letters("", 5, &letters);
+  CHECK(slow.code() == flashsale::Code::unavailable);
+  CHECK(slow.message().find("kafka.dlq.list.timeout.ms") != std::string::npos);
+  CHECK(letters.empty());
 }
