@@ -97,8 +97,28 @@ def write(path, rows, notes, started, load_before, load_after, extra_sections):
     for title, body in extra_sections:
         lines += [f"## {title}", "", body, ""]
     lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
+    text = "\n".join(lines)
+    kept = kept_part(path)
+    if kept:
+        text += "\n" + kept
     with open(path, "w") as f:
-        f.write("\n".join(lines))
+        f.write(text)
+
+
+# Everything below this line of RESULTS.md is written by hand (where the
+# targets stand, comparisons that take two builds) and a new run keeps it.
+KEPT_MARKER = "<!-- Written by hand below this line: bench/e2e/report.py keeps it as it is. -->"
+
+
+def kept_part(path):
+    """The hand-written tail of the file at `path`, from KEPT_MARKER on ("" when there is none)."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        return ""
+    at = text.find(KEPT_MARKER)
+    return text[at:] if at >= 0 else ""
 
 
 def now():
