@@ -217,9 +217,6 @@ TEST_CASE("a sale hash without expires_ms gives the lock its remaining time", "[
   CHECK(client.integer({"PTTL", keys::user_lock(forever, 42)}) == -1);
 }
 
-}  // namespace flashsale::redis::test
-
-namespace flashsale::redis::test {
 
 // Buyers who arrive together share one admit.lua call (admit_batches.h):
 // each must get exactly the answer a call of its own would have given,

@@ -219,9 +219,6 @@ TEST_CASE("read waits up to `wait` for a new entry", "[redis][outbox]") {
   CHECK(std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(180));
 }
 
-}  // namespace flashsale::redis::test
-
-namespace flashsale::redis::test {
 
 namespace {
 

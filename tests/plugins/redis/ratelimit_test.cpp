@@ -28,9 +28,6 @@ TEST_CASE("the rate limiter allows `limit` requests per window and subject", "[r
   CHECK(allowed);
 }
 
-}  // namespace flashsale::redis::test
-
-namespace flashsale::redis::test {
 
 TEST_CASE("an admission with a rate-limit subject counts in the limiter's window and refuses over it",
           "[redis][ratelimit][admit]") {
@@ -63,9 +60,6 @@ TEST_CASE("an admission with a rate-limit subject counts in the limiter's window
   CHECK(sale.remaining() == 7);
 }
 
-}  // namespace flashsale::redis::test
-
-namespace flashsale::redis::test {
 
 // admit.lua reads the pause flag once per call and takes the window and the
 // lock each by a SET ... NX GET: each mix of them must still give its own
@@ -95,9 +89,6 @@ TEST_CASE("with the buyer's rate window present a held lock and a paused sale ar
   CHECK(sale.remaining() == 6);
 }
 
-}  // namespace flashsale::redis::test
-
-namespace flashsale::redis::test {
 
 // A subject's window is a string while it made one request within the
 // window (one SET ... NX), and a sorted set from its second: both scripts
