@@ -96,6 +96,7 @@ end
 if paused then sale_refusal = 'sale_paused' end
 
 local sold = 0
+local replayed_key, replayed_value  -- a replayed buyer's idempotency key and what it holds
 local events = {}  -- XADD's arguments: 'event', <event>, ... of every accepted buyer
 local write_error  -- the batch's first write refused: nothing was written
 
@@ -164,7 +165,10 @@ local function admit(lock, idem, window, request_id, user_id, quantity_text, fla
     if failed(earlier) then return 'wrong_type:' .. idem end
     if earlier then
       local user, qty, id = string.match(earlier, '^([^:]*):([^:]*):(.*)$')
-      if user == user_id and tonumber(qty) == quantity then return 'replay:' .. id end
+      if user == user_id and tonumber(qty) == quantity then
+        replayed_key, replayed_value = idem, earlier
+        return 'replay:' .. id
+      end
       return 'idempotency_key_reused'
     end
   end
@@ -205,5 +209,14 @@ if write_error then return write_error end
 if sold > 0 then
   redis.call('XADD', KEYS[2], '*', unpack(events))
   redis.call('HINCRBY', KEYS[1], 'remaining', -sold)
+elseif replayed_key then
+  -- A replay is confirmed by a WAIT on this call's connection, which counts
+  -- that connection's writes only: were nothing written here, it would
+  -- confirm an offset older than the replayed admission (made on another
+  -- connection, perhaps not on any replica yet). The key rewritten as it is
+  -- puts a write after it. Refused (out of memory), it was the call's first
+  -- write: nothing was written and the batch fails.
+  local rewritten = redis.pcall('SET', replayed_key, replayed_value, 'KEEPTTL')
+  if failed(rewritten) then return rewritten end
 end
 return outcomes

@@ -85,6 +85,12 @@ def commandstats(cli):
     return stats
 
 
+def io_events(cli):
+    """(reads, writes) Redis has processed on its client sockets: each read is a wake-up with input."""
+    fields = info(cli, "stats")
+    return int(fields["total_reads_processed"]), int(fields["total_writes_processed"])
+
+
 def finished(addr):
     counters = clients.http(addr, "GET", "/healthz")["counters"]
     return counters["buy_accepted"], counters["finished_success"] + counters["finished_failed"]
@@ -107,17 +113,19 @@ def wait_settled(addr, cli, timeout=120):
 def measure(addr, cli, meter, product, user_base):
     """One wrk run: the deltas of accepted buys, lookups, Redis's cost and commandstats."""
     accepted0 = wait_settled(addr, cli)
-    stats0 = commandstats(cli)
+    stats0, io0 = commandstats(cli), io_events(cli)
     meter.start()
     wrk, command = clients.wrk(addr, RUN_SECONDS, CONNECTIONS, product=product, user_base=user_base,
                                script="buy_result.lua")
     accepted = wait_settled(addr, cli) - accepted0
     cost, stats = meter.stop(), commandstats(cli)
+    io = [after - before for after, before in zip(io_events(cli), io0)]
     delta = {name: (calls - stats0.get(name, (0, 0))[0], usec - stats0.get(name, (0, 0))[1])
              for name, (calls, usec) in stats.items()}
     delta = {name: d for name, d in delta.items() if d[0] > 0}
     return {"accepted": accepted, "requests": wrk["requests"], "rps": wrk["rps"],
             "cost_per_buy": cost / max(1, accepted), "kernel_per_buy": meter.sys_usec / max(1, accepted),
+            "reads_per_buy": io[0] / max(1, accepted), "writes_per_buy": io[1] / max(1, accepted),
             "commands": delta}, command
 
 
@@ -191,6 +199,8 @@ def summarize(runs, bottom, command):
     note = ("Commands a script calls are counted under their own name too (their time is inside the "
             "script's). Runs: " + ", ".join(f"{r['accepted']:,} buys at {r['rps']:,.0f} req/s, "
                                           f"{r['cost_per_buy']:,.{digits}f} {UNIT}" + (kernel(r) if kernel else "")
+                                          + f", {r['reads_per_buy']:.2f} socket reads and "
+                                            f"{r['writes_per_buy']:.2f} writes per buy"
                                           for r in runs) + ".")
     if not CALLGRIND:
         note += f" Floor: {bottom['cost_per_call']:.1f} µs per call (kernel {bottom['kernel_per_call']:.1f})."

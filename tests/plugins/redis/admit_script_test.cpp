@@ -217,7 +217,6 @@ TEST_CASE("a sale hash without expires_ms gives the lock its remaining time", "[
   CHECK(client.integer({"PTTL", keys::user_lock(forever, 42)}) == -1);
 }
 
-
 // Buyers who arrive together share one admit.lua call (admit_batches.h):
 // each must get exactly the answer a call of its own would have given,
 // including from the buyers before it in the same batch.
@@ -279,6 +278,56 @@ TEST_CASE("one admit.lua call judges a batch of buyers one after the other", "[r
   CHECK(client.text({"GET", keys::user_lock(product, 3)}) == "r5");
   CHECK_FALSE(client.exists(keys::user_lock(product, 4)));
   CHECK(client.text({"TYPE", keys::rate_window("u:3")}) == "string");  // one request counted
+}
+
+namespace {
+
+// Writes Redis has made since its last save: each one is in the replication
+// stream, so a WAIT on the connection that made it covers everything before.
+long long writes_so_far(Client& client) {
+  std::string info = client.text({"INFO", "persistence"});
+  const std::string field = "rdb_changes_since_last_save:";
+  auto at = info.find(field);
+  REQUIRE(at != std::string::npos);
+  return std::stoll(info.substr(at + field.size()));
+}
+
+}  // namespace
+
+TEST_CASE("a call that only replays still writes so that a WAIT behind it covers the replayed admission",
+          "[redis][admit][batch]") {
+  SaleFixture sale(5);
+  auto& [server, stages, client, product] = sale;
+  OrderEvent first = make_event(product, 1);
+  REQUIRE(stages.admission().admit(AdmitRequest{first, "k"}).status.is_ok());
+  const std::string idem = keys::idempotency(product, "k");
+  const std::string stored = client.text({"GET", idem});
+  const long long ttl = client.integer({"PTTL", idem});
+
+  const std::string lock = keys::user_lock(product, 1);
+  OrderEvent again = make_event(product, 1);
+  std::vector<std::string> script_keys{
+      keys::sale(product), "flash_sale:order_events", keys::paused(product), lock, idem, lock};
+  std::vector<std::string> args{"5", "60000", again.request_id, "1", "1", "10", encode_event(again)};
+  const long long before = writes_so_far(client);
+  auto reply = client.eval_script("admit", script_keys, args);
+  REQUIRE(reply->type == REDIS_REPLY_ARRAY);
+  REQUIRE(reply->elements == 1);
+  CHECK(std::string(reply->element[0]->str, reply->element[0]->len) == "replay:" + first.request_id);
+  CHECK(writes_so_far(client) > before);
+  CHECK(client.text({"GET", idem}) == stored);  // rewritten as it was
+  long long kept = client.integer({"PTTL", idem});
+  CHECK(kept > 0);
+  CHECK(kept <= ttl);
+  CHECK(sale.remaining() == 4);
+
+  // Out of memory that write is the call's first: refused, the call fails with nothing written.
+  client.run({"CONFIG", "SET", "maxmemory", "1"});
+  auto refused = client.eval_script("admit", script_keys, args);
+  client.run({"CONFIG", "SET", "maxmemory", "0"});
+  REQUIRE(refused->type == REDIS_REPLY_ERROR);
+  CHECK(std::string(refused->str).find("OOM") != std::string::npos);
+  CHECK(client.text({"GET", idem}) == stored);
 }
 
 TEST_CASE("a refused first write fails the whole batch and writes nothing", "[redis][admit][batch]") {
