@@ -11,7 +11,9 @@
 -- A dead-lettered entry is copied to KEYS[2] with origin_id, reason and
 -- deliveries fields in front of its own, then acknowledged and deleted from
 -- KEYS[1]; an entry of several events (an admission batch) becomes one dead
--- letter per event, as outbox_dead_letter.lua splits it.
+-- letter per event (lib/dead_letter.lua, shared with outbox_dead_letter.lua).
+
+--#include lib/dead_letter.lua
 
 local group, max = ARGV[1], tonumber(ARGV[6])
 local claimed = redis.call('XAUTOCLAIM', KEYS[1], group, ARGV[2], ARGV[3], ARGV[4], 'COUNT', ARGV[5])
@@ -21,22 +23,7 @@ for _, entry in ipairs(claimed[2]) do
   local pending = redis.call('XPENDING', KEYS[1], group, id, id, 1)
   local deliveries = pending[1] and tonumber(pending[1][4]) or 1
   if deliveries > max then
-    local reason = 'delivered ' .. (deliveries - 1) .. ' times without an ack'
-    local events = 0
-    for i = 1, #fields, 2 do
-      if fields[i] == 'event' then events = events + 1 end
-    end
-    if events <= 1 then
-      redis.call('XADD', KEYS[2], '*', 'origin_id', id, 'reason', reason, 'deliveries', deliveries - 1,
-                 unpack(fields))
-    else
-      for i = 1, #fields, 2 do
-        if fields[i] == 'event' then
-          redis.call('XADD', KEYS[2], '*', 'origin_id', id, 'reason', reason, 'deliveries', deliveries - 1, 'event',
-                     fields[i + 1])
-        end
-      end
-    end
+    dead_letter(KEYS[2], id, fields, 'delivered ' .. (deliveries - 1) .. ' times without an ack', deliveries - 1)
     redis.call('XACK', KEYS[1], group, id)
     redis.call('XDEL', KEYS[1], id)
     dead = dead + 1
