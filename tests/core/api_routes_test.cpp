@@ -169,6 +169,10 @@ TEST_CASE("preload hands the admit stage the product's stock_shards and a shardi
   CHECK(shown.status == 200);
   CHECK_THAT(shown.body, Catch::Contains(R"("remaining":9,"remaining_by_shard":[3,2,2,2])") &&
                              Catch::Contains(R"("stock_shards":4)"));
+  HttpResponse reconciled = api.call("GET", "/api/admin/reconcile/" + product, "", kAdmin);
+  CHECK(reconciled.status == 200);
+  CHECK_THAT(reconciled.body, Catch::Contains(R"("admit_remaining":9,)") &&
+                                  Catch::Contains(R"("admit_remaining_by_shard":[3,2,2,2])"));
 }
 
 TEST_CASE("a buy is refused for an invalid body or an unknown product and rate-limited by address", "[routes]") {

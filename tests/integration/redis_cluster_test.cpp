@@ -149,6 +149,14 @@ void sale_on_cluster(int shards, RedisClusterOptions options = {}, std::map<std:
   INFO(reconciled.body);
   CHECK(reconciled.num("admit_remaining") == 0);
   CHECK(reconciled.json->getValue<bool>("reconciled"));
+  if (shards > 1) {
+    auto by_shard = reconciled.json->getArray("admit_remaining_by_shard");
+    REQUIRE(by_shard);
+    REQUIRE(by_shard->size() == static_cast<std::size_t>(shards));
+    for (std::size_t i = 0; i < by_shard->size(); ++i) CHECK(by_shard->getElement<long long>(i) == 0);
+  } else {
+    CHECK_FALSE(reconciled.json->has("admit_remaining_by_shard"));
+  }
   CHECK(server->stop() == 0);
 }
 

@@ -300,6 +300,7 @@ HttpResponse reconcile(const ApiContext& context, const HttpRequest&, std::strin
     std::int64_t in_flight =
         product.stock + sales.quantity_added_complete() - level.remaining - sales.quantity_held();
     json.field("admit_remaining", level.remaining).field("in_flight", in_flight).field("reconciled", in_flight == 0);
+    if (!level.shards.empty()) json.raw("admit_remaining_by_shard", int_array(level.shards));
   } else {
     json.raw("admit_remaining", "null").raw("in_flight", "null").field("reconciled", false);
   }
