@@ -98,7 +98,7 @@ std::string tagged_stream(const std::string& base, const std::string& tag) {
 }
 
 std::string stream_registry(const std::string& base) {
-  return base + ":streams";
+  return base + ":live_streams";
 }
 
 std::string dead_letters(const std::string& stream) {

@@ -40,7 +40,9 @@ std::string shard_plan(ProductId product);   // string: "<part>,<part>,...", the
 // On a cluster, the outbox stream of one hash tag: <base>{<tag>}, so admit.lua
 // can append to it in the product's slot.
 std::string tagged_stream(const std::string& base, const std::string& tag);
-std::string stream_registry(const std::string& base);       // <base>:streams, a set: every tagged stream in use
+// <base>:live_streams, a sorted set: every tagged stream in use -> the instant
+// (ms) its sale expires ("+inf": never); the outbox reader prunes it.
+std::string stream_registry(const std::string& base);
 std::string dead_letters(const std::string& stream);         // <stream>:dead
 std::string dead_letter_replays(const std::string& stream);  // <stream>:dead:replayed, a counter
 

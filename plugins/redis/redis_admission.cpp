@@ -164,7 +164,7 @@ class RedisAdmission final : public Admission {
       for (int shard = 0; shard < layout.count; ++shard) {
         std::string tag = layout.tag(shard);
         if (context_->cluster()) {
-          Status registered = register_stream(tag);
+          Status registered = register_stream(tag, stock.ttl_seconds);
           if (!registered.is_ok()) return registered;
         }
         Reply reply;
@@ -277,15 +277,25 @@ class RedisAdmission final : public Admission {
     return context_->cluster() ? keys::tagged_stream(base, tag) : base;
   }
 
-  // On a cluster, before a shard's first stock: its outbox stream gets its
-  // group and joins the registry the outbox reads (redis_outbox.cpp), so no
-  // event is appended to a stream nobody reads.
-  Status register_stream(const std::string& tag) {
+  // On a cluster, before a shard's stock is loaded: its outbox stream gets
+  // its group and joins the registry the outbox reads (redis_outbox.cpp), so
+  // no event is appended to a stream nobody reads. Its score is when the
+  // stock will expire (by this process's clock: the reader checks the sale
+  // hash itself before it forgets a stream, so a clock behind Redis's only
+  // delays that); GT, so a later sale's expiry only raises it.
+  Status register_stream(const std::string& tag, std::int64_t ttl_seconds) {
     std::string stream = stream_of(tag);
     Reply reply;
     Status status = context_->command({"XGROUP", "CREATE", stream, context_->options.group, "0", "MKSTREAM"}, &reply);
     if (!status.is_ok() && !is_redis_error(status, "BUSYGROUP")) return status;
-    return context_->command({"SADD", keys::stream_registry(context_->options.stream), stream}, &reply);
+    std::string expires = "+inf";
+    if (ttl_seconds > 0) {
+      auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch());
+      expires = std::to_string(now.count() + ttl_seconds * 1000);
+    }
+    return context_->command({"ZADD", keys::stream_registry(context_->options.stream), "GT", expires, stream},
+                             &reply);
   }
 
   // A sharded preload's split, recorded before any shard is loaded and

@@ -4,9 +4,15 @@
 // On one Redis there is one stream, order.event.stream, and entry ids are its
 // stream ids. On a cluster every product has its own stream,
 // <order.event.stream>{p:<product>}, in the product's slot so that admit.lua
-// can append to it; the admission registers it in <order.event.stream>:streams
-// (and creates its group) when the product's stock is loaded, and this reader
-// rereads that set every second, so new streams are found without a restart.
+// can append to it; the admission registers it in
+// <order.event.stream>:live_streams (and creates its group) when the
+// product's stock is loaded, and this reader rereads that sorted set every
+// second, so new streams are found without a restart. Its score is when the
+// sale expires: once that has passed and the stream is spent (no sale hash,
+// nothing unread, pending or dead-lettered), a reader deletes the stream and
+// drops it from the registry (prune()), so the registry, and the work of a
+// read, of stats() and of the dead-letter listing, follow the live products,
+// not every product there ever was.
 // Entry and dead-letter ids are then "<tag>.<stream id>" (p:42.1700000000000-0:
 // one path segment, as the admin routes take a dead letter's id).
 //
@@ -70,8 +76,12 @@ constexpr std::chrono::seconds kRegistryEvery{1};
 constexpr std::chrono::seconds kActiveFor{5};
 // Quiet streams asked per read, in turn.
 constexpr std::size_t kQuietStreamsPerRead = 32;
-// Registry members read per SSCAN call.
+// Registry members read per ZSCAN call.
 constexpr const char* kRegistryPage = "1000";
+// How often a cluster reader retires expired streams, and at most how many
+// per pass.
+constexpr std::chrono::seconds kPruneEvery{60};
+constexpr std::size_t kRetirePerPass = 32;
 
 bool valid_stream_id(std::string_view id) {
   auto dash = id.find('-');
@@ -354,11 +364,14 @@ class RedisOutbox final : public Outbox {
   }
 
   // Runs step(); if Redis lost the stream's group (NOGROUP), recreates it and
-  // runs it once more.
+  // runs it once more. On a cluster a stream retired since this reader last
+  // read the registry (prune()) has no group either: it is left alone, and
+  // forgotten at the registry's next read.
   template <typename Step>
   Status with_group(const Stream& stream, Step&& step) {
     Status status = step();
     if (!is_redis_error(status, "NOGROUP")) return status;
+    if (context_->cluster() && !registered(stream)) return Status::ok();
     Status created = create_group(stream);
     if (!created.is_ok()) return created;
     return step();
@@ -412,36 +425,100 @@ class RedisOutbox final : public Outbox {
     return valid_tag(*tag);
   }
 
-  // Rereads the registry (a cluster's set of streams) when it is due, or now.
+  // Rereads the registry (a cluster's sorted set of streams) when it is due,
+  // or now, and forgets the streams it no longer lists. The first time, and
+  // every kPruneEvery after, it retires expired streams first (prune()).
   Status refresh_registry(bool now) {
+    bool prune_due = false;
     {
       std::lock_guard lock(streams_mutex_);
-      if (!now && last_registry_ != Clock::time_point() && Clock::now() - last_registry_ < kRegistryEvery) {
+      Clock::time_point at = Clock::now();
+      if (!now && last_registry_ != Clock::time_point() && at - last_registry_ < kRegistryEvery) {
         return Status::ok();
       }
-      last_registry_ = Clock::now();
+      last_registry_ = at;
+      prune_due = last_prune_ == Clock::time_point() || at - last_prune_ >= kPruneEvery;
+      if (prune_due) last_prune_ = at;
     }
+    // Best effort: what a failed pass leaves is retired by a later one, and
+    // a reader that cannot prune still reads.
+    if (prune_due) prune();
     std::vector<std::string> names;
     std::string cursor = "0";
     do {
       Reply reply;
-      Status status = context_->command_pooled({"SSCAN", registry_, cursor, "COUNT", kRegistryPage}, &reply);
+      Status status = context_->command_pooled({"ZSCAN", registry_, cursor, "COUNT", kRegistryPage}, &reply);
       if (!status.is_ok()) return status;
       if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || reply->element[1]->type != REDIS_REPLY_ARRAY) {
-        return unexpected_reply("SSCAN");
+        return unexpected_reply("ZSCAN");
       }
       cursor = reply_text(reply->element[0]);
-      for (std::size_t i = 0; i < reply->element[1]->elements; ++i)
-        names.push_back(reply_text(reply->element[1]->element[i]));
+      const redisReply* page = reply->element[1];
+      for (std::size_t i = 0; i + 1 < page->elements; i += 2) names.push_back(reply_text(page->element[i]));
     } while (cursor != "0" && !cursor.empty());
     std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());  // ZSCAN may repeat a member
     std::lock_guard lock(streams_mutex_);
+    std::unordered_map<std::string, std::shared_ptr<Stream>> known;
+    for (auto& stream : streams_) known.emplace(stream->name, std::move(stream));
+    streams_.clear();
     for (const std::string& name : names) {
-      bool known = std::any_of(streams_.begin(), streams_.end(), [&](const auto& s) { return s->name == name; });
+      auto found = known.find(name);
       std::string tag;
-      if (!known && tag_of(name, &tag)) streams_.push_back(std::make_shared<Stream>(tag, name));
+      if (found != known.end()) {
+        streams_.push_back(std::move(found->second));
+      } else if (tag_of(name, &tag)) {
+        streams_.push_back(std::make_shared<Stream>(tag, name));
+      }
     }
     return Status::ok();
+  }
+
+  // Retires up to kRetirePerPass registered streams whose sale's expiry has
+  // passed: outbox_retire.lua deletes one in its own slot once nothing can
+  // be read from or appended to it, then registry_remove.lua drops it from
+  // the registry unless a preload registered it again meanwhile. Each pass
+  // starts past the streams the last one had to keep (for their dead
+  // letters, say), so those do not hold up the others.
+  void prune() {
+    auto now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+    std::size_t offset = prune_offset_.load(std::memory_order_relaxed);
+    Reply reply;
+    Status status =
+        context_->command_pooled({"ZRANGEBYSCORE", registry_, "-inf", std::to_string(now_ms.count()), "WITHSCORES",
+                                  "LIMIT", std::to_string(offset), std::to_string(kRetirePerPass)},
+                                 &reply);
+    if (!status.is_ok() || reply->type != REDIS_REPLY_ARRAY) return;
+    std::size_t candidates = reply->elements / 2, kept = 0;
+    for (std::size_t i = 0; i < candidates; ++i) {
+      std::string name = reply_text(reply->element[2 * i]);
+      std::string score = reply_text(reply->element[2 * i + 1]);
+      std::string tag;
+      if (!tag_of(name, &tag) || !retire(Stream(tag, name), score)) ++kept;
+    }
+    prune_offset_.store(candidates < kRetirePerPass ? 0 : offset + kept, std::memory_order_relaxed);
+  }
+
+  // One stream of prune(): true when it is gone from the registry.
+  bool retire(const Stream& stream, const std::string& score) {
+    Reply reply;
+    Status status = context_->run_pooled(Script::outbox_retire,
+                                         {stream.name, stream.dead, stream.replays, keys::sale_in(stream.tag)},
+                                         {context_->options.group}, &reply);
+    std::int64_t retired = 0;
+    if (!status.is_ok() || !reply_int(reply.get(), &retired) || retired != 1) return false;
+    status = context_->run_pooled(Script::registry_remove, {registry_}, {stream.name, score}, &reply);
+    std::int64_t removed = 0;
+    return status.is_ok() && reply_int(reply.get(), &removed) && removed == 1;
+  }
+
+  // On a cluster, whether `stream` is still registered: a reader that still
+  // lists a stream another reader retired must not create it again.
+  bool registered(const Stream& stream) {
+    Reply reply;
+    Status status = context_->command_pooled({"ZSCORE", registry_, stream.name}, &reply);
+    return !status.is_ok() || reply->type != REDIS_REPLY_NIL;  // unknown: as before, recreate
   }
 
   // True when a claim scan of `stream` should run now; claims the slot when
@@ -720,6 +797,8 @@ class RedisOutbox final : public Outbox {
   std::mutex streams_mutex_;
   std::vector<std::shared_ptr<Stream>> streams_;  // one on one Redis; the registry's on a cluster
   Clock::time_point last_registry_;               // under streams_mutex_
+  Clock::time_point last_prune_;                  // under streams_mutex_
+  std::atomic<std::size_t> prune_offset_{0};      // where prune()'s next pass starts among the expired
   std::atomic<std::size_t> quiet_turn_{0};        // where the next read's quiet streams start
 };
 

@@ -34,6 +34,10 @@ const char* script_name(Script script) {
       return "stock_transfer_out";
     case Script::stock_transfer_in:
       return "stock_transfer_in";
+    case Script::outbox_retire:
+      return "outbox_retire";
+    case Script::registry_remove:
+      return "registry_remove";
   }
   return "?";
 }

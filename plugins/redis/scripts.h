@@ -27,8 +27,10 @@ enum class Script {
   stock_probe,
   stock_transfer_out,
   stock_transfer_in,
+  outbox_retire,
+  registry_remove,
 };
-inline constexpr std::size_t kScriptCount = 13;
+inline constexpr std::size_t kScriptCount = 15;
 
 struct LuaSource {
   const char* name;  // the file name without .lua

@@ -7,6 +7,7 @@
 // accepted = stock sold = outbox entries, nobody twice.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -14,8 +15,11 @@
 #include <thread>
 
 #include "redis/cluster.h"
+#include "redis/keys.h"
+#include "redis/scripts.h"
 #include "redis_fixture.h"
 #include "support/redis_cluster.h"
+#include "support/redis_command.h"
 
 namespace flashsale::redis::test {
 
@@ -23,6 +27,7 @@ namespace {
 
 using flashsale::test::RedisCluster;
 using flashsale::test::RedisClusterOptions;
+using flashsale::test::RedisReply;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
@@ -266,6 +271,110 @@ TEST_CASE("redis cluster: the outbox finds new products' streams without a resta
   OutboxStats stats;
   REQUIRE(stages.outbox().stats(&stats).is_ok());
   CHECK(stats.pending == static_cast<std::uint64_t>(products - 32));
+}
+
+namespace {
+
+// One command on the master serving `key`'s slot.
+RedisReply on_key(const RedisCluster& cluster, const std::string& key, const std::vector<std::string>& args) {
+  return cluster.command(cluster.master_for_slot(static_cast<int>(key_slot(key))), args);
+}
+
+}  // namespace
+
+TEST_CASE("redis cluster: a spent product's stream leaves the registry, an unfinished or live one stays, a new sale "
+          "registers it again",
+          "[redis][cluster][outbox][registry]") {
+  RedisCluster cluster;
+  const std::string base = "flash_sale:order_events";
+  const std::string registry = keys::stream_registry(base);
+  auto stream_of = [&](ProductId product) { return keys::tagged_stream(base, keys::product_tag(product)); };
+  auto registered = [&](ProductId product) {
+    return on_key(cluster, registry, {"ZSCORE", registry, stream_of(product)}).type != RedisReply::Type::nil;
+  };
+  auto exists = [&](const std::string& key) { return on_key(cluster, key, {"EXISTS", key}).text == "1"; };
+
+  auto reader = std::make_unique<Stages>(cluster_settings(cluster));
+  // spent: sold, relayed and acked; pending: read, never acked; dead: its
+  // only entry dead-lettered; live: sold and relayed, its sale still on.
+  ProductId spent = fresh_product(), pending = fresh_product(), dead = fresh_product(), live = fresh_product();
+  for (ProductId product : {spent, pending, dead, live}) {
+    REQUIRE(reader->admission().load_stock(open_sale(product, 5, product == live ? 3600 : 1)).is_ok());
+    CHECK(registered(product));
+  }
+  for (ProductId product : {spent, pending, live}) {
+    AdmitRequest request;
+    request.event = make_event(product, 1, 1);
+    REQUIRE(reader->admission().admit(request).status.is_ok());
+  }
+  REQUIRE(on_key(cluster, stream_of(dead), {"XADD", stream_of(dead), "*", "event", "not an event"}).type ==
+          RedisReply::Type::bulk);
+  std::vector<OutboxEntry> entries;
+  auto deadline = steady_clock::now() + std::chrono::seconds(10);
+  while (entries.size() < 3 && steady_clock::now() < deadline) {
+    REQUIRE(reader->outbox().read(100, milliseconds(50), &entries).is_ok());
+  }
+  REQUIRE(entries.size() == 3);
+  std::vector<std::string> acks;
+  for (const OutboxEntry& entry : entries) {
+    if (entry.event.product_id != pending) acks.push_back(entry.id);
+  }
+  REQUIRE(reader->outbox().ack(acks).is_ok());
+  REQUIRE(on_key(cluster, keys::dead_letters(stream_of(dead)), {"XLEN", keys::dead_letters(stream_of(dead))}).text ==
+          "1");
+
+  // The 1 s sales expire; a reader starting now retires what is spent.
+  deadline = steady_clock::now() + std::chrono::seconds(10);
+  while ((exists(keys::sale(spent)) || exists(keys::sale(pending)) || exists(keys::sale(dead))) &&
+         steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  entries.clear();
+  REQUIRE(reader->outbox().read(100, milliseconds(0), &entries).is_ok());  // its registry read, just now
+  auto fresh = std::make_unique<Stages>(cluster_settings(cluster));
+  CHECK_FALSE(registered(spent));
+  CHECK_FALSE(exists(stream_of(spent)));
+  CHECK(registered(pending));
+  CHECK(registered(dead));
+  CHECK(registered(live));
+  OutboxStats stats;
+  REQUIRE(fresh->outbox().stats(&stats).is_ok());
+  CHECK(stats.pending == 1);
+  CHECK(stats.dead_lettered == 1);
+
+  // The first reader still lists the retired stream until its next registry
+  // read: reading it must not bring it back.
+  entries.clear();
+  REQUIRE(reader->outbox().read(100, milliseconds(0), &entries).is_ok());
+  CHECK_FALSE(exists(stream_of(spent)));
+
+  // The registry's compare-and-remove keeps a stream registered again since
+  // its score was read.
+  std::string score = on_key(cluster, registry, {"ZSCORE", registry, stream_of(live)}).text;
+  std::string remove_text;
+  for (const LuaSource* source = kLuaSources; source->name != nullptr; ++source) {
+    if (std::string(source->name) == "registry_remove") remove_text = source->text;
+  }
+  REQUIRE_FALSE(remove_text.empty());
+  CHECK(on_key(cluster, registry, {"EVAL", remove_text, "1", registry, stream_of(live), score + "1"}).text == "0");
+  CHECK(registered(live));
+
+  // A new sale of the spent product is registered again and read.
+  REQUIRE(fresh->admission().load_stock(open_sale(spent, 5)).is_ok());
+  CHECK(registered(spent));
+  AdmitRequest again;
+  again.event = make_event(spent, 2, 1);
+  REQUIRE(fresh->admission().admit(again).status.is_ok());
+  auto read_again = [&] {
+    return std::any_of(entries.begin(), entries.end(),
+                       [&](const OutboxEntry& entry) { return entry.event.request_id == again.event.request_id; });
+  };
+  entries.clear();  // the never-acked entry of `pending` comes back too, claimed
+  deadline = steady_clock::now() + std::chrono::seconds(10);
+  while (!read_again() && steady_clock::now() < deadline) {
+    REQUIRE(fresh->outbox().read(100, milliseconds(50), &entries).is_ok());
+  }
+  CHECK(read_again());
 }
 
 TEST_CASE("redis cluster: the family's key slots are Redis's and its redirects parse", "[redis][cluster]") {
