@@ -60,7 +60,7 @@ class Side:
     def streams(self):
         if not self.cluster:
             return [STREAM]
-        return [s for s in self.cli("SMEMBERS", STREAM + ":streams").split() if s]
+        return [s for s in self.cli("ZRANGE", STREAM + ":live_streams", "0", "-1").split() if s]
 
     def counters(self):
         c = clients.http(self.addr, "GET", "/healthz")["counters"]
