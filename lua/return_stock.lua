@@ -9,10 +9,11 @@
 -- KEYS[3] fs:{p:N}:lock:<user>       string: request_id holding the user's purchase (an order only)
 -- ARGV    quantity, and with KEYS[3] the order's request_id
 --
--- Returns 1 when the quantity was added, 0 when it was added before or the
--- product holds no stock (never preloaded, or expired): then no marker is
--- written, and the next preload, which counts from the persist stage, is
--- where the quantity comes back. The lock is released either way. A key
+-- Returns 1 when the quantity was added, 0 when it was added before, -1 when
+-- the product holds no stock (never preloaded, or expired): then nothing is
+-- added and no marker written, and the return, still pending in the persist
+-- stage (which a preload counts as held), comes again once stock is loaded.
+-- The lock is released either way. A key
 -- holding a value of another type gives a WRONGTYPE error reply naming it,
 -- and nothing is written.
 --
@@ -40,7 +41,9 @@ if remaining and not string.match(remaining, '^-?%d+$') then
 end
 
 local returned = 0
-if remaining and redis.call('EXISTS', marker) == 0 then
+if not remaining then
+  returned = -1
+elseif redis.call('EXISTS', marker) == 0 then
   -- The hash's own expiry instant (Redis 7.0); 6.2 has only the PTTL, which
   -- the marker's SET PX may outlive by the millisecond the script runs on.
   local expiry = {'PXAT', redis.pcall('PEXPIRETIME', KEYS[1])}

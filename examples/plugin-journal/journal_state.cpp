@@ -256,8 +256,7 @@ void State::mark_cancelled(OrderId id, const std::string& reason, UnixMillis can
   order.stock_return_pending = true;
   due_.erase({order.deadline_ms, id});
   active_.erase({order.user_id, order.product_id});
-  returns_.emplace(next_return_, id);
-  return_of_.emplace(id, next_return_++);
+  returns_.insert(id);
   ProductSales& sales = sales_.at(order.product_id);
   --sales.orders_awaiting_payment;
   sales.quantity_awaiting_payment -= order.quantity;
@@ -267,13 +266,10 @@ void State::mark_cancelled(OrderId id, const std::string& reason, UnixMillis can
 }
 
 void State::mark_returned(OrderId id) {
-  auto pending = return_of_.find(id);
-  if (pending == return_of_.end()) throw JournalError("order " + std::to_string(id) + " has no pending return");
+  if (returns_.erase(id) == 0) throw JournalError("order " + std::to_string(id) + " has no pending return");
   Order& order = orders_.at(id);
   order.stock_return_pending = false;
   sales_.at(order.product_id).quantity_returns_pending -= order.quantity;
-  returns_.erase(pending->second);
-  return_of_.erase(pending);
 }
 
 void State::add_top_up(const StockReturn& top_up) {
@@ -326,15 +322,17 @@ std::vector<OrderId> State::due(UnixMillis now, std::size_t limit) const {
   return ids;
 }
 
-std::vector<OrderId> State::pending_returns(std::size_t limit) const {
+std::vector<OrderId> State::pending_returns(OrderId after, std::size_t limit) const {
   std::vector<OrderId> ids;
-  for (auto it = returns_.begin(); it != returns_.end() && ids.size() < limit; ++it) ids.push_back(it->second);
+  for (auto it = returns_.upper_bound(after); it != returns_.end() && ids.size() < limit; ++it) ids.push_back(*it);
   return ids;
 }
 
-std::vector<StockReturn> State::pending_top_ups(std::size_t limit) const {
+std::vector<StockReturn> State::pending_top_ups(TopUpId after, std::size_t limit) const {
   std::vector<StockReturn> pending;
-  for (auto it = top_ups_.begin(); it != top_ups_.end() && pending.size() < limit; ++it) pending.push_back(it->second);
+  for (auto it = top_ups_.upper_bound(after); it != top_ups_.end() && pending.size() < limit; ++it) {
+    pending.push_back(it->second);
+  }
   return pending;
 }
 

@@ -53,10 +53,11 @@ class State {
   bool has_active_order(UserId user, ProductId product) const;
   // Awaiting orders with deadline_ms <= now, soonest first, at most limit.
   std::vector<OrderId> due(UnixMillis now, std::size_t limit) const;
-  // Orders whose stock return is pending, in the order they were cancelled.
-  std::vector<OrderId> pending_returns(std::size_t limit) const;
-  // Top-ups not yet complete, oldest first, at most limit.
-  std::vector<StockReturn> pending_top_ups(std::size_t limit) const;
+  // Orders with an id above `after` whose stock return is pending, in id
+  // order, at most limit.
+  std::vector<OrderId> pending_returns(OrderId after, std::size_t limit) const;
+  // Top-ups with an id above `after` not yet complete, in id order, at most limit.
+  std::vector<StockReturn> pending_top_ups(TopUpId after, std::size_t limit) const;
   bool top_up_pending(TopUpId id) const { return top_ups_.count(id) != 0; }
 
   ProductId next_product_id() const { return next_product_id_; }
@@ -77,16 +78,14 @@ class State {
   ProductId next_product_id_ = 1;
   OrderId next_order_id_ = 1;
   TopUpId next_top_up_id_ = 1;
-  std::uint64_t next_return_ = 1;
   std::map<ProductId, Product> products_;
   std::map<ProductId, ProductSales> sales_;
   std::map<OrderId, Order> orders_;
   std::unordered_map<std::string, PersistResult> requests_;
   std::map<std::pair<UserId, ProductId>, OrderId> active_;  // awaiting or paid
   std::set<std::pair<UnixMillis, OrderId>> due_;            // awaiting, by deadline
-  std::map<std::uint64_t, OrderId> returns_;                // pending, by cancellation
-  std::map<OrderId, std::uint64_t> return_of_;
-  std::map<TopUpId, StockReturn> top_ups_;  // pending, oldest first
+  std::set<OrderId> returns_;                               // orders whose stock return is pending
+  std::map<TopUpId, StockReturn> top_ups_;                  // pending, oldest first
 };
 
 }  // namespace flashsale::journal

@@ -200,14 +200,17 @@ class JournalStore final : public OrderStore {
     });
   }
 
-  Status pending_stock_returns(std::size_t limit, std::vector<StockReturn>* out) noexcept override {
+  Status pending_stock_returns(std::size_t limit, const StockReturnCursor& after,
+                               std::vector<StockReturn>* out) noexcept override {
     return locked("journal pending_stock_returns", [&] {
       std::vector<StockReturn> pending;
-      for (OrderId id : state_.pending_returns(limit)) {
+      for (OrderId id : state_.pending_returns(after.after_order, limit)) {
         const Order& order = *state_.order(id);
         pending.push_back(StockReturn{order.id, order.request_id, order.user_id, order.product_id, order.quantity, 0});
       }
-      for (StockReturn& top_up : state_.pending_top_ups(limit - pending.size())) pending.push_back(std::move(top_up));
+      for (StockReturn& top_up : state_.pending_top_ups(after.after_top_up, limit - pending.size())) {
+        pending.push_back(std::move(top_up));
+      }
       *out = std::move(pending);
       return Status::ok();
     });

@@ -28,7 +28,6 @@ using DueKey = std::pair<UnixMillis, OrderId>;  // an awaiting order by (deadlin
 
 struct OrderRow {
   Order order;
-  std::uint64_t return_seq = 0;  // its place among the pending returns, while pending
 };
 
 // created_ms + timeout without overflowing: a huge timeout means "never".
@@ -188,16 +187,17 @@ class MemoryOrderStore final : public OrderStore {
     });
   }
 
-  Status pending_stock_returns(std::size_t limit, std::vector<StockReturn>* out) noexcept override {
+  Status pending_stock_returns(std::size_t limit, const StockReturnCursor& after,
+                               std::vector<StockReturn>* out) noexcept override {
     return guarded("memory pending_stock_returns", [&] {
       std::lock_guard lock(mutex_);
       std::vector<StockReturn> pending;
       pending.reserve(std::min(limit, returns_.size() + top_ups_.size()));
-      for (auto it = returns_.begin(); it != returns_.end() && pending.size() < limit; ++it) {
-        const Order& order = orders_.find(it->second)->second.order;
+      for (auto it = returns_.upper_bound(after.after_order); it != returns_.end() && pending.size() < limit; ++it) {
+        const Order& order = orders_.find(*it)->second.order;
         pending.push_back(StockReturn{order.id, order.request_id, order.user_id, order.product_id, order.quantity, 0});
       }
-      for (auto it = top_ups_.begin(); it != top_ups_.end() && pending.size() < limit; ++it) {
+      for (auto it = top_ups_.upper_bound(after.after_top_up); it != top_ups_.end() && pending.size() < limit; ++it) {
         pending.push_back(it->second);
       }
       *out = std::move(pending);
@@ -212,7 +212,7 @@ class MemoryOrderStore final : public OrderStore {
         auto found = orders_.find(id);
         if (found == orders_.end() || !found->second.order.stock_return_pending) continue;
         OrderRow& row = found->second;
-        returns_.erase(row.return_seq);
+        returns_.erase(row.order.id);
         row.order.stock_return_pending = false;
         sales_.find(row.order.product_id)->second.count_return_completed(row.order.quantity);
       }
@@ -323,7 +323,7 @@ class MemoryOrderStore final : public OrderStore {
     cancelled.cancel_reason = reason;
     cancelled.cancelled_ms = now;
     cancelled.stock_return_pending = true;
-    auto queued = returns_.emplace(next_return_seq_, cancelled.id).first;
+    auto queued = returns_.insert(cancelled.id).first;
     try {
       report(cancelled);
     } catch (...) {
@@ -331,7 +331,6 @@ class MemoryOrderStore final : public OrderStore {
       throw;
     }
     // Nothing below throws.
-    row->return_seq = next_return_seq_++;
     due_.erase(DueKey{cancelled.deadline_ms, cancelled.id});
     active_.erase(OrderKey{cancelled.user_id, cancelled.product_id});
     sales_.find(cancelled.product_id)->second.count_order_cancelled(cancelled.quantity);
@@ -342,15 +341,14 @@ class MemoryOrderStore final : public OrderStore {
   std::mutex mutex_;
   ProductId next_product_id_ = 1;
   OrderId next_order_id_ = 1;
-  std::uint64_t next_return_seq_ = 1;
   TopUpId next_top_up_id_ = 1;
   std::map<ProductId, Product> products_;
   std::map<ProductId, ProductSales> sales_;
   std::map<OrderId, OrderRow> orders_;
   std::map<OrderKey, OrderId> active_;                       // the one awaiting or paid order of a user for a product
   std::set<DueKey> due_;                                     // the awaiting orders, soonest deadline first
-  std::map<std::uint64_t, OrderId> returns_;                 // pending stock returns, in the order recorded
-  std::map<TopUpId, StockReturn> top_ups_;                   // pending top-ups, in the order recorded
+  std::set<OrderId> returns_;                                // orders whose stock return is pending
+  std::map<TopUpId, StockReturn> top_ups_;                   // pending top-ups
   std::unordered_map<std::string, PersistResult> requests_;  // one outcome per request_id
 };
 

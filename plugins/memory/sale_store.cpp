@@ -196,26 +196,36 @@ Status SaleStore::finish(const OrderEvent& event, const PersistResult& result) {
   return Status::ok();
 }
 
+namespace {
+
+Status no_stock(const StockReturn& stock_return) {
+  return Status(Code::not_preloaded, "product " + std::to_string(stock_return.product_id) + " has no stock loaded");
+}
+
+}  // namespace
+
 Status SaleStore::return_stock(const StockReturn& stock_return) {
   if ((stock_return.request_id.empty() && !stock_return.is_top_up()) || stock_return.quantity <= 0) {
     return Status(Code::invalid_argument, "return_stock needs a request_id (or a top_up_id) and a positive quantity");
   }
   // No ledger: never preloaded, so there is neither stock nor a lock.
   ProductLedger* ledger = find(stock_return.product_id);
-  if (ledger == nullptr) return Status::ok();
+  if (ledger == nullptr) return no_stock(stock_return);
   std::lock_guard lock(ledger->mutex);
-  // Without stock nothing is remembered: the next preload counts from the
-  // persist stage, and a return still pending there must count after it.
-  if (ledger->stocked(clock_()) && (stock_return.is_top_up() ? ledger->topped_up.insert(stock_return.top_up_id).second
-                                                             : ledger->returned.insert(stock_return.order_id).second)) {
+  // Without stock nothing is remembered: the return stays pending in the
+  // persist stage, which the next preload counts as held, and comes again.
+  bool stocked = ledger->stocked(clock_());
+  if (stocked && (stock_return.is_top_up() ? ledger->topped_up.insert(stock_return.top_up_id).second
+                                           : ledger->returned.insert(stock_return.order_id).second)) {
     ledger->remaining += stock_return.quantity;
   }
-  if (stock_return.is_top_up()) return Status::ok();
-  RequestKey id(stock_return.request_id);
-  auto& locks = ledger->user_locks.segment(stock_return.user_id);
-  auto held = locks.find(stock_return.user_id);
-  if (held != locks.end() && held->second == id) locks.erase(held);
-  return Status::ok();
+  if (!stock_return.is_top_up()) {
+    RequestKey id(stock_return.request_id);
+    auto& locks = ledger->user_locks.segment(stock_return.user_id);
+    auto held = locks.find(stock_return.user_id);
+    if (held != locks.end() && held->second == id) locks.erase(held);
+  }
+  return stocked ? Status::ok() : no_stock(stock_return);
 }
 
 Status SaleStore::lookup(const std::string& request_id, RequestState* out) {

@@ -104,7 +104,8 @@ const Statement& expire_due() {
 const Statement& select_returns() {
   static const Statement statement{"fs_select_returns",
                                    "SELECT o.id, o.request_id, o.user_id, o.product_id, o.quantity"
-                                   " FROM stock_returns s JOIN orders o ON o.id = s.order_id ORDER BY s.id LIMIT $1"};
+                                   " FROM stock_returns s JOIN orders o ON o.id = s.order_id"
+                                   " WHERE s.order_id > $2 ORDER BY s.order_id LIMIT $1"};
   return statement;
 }
 
@@ -127,7 +128,8 @@ const Statement& record_top_up() {
 
 const Statement& select_top_ups() {
   static const Statement statement{
-      "fs_select_top_ups", "SELECT id, product_id, quantity FROM stock_top_ups WHERE pending ORDER BY id LIMIT $1"};
+      "fs_select_top_ups",
+      "SELECT id, product_id, quantity FROM stock_top_ups WHERE pending AND id > $2 ORDER BY id LIMIT $1"};
   return statement;
 }
 

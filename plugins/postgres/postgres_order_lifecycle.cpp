@@ -148,9 +148,11 @@ Status PostgresOrderStore::expire_due(UnixMillis now, std::size_t limit, std::ve
   });
 }
 
-Status PostgresOrderStore::pending_stock_returns(std::size_t limit, std::vector<StockReturn>* out) noexcept {
+Status PostgresOrderStore::pending_stock_returns(std::size_t limit, const StockReturnCursor& after,
+                                                 std::vector<StockReturn>* out) noexcept {
   return store_call(pool_, "pending_stock_returns", Replay::safe, [&](Connection& connection) {
-    std::vector<Result> answers = connection.run({{&order_sql::select_returns(), {sql_limit(limit)}}});
+    std::vector<Result> answers =
+        connection.run({{&order_sql::select_returns(), {sql_limit(limit), param(after.after_order)}}});
     const Result& rows = answers[0];
     std::vector<StockReturn> pending;
     pending.reserve(static_cast<std::size_t>(rows.rows()));
@@ -159,7 +161,8 @@ Status PostgresOrderStore::pending_stock_returns(std::size_t limit, std::vector<
                                     rows.int64(row, 3), static_cast<std::int32_t>(rows.int64(row, 4)), 0});
     }
     if (pending.size() < limit) {
-      answers = connection.run({{&order_sql::select_top_ups(), {sql_limit(limit - pending.size())}}});
+      answers = connection.run(
+          {{&order_sql::select_top_ups(), {sql_limit(limit - pending.size()), param(after.after_top_up)}}});
       const Result& top_ups = answers[0];
       for (int row = 0; row < top_ups.rows(); ++row) {
         pending.push_back(StockReturn{

@@ -248,15 +248,27 @@ class RedisAdmission final : public Admission {
       ShardLayout layout;
       Status status = context_->stock_shards.layout(stock_return.product_id, &layout);
       if (!status.is_ok()) return status;
+      // return_stock.lua answers -1 for a shard without stock: the return
+      // stays pending (not_preloaded) and comes again; the shards that took
+      // their part have its marker, so they do not take it twice.
       Reply reply;
+      std::int64_t outcome = 0;
+      auto no_stock = [&] {
+        return Status(Code::not_preloaded,
+                      "product " + std::to_string(stock_return.product_id) + " has no stock loaded");
+      };
       if (!stock_return.is_top_up()) {
         std::string tag = layout.tag(layout.home(stock_return.user_id));
-        return context_->run(Script::return_stock,
-                             {keys::sale_in(tag), keys::returned_in(tag, stock_return.order_id),
-                              keys::user_lock_in(tag, stock_return.user_id)},
-                             {std::to_string(stock_return.quantity), stock_return.request_id}, &reply);
+        status = context_->run(Script::return_stock,
+                               {keys::sale_in(tag), keys::returned_in(tag, stock_return.order_id),
+                                keys::user_lock_in(tag, stock_return.user_id)},
+                               {std::to_string(stock_return.quantity), stock_return.request_id}, &reply);
+        if (!status.is_ok()) return status;
+        if (!reply_int(reply.get(), &outcome)) return unexpected_reply("return_stock");
+        return outcome < 0 ? no_stock() : Status::ok();
       }
       std::vector<std::int64_t> parts = split_stock(stock_return.quantity, layout.count);
+      bool missing = false;
       for (int shard = 0; shard < layout.count; ++shard) {
         std::int64_t part = parts[static_cast<std::size_t>(shard)];
         if (part == 0) continue;
@@ -265,8 +277,10 @@ class RedisAdmission final : public Admission {
             context_->run(Script::return_stock, {keys::sale_in(tag), keys::topped_up_in(tag, stock_return.top_up_id)},
                           {std::to_string(part)}, &reply);
         if (!status.is_ok()) return status;
+        if (!reply_int(reply.get(), &outcome)) return unexpected_reply("return_stock");
+        missing = missing || outcome < 0;
       }
-      return Status::ok();
+      return missing ? no_stock() : Status::ok();
     });
   }
 
@@ -290,12 +304,11 @@ class RedisAdmission final : public Admission {
     if (!status.is_ok() && !is_redis_error(status, "BUSYGROUP")) return status;
     std::string expires = "+inf";
     if (ttl_seconds > 0) {
-      auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch());
+      auto now =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
       expires = std::to_string(now.count() + ttl_seconds * 1000);
     }
-    return context_->command({"ZADD", keys::stream_registry(context_->options.stream), "GT", expires, stream},
-                             &reply);
+    return context_->command({"ZADD", keys::stream_registry(context_->options.stream), "GT", expires, stream}, &reply);
   }
 
   // A sharded preload's split, recorded before any shard is loaded and

@@ -49,7 +49,7 @@ std::string select_returns() {
   return "SELECT orders.id, " + request_id_as_text("orders.request_id") +
          ", orders.user_id, orders.product_id, orders.quantity"
          " FROM stock_returns JOIN orders ON orders.id = stock_returns.order_id"
-         " ORDER BY stock_returns.id LIMIT ?1";
+         " WHERE stock_returns.order_id > ?2 ORDER BY stock_returns.order_id LIMIT ?1";
 }
 
 const char* const kRecordReturn = "INSERT INTO stock_returns (order_id) VALUES (?1)";
@@ -64,7 +64,7 @@ const char* const kRecordTopUp =
     "INSERT INTO stock_top_ups (product_id, quantity, created_ms) SELECT id, ?2, ?3 FROM products WHERE id = ?1";
 
 const char* const kSelectTopUps =
-    "SELECT id, product_id, quantity FROM stock_top_ups WHERE pending = 1 ORDER BY id LIMIT ?1";
+    "SELECT id, product_id, quantity FROM stock_top_ups WHERE pending = 1 AND id > ?2 ORDER BY id LIMIT ?1";
 
 const char* const kCompleteTopUp = "UPDATE stock_top_ups SET pending = 0 WHERE id = ?1 AND pending = 1";
 

@@ -199,13 +199,15 @@ Status SqliteOrderStore::expire_due(UnixMillis now, std::size_t limit, std::vect
   });
 }
 
-Status SqliteOrderStore::pending_stock_returns(std::size_t limit, std::vector<StockReturn>* out) noexcept {
+Status SqliteOrderStore::pending_stock_returns(std::size_t limit, const StockReturnCursor& after,
+                                               std::vector<StockReturn>* out) noexcept {
   return guarded("pending_stock_returns", [&] {
     std::vector<StockReturn> pending;
     {
       std::lock_guard<std::mutex> lock(reader_mutex_);
       StatementRun select = read_returns_.run();
       select.bind(1, sql_limit(limit));
+      select.bind(2, after.after_order);
       while (select.next_row()) {
         pending.push_back(StockReturn{select.int64_column(0), select.text_column(1), select.int64_column(2),
                                       select.int64_column(3), static_cast<std::int32_t>(select.int64_column(4)), 0});
@@ -213,6 +215,7 @@ Status SqliteOrderStore::pending_stock_returns(std::size_t limit, std::vector<St
       if (pending.size() < limit) {
         StatementRun top_ups = read_top_ups_.run();
         top_ups.bind(1, sql_limit(limit - pending.size()));
+        top_ups.bind(2, after.after_top_up);
         while (top_ups.next_row()) {
           pending.push_back(StockReturn{0,
                                         {},

@@ -58,7 +58,8 @@ class SqliteOrderStore final : public OrderStore {
   Status pay(OrderId id, const std::string& payment_id, std::int64_t amount, Order* out) noexcept override;
   Status cancel(OrderId id, UserId user_id, Order* out) noexcept override;
   Status expire_due(UnixMillis now, std::size_t limit, std::vector<Order>* cancelled) noexcept override;
-  Status pending_stock_returns(std::size_t limit, std::vector<StockReturn>* out) noexcept override;
+  Status pending_stock_returns(std::size_t limit, const StockReturnCursor& after,
+                               std::vector<StockReturn>* out) noexcept override;
   Status complete_stock_returns(const std::vector<OrderId>& order_ids) noexcept override;
   Status record_top_up(ProductId product_id, std::int32_t quantity, StockReturn* top_up) noexcept override;
   Status complete_top_ups(const std::vector<TopUpId>& top_up_ids) noexcept override;

@@ -146,7 +146,7 @@ ProductSales sales_of(OrderStore& store, ProductId id) {
 
 std::vector<StockReturn> pending_returns_where(OrderStore& store, const std::function<bool(const StockReturn&)>& keep) {
   std::vector<StockReturn> all;
-  REQUIRE_OK(store.pending_stock_returns(1'000'000, &all));
+  REQUIRE_OK(store.pending_stock_returns(1'000'000, {}, &all));
   std::vector<StockReturn> kept;
   for (const StockReturn& r : all) {
     if (keep(r)) kept.push_back(r);

@@ -38,8 +38,7 @@ std::vector<OrderId> place_orders(OrderStore& store, const std::vector<OrderEven
   return ids;
 }
 
-OrderId place_order(OrderStore& store, const OrderEvent& event,
-                    std::int64_t payment_timeout_ms = kPaymentTimeoutMs) {
+OrderId place_order(OrderStore& store, const OrderEvent& event, std::int64_t payment_timeout_ms = kPaymentTimeoutMs) {
   return place_orders(store, {event}, payment_timeout_ms)[0];
 }
 
@@ -50,7 +49,8 @@ Order find(OrderStore& store, OrderId id) {
 }
 
 std::vector<StockReturn> pending_returns_of(OrderStore& store, const std::set<OrderId>& ids) {
-  return pending_returns_where(store, [&](const StockReturn& r) { return !r.is_top_up() && ids.count(r.order_id) != 0; });
+  return pending_returns_where(store,
+                               [&](const StockReturn& r) { return !r.is_top_up() && ids.count(r.order_id) != 0; });
 }
 
 // Calls expire_due(now) with a small limit until a call cancels fewer than
@@ -346,8 +346,10 @@ TEST_CASE("lifecycle: payments racing the expiry and cancels have one winner per
         Order order;
         Status status = store.pay(ids[i], "race-" + std::to_string(i), kUnitPrice, &order);
         std::lock_guard lock(mutex);
-        if (status.is_ok()) ++paid_ok[i];
-        else if (status.code() != Code::order_cancelled) errors.push_back(i);
+        if (status.is_ok())
+          ++paid_ok[i];
+        else if (status.code() != Code::order_cancelled)
+          errors.push_back(i);
       }
     });
   }
@@ -357,8 +359,10 @@ TEST_CASE("lifecycle: payments racing the expiry and cancels have one winner per
       Order order;
       Status status = store.cancel(ids[i], events[i].user_id, &order);
       std::lock_guard lock(mutex);
-      if (status.is_ok()) ++cancel_ok[i];
-      else if (status.code() != Code::already_paid) errors.push_back(i);
+      if (status.is_ok())
+        ++cancel_ok[i];
+      else if (status.code() != Code::already_paid)
+        errors.push_back(i);
     }
   });
   for (int t = 0; t < 2; ++t) {
@@ -422,14 +426,14 @@ TEST_CASE("lifecycle: stock returns are listed oldest first and limited", "[pers
     REQUIRE_OK(store.cancel(ids.back(), event.user_id, &order));
   }
   std::vector<StockReturn> all;
-  REQUIRE_OK(store.pending_stock_returns(1'000'000, &all));
+  REQUIRE_OK(store.pending_stock_returns(1'000'000, {}, &all));
   std::vector<OrderId> order_of_ours;
   for (const StockReturn& r : all) {
     if (std::find(ids.begin(), ids.end(), r.order_id) != ids.end()) order_of_ours.push_back(r.order_id);
   }
   CHECK(order_of_ours == ids);
   std::vector<StockReturn> two;
-  REQUIRE_OK(store.pending_stock_returns(2, &two));
+  REQUIRE_OK(store.pending_stock_returns(2, {}, &two));
   CHECK(two.size() == 2);
 }
 
@@ -464,12 +468,12 @@ TEST_CASE("lifecycle: the admit stage takes an order's stock back once and frees
   REQUIRE_OK(admit(admission, make_event(sale.product, sale.user)).status);
 }
 
-TEST_CASE("lifecycle: a return to a product without stock adds nothing and is ok", "[admit]") {
+TEST_CASE("lifecycle: a return to a product without stock adds nothing and is not_preloaded", "[admit]") {
   Backends backends;
   Admission& admission = backends.admission();
   ProductId product = random_id();
   StockReturn back{random_id(), random_request_id(), random_id(), product, 3};
-  REQUIRE_OK(admission.return_stock(back));
+  REQUIRE_CODE(admission.return_stock(back), Code::not_preloaded);
   StockLevel level;
   REQUIRE_OK(admission.stock(product, &level));
   CHECK_FALSE(level.preloaded);
@@ -477,6 +481,41 @@ TEST_CASE("lifecycle: a return to a product without stock adds nothing and is ok
   REQUIRE_OK(admission.load_stock(open_sale(product, 10)));
   REQUIRE_OK(admission.return_stock(back));
   CHECK(remaining(admission, product) == 13);
+}
+
+TEST_CASE("lifecycle: pending returns are listed past a cursor, orders by id then top-ups by id", "[persist]") {
+  Backends backends;
+  OrderStore& store = backends.store();
+  Product product = create_product(store);
+  UserId users = random_id();
+  std::vector<OrderId> ids;
+  for (int i = 0; i < 3; ++i) {
+    OrderEvent event = make_event(product.id, users + i);
+    ids.push_back(place_order(store, event));
+    Order order;
+    REQUIRE_OK(store.cancel(ids.back(), event.user_id, &order));
+  }
+  StockReturn top_up;
+  REQUIRE_OK(store.record_top_up(product.id, 5, &top_up));
+  // Past the first order: the other two, then the top-up.
+  std::vector<StockReturn> page;
+  REQUIRE_OK(store.pending_stock_returns(1'000'000, StockReturnCursor{ids[0], top_up.top_up_id - 1}, &page));
+  std::vector<OrderId> orders;
+  std::vector<TopUpId> top_ups;
+  for (const StockReturn& r : page) {
+    if (r.product_id != product.id) continue;
+    if (r.is_top_up()) {
+      top_ups.push_back(r.top_up_id);
+    } else {
+      orders.push_back(r.order_id);
+    }
+  }
+  CHECK(orders == std::vector<OrderId>{ids[1], ids[2]});
+  CHECK(top_ups == std::vector<TopUpId>{top_up.top_up_id});
+  // Past every order and the top-up: nothing of this product.
+  page.clear();
+  REQUIRE_OK(store.pending_stock_returns(1'000'000, StockReturnCursor{ids[2], top_up.top_up_id}, &page));
+  for (const StockReturn& r : page) CHECK(r.product_id != product.id);
 }
 
 }  // namespace flashsale::conformance

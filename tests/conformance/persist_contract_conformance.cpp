@@ -356,7 +356,7 @@ TEST_CASE("persist contract: everything persisted survives a restart", "[persist
     CHECK(text(request) == text(results[i]));
   }
   std::vector<StockReturn> pending;
-  REQUIRE_OK(store->pending_stock_returns(1'000'000, &pending));
+  REQUIRE_OK(store->pending_stock_returns(1'000'000, {}, &pending));
   std::set<OrderId> ours;
   for (const StockReturn& r : pending) {
     if (r.order_id == results[2].order_id || r.order_id == results[3].order_id) ours.insert(r.order_id);

@@ -106,9 +106,10 @@ TEST_CASE("sale admin: the admit stage takes a top-up once per top-up id", "[adm
   CHECK(remaining(admission, sale.product) == 10);
   REQUIRE_CODE(admission.return_stock(top_up_of(sale.product, id + 2, 0)), Code::invalid_argument);
 
-  // Without stock nothing is added or remembered: the next preload counts it.
+  // Without stock nothing is added or remembered (not_preloaded: it stays
+  // pending, and comes again once stock is loaded).
   ProductId bare = random_id();
-  REQUIRE_OK(admission.return_stock(top_up_of(bare, id, 4)));
+  REQUIRE_CODE(admission.return_stock(top_up_of(bare, id, 4)), Code::not_preloaded);
   StockLevel level;
   REQUIRE_OK(admission.stock(bare, &level));
   CHECK_FALSE(level.preloaded);

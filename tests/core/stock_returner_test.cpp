@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "pipeline/stock_returner.h"
@@ -38,10 +39,12 @@ class DueStore final : public test::OrderStoreFake {
     }
     return Status::ok();
   }
-  Status pending_stock_returns(std::size_t limit, std::vector<StockReturn>* out) noexcept override {
+  Status pending_stock_returns(std::size_t limit, const StockReturnCursor& after,
+                               std::vector<StockReturn>* out) noexcept override {
     std::lock_guard lock(mutex_);
-    for (std::size_t i = 0; i < pending_.size() && i < limit; ++i) {
-      out->push_back(StockReturn{pending_[i], "r" + std::to_string(pending_[i]), 7, 1, 1});
+    for (std::size_t i = 0; i < pending_.size() && out->size() < limit; ++i) {
+      if (pending_[i] > after.after_order)
+        out->push_back(StockReturn{pending_[i], "r" + std::to_string(pending_[i]), 7, 1, 1});
     }
     return Status::ok();
   }
@@ -69,18 +72,22 @@ class DueStore final : public test::OrderStoreFake {
   int expire_calls_ = 0;
 };
 
-// Takes every return except those of `refuse`, and counts what it took.
+// Takes every return except those of `refuse` (down) and of `unstocked`
+// (no stock loaded), and counts what it took.
 class ReturnAdmission final : public test::AdmissionFake {
  public:
   Status return_stock(const StockReturn& r) noexcept override {
     std::lock_guard lock(mutex_);
+    ++offered[r.order_id];
     if (r.order_id == refuse) return Status(Code::unavailable, "down");
+    if (unstocked.count(r.order_id) != 0) return Status(Code::not_preloaded, "no stock");
     ++taken[r.order_id];
     return Status::ok();
   }
   std::mutex mutex_;
   OrderId refuse = 0;
-  std::map<OrderId, int> taken;
+  std::set<OrderId> unstocked;
+  std::map<OrderId, int> taken, offered;
 };
 
 }  // namespace
@@ -114,6 +121,44 @@ TEST_CASE("a return is completed only after the admit stage took it", "[lifecycl
   done.status = OrderStatus::cancelled;
   REQUIRE(returner.return_order(done).is_ok());
   CHECK(admission->taken[1] == 1);
+}
+
+TEST_CASE("returns the admit stage has no stock for stay pending and do not hold up the ones behind them",
+          "[lifecycle]") {
+  auto store = std::make_shared<DueStore>(10);
+  auto admission = std::make_shared<ReturnAdmission>();
+  Counters counters;
+  StockReturner returner(store, admission, &counters);
+  std::vector<Order> cancelled;
+  REQUIRE(store->expire_due(0, 10, &cancelled).is_ok());
+  admission->unstocked = {1, 2, 3, 4};  // the oldest: a whole batch of 4 and more
+
+  std::size_t completed = 0;
+  REQUIRE(returner.return_pending(4, &completed).is_ok());  // 1-4: none taken, none completed
+  CHECK(completed == 0);
+  REQUIRE(returner.return_pending(4, &completed).is_ok());  // past them: 5-8
+  CHECK(completed == 4);
+  REQUIRE(returner.return_pending(4, &completed).is_ok());  // 9, 10, then from the start again
+  CHECK(completed == 2);
+  CHECK(store->completed() == std::vector<OrderId>{5, 6, 7, 8, 9, 10});
+  CHECK(store->pending() == 4);
+  CHECK(counters.stock_returned.load() == 6);
+
+  // Once the stage has stock, the next round takes them.
+  admission->unstocked.clear();
+  REQUIRE(returner.return_pending(4, &completed).is_ok());
+  CHECK(completed == 4);
+  CHECK(store->pending() == 0);
+  for (OrderId id = 1; id <= 10; ++id) CHECK(admission->taken[id] == 1);
+
+  // A single order's return to a product without stock is not_preloaded and stays pending.
+  Order order;
+  order.id = 42;
+  order.status = OrderStatus::cancelled;
+  order.stock_return_pending = true;
+  admission->unstocked = {42};
+  CHECK(returner.return_order(order).code() == Code::not_preloaded);
+  CHECK(admission->taken.count(42) == 0);
 }
 
 TEST_CASE("the expiry worker works off a backlog beyond its batch and stops at once when drained", "[lifecycle]") {

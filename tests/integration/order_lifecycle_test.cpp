@@ -169,15 +169,15 @@ TEST_CASE("a crash between a cancel and its stock return returns the stock once 
   }
   EmbeddedServer server({}, &dir);
   HttpClient client(server.port());
-  // The restarted expiry worker finishes the return into an admit stage that
-  // holds no stock yet (the memory one starts empty): it adds nothing, and
-  // the preload after it counts the unit as free. The preload waits for it:
-  // a return completed while a preload is between its read of the totals and
-  // its load would be lost (docs/lifecycle.md, "Known limit").
+  // The memory admit stage starts empty: the restarted expiry worker's
+  // return finds no stock, so it stays pending, and the preload, right away,
+  // counts its unit as held (initial - active - returns pending = 0). Once
+  // stock is loaded the worker hands the return over again: the unit comes
+  // back once, whenever the preload ran.
+  preload(client, product);
   HttpReply back = await_stock_back(client, order);
   INFO(back.body);
   CHECK(stock_back(back));
-  preload(client, product);  // initial - held
   CHECK(remaining(client, product) == 1);  // the one returned unit, once
   HttpReply totals = reconcile(client, product);
   CHECK(totals.num("stock_returns_pending") == 0);

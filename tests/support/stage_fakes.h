@@ -58,7 +58,9 @@ class OrderStoreFake : public OrderStore {
   Status pay(OrderId, const std::string&, std::int64_t, Order*) noexcept override { return not_faked(); }
   Status cancel(OrderId, UserId, Order*) noexcept override { return not_faked(); }
   Status expire_due(UnixMillis, std::size_t, std::vector<Order>*) noexcept override { return not_faked(); }
-  Status pending_stock_returns(std::size_t, std::vector<StockReturn>*) noexcept override { return not_faked(); }
+  Status pending_stock_returns(std::size_t, const StockReturnCursor&, std::vector<StockReturn>*) noexcept override {
+    return not_faked();
+  }
   Status complete_stock_returns(const std::vector<OrderId>&) noexcept override { return not_faked(); }
   Status record_top_up(ProductId, std::int32_t, StockReturn*) noexcept override { return not_faked(); }
   Status complete_top_ups(const std::vector<TopUpId>&) noexcept override { return not_faked(); }

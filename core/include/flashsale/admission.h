@@ -93,9 +93,11 @@ class Admission {
   // quantity the same way, at most once per top_up_id (a namespace apart
   // from order ids), and touches no lock. When the stage holds no stock for
   // the product (never preloaded, or expired) it adds nothing, remembers
-  // nothing and returns ok: the next preload counts from the persist stage,
-  // where the order no longer holds stock (the top-up counts) once its return
-  // is complete.
+  // nothing and returns not_preloaded (an order's lock is released all the
+  // same): the return stays pending in the persist stage, which a preload
+  // counts as still held, and is handed over again once stock is loaded.
+  // Completing it instead would lose it to a preload that read the persist
+  // stage's totals just before.
   virtual Status return_stock(const StockReturn& stock_return) noexcept = 0;
 };
 

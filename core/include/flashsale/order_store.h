@@ -120,9 +120,13 @@ class OrderStore {
   // at once: an order is cancelled by one of them only.
   virtual Status expire_due(UnixMillis now, std::size_t limit, std::vector<Order>* cancelled) noexcept = 0;
 
-  // Up to `limit` stock returns not yet complete: the cancelled orders'
-  // oldest first, then the top-ups', oldest first.
-  virtual Status pending_stock_returns(std::size_t limit, std::vector<StockReturn>* out) noexcept = 0;
+  // Up to `limit` stock returns not yet complete, past `after`: the
+  // cancelled orders' with order_id > after.after_order in order_id order,
+  // then, while fewer than `limit`, the top-ups' with top_up_id >
+  // after.after_top_up in top_up_id order. A default cursor starts at the
+  // oldest.
+  virtual Status pending_stock_returns(std::size_t limit, const StockReturnCursor& after,
+                                       std::vector<StockReturn>* out) noexcept = 0;
 
   // Marks these orders' stock returns complete (the admit stage has the
   // quantity back). Ids that are not pending are skipped.

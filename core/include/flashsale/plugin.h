@@ -48,8 +48,10 @@ namespace flashsale {
 // complete_top_ups; StockReturn::top_up_id; ProductSales' quantity_added);
 // dead letters (DeadLetters on Outbox and Relay, OutboxStats::replayed,
 // Relay::reject and Relay::stats). 7: stock shards (NewProduct::stock_shards,
-// SaleStock::shards, StockLevel::shards).
-inline constexpr std::uint32_t kPluginAbiVersion = 7;
+// SaleStock::shards, StockLevel::shards). 8: OrderStore::pending_stock_returns
+// takes a StockReturnCursor; Admission::return_stock answers not_preloaded
+// when it holds no stock.
+inline constexpr std::uint32_t kPluginAbiVersion = 8;
 
 // One per family per process. Stages made by the same Backend may share state
 // (memory admit, outbox and notify share one store; redis ones one server).

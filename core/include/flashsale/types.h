@@ -105,4 +105,12 @@ struct StockReturn {
   bool is_top_up() const { return top_up_id != 0; }
 };
 
+// Where a walk over the pending stock returns goes on (OrderStore::
+// pending_stock_returns): past these ids, so returns the admit stage cannot
+// take yet (no stock loaded) do not hold up the others.
+struct StockReturnCursor {
+  OrderId after_order = 0;   // cancelled orders with a larger id come next
+  TopUpId after_top_up = 0;  // then top-ups with a larger id
+};
+
 }  // namespace flashsale

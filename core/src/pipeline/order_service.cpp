@@ -25,11 +25,13 @@ Status OrderService::cancel(OrderId id, UserId user_id, Order* out) {
 }
 
 void OrderService::return_stock(Order* order) {
-  // Best effort: the return stays pending on failure and the expiry worker
-  // retries it; the caller's answer does not depend on it.
-  if (returner_->return_order(*order).is_ok()) {
+  // Best effort: the return stays pending on failure (or while the admit
+  // stage has no stock for the product) and the expiry worker retries it;
+  // the caller's answer does not depend on it.
+  Status status = returner_->return_order(*order);
+  if (status.is_ok()) {
     order->stock_return_pending = false;
-  } else {
+  } else if (status.code() != Code::not_preloaded) {
     bump(counters_->stock_return_failures);
   }
 }

@@ -1,5 +1,6 @@
 #include "pipeline/stock_returner.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "host/stderr_logger.h"
@@ -13,27 +14,62 @@ StockReturner::StockReturner(std::shared_ptr<OrderStore> store, std::shared_ptr<
       counters_(counters),
       crash_before_return_(crash_before_return) {}
 
+namespace {
+
+Status stays_pending(const StockReturn& stock_return) {
+  return Status(Code::not_preloaded, "product " + std::to_string(stock_return.product_id) +
+                                         " has no stock loaded: its return stays pending until it has");
+}
+
+}  // namespace
+
 Status StockReturner::return_order(const Order& order) {
   if (order.status != OrderStatus::cancelled || !order.stock_return_pending) return Status::ok();
-  std::size_t completed = 0;
-  return give_back({StockReturn{order.id, order.request_id, order.user_id, order.product_id, order.quantity, 0}},
-                   &completed);
+  StockReturn stock_return{order.id, order.request_id, order.user_id, order.product_id, order.quantity, 0};
+  std::size_t completed = 0, deferred = 0;
+  Status status = give_back({stock_return}, &completed, &deferred);
+  return status.is_ok() && deferred > 0 ? stays_pending(stock_return) : status;
 }
 
 Status StockReturner::return_top_up(const StockReturn& top_up) {
-  std::size_t completed = 0;
-  return give_back({top_up}, &completed);
+  std::size_t completed = 0, deferred = 0;
+  Status status = give_back({top_up}, &completed, &deferred);
+  return status.is_ok() && deferred > 0 ? stays_pending(top_up) : status;
 }
 
 Status StockReturner::return_pending(std::size_t limit, std::size_t* completed) {
   *completed = 0;
+  StockReturnCursor after;
+  {
+    std::lock_guard lock(cursor_mutex_);
+    after = cursor_;
+  }
   std::vector<StockReturn> pending;
-  Status status = store_->pending_stock_returns(limit, &pending);
+  Status status = store_->pending_stock_returns(limit, after, &pending);
   if (!status.is_ok()) return status;
-  return give_back(pending, completed);
+  StockReturnCursor next = after;
+  if (pending.size() < limit) {
+    next = StockReturnCursor{};  // the end: the next call starts over
+  } else {
+    for (const StockReturn& stock_return : pending) {
+      if (stock_return.is_top_up()) {
+        next.after_top_up = std::max(next.after_top_up, stock_return.top_up_id);
+      } else {
+        next.after_order = std::max(next.after_order, stock_return.order_id);
+      }
+    }
+  }
+  std::size_t deferred = 0;
+  status = give_back(pending, completed, &deferred);
+  if (status.is_ok()) {  // after an error the same returns come first again
+    std::lock_guard lock(cursor_mutex_);
+    cursor_ = next;
+  }
+  return status;
 }
 
-Status StockReturner::give_back(const std::vector<StockReturn>& returns, std::size_t* completed) {
+Status StockReturner::give_back(const std::vector<StockReturn>& returns, std::size_t* completed,
+                                std::size_t* deferred) {
   std::vector<OrderId> returned;
   std::vector<TopUpId> topped_up;
   Status status;
@@ -47,6 +83,11 @@ Status StockReturner::give_back(const std::vector<StockReturn>& returns, std::si
       std::_Exit(86);
     }
     status = admission_->return_stock(stock_return);
+    if (status.code() == Code::not_preloaded) {
+      ++*deferred;
+      status = Status::ok();
+      continue;
+    }
     if (!status.is_ok()) break;
     if (stock_return.is_top_up()) {
       topped_up.push_back(stock_return.top_up_id);

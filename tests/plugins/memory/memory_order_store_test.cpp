@@ -150,11 +150,11 @@ TEST_CASE("memory persist: expiry goes soonest deadline first and stops at now a
   Order cancelled;
   REQUIRE(f.store->cancel(ids[4], 5, &cancelled).is_ok());
   std::vector<StockReturn> pending;
-  REQUIRE(f.store->pending_stock_returns(10, &pending).is_ok());
+  REQUIRE(f.store->pending_stock_returns(10, {}, &pending).is_ok());
   REQUIRE(pending.size() == 4);
   CHECK(pending[3].order_id == ids[4]);
   REQUIRE(f.store->complete_stock_returns({ids[1], ids[4]}).is_ok());
-  REQUIRE(f.store->pending_stock_returns(10, &pending).is_ok());
+  REQUIRE(f.store->pending_stock_returns(10, {}, &pending).is_ok());
   REQUIRE(pending.size() == 2);
   CHECK(pending[0].order_id == ids[0]);
   CHECK(pending[1].order_id == ids[2]);

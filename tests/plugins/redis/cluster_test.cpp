@@ -231,8 +231,9 @@ TEST_CASE("redis cluster: a master killed mid-run fails over and no admission ac
   CHECK(std::set<std::string>(relayed.begin(), relayed.end()) == ledger.accepted);
 }
 
-TEST_CASE("redis cluster: the outbox finds new products' streams without a restart and visits a bounded number per read",
-          "[redis][cluster][outbox]") {
+TEST_CASE(
+    "redis cluster: the outbox finds new products' streams without a restart and visits a bounded number per read",
+    "[redis][cluster][outbox]") {
   RedisCluster cluster;
   Stages stages(cluster_settings(cluster));
   // The reader exists before any product does.
@@ -282,9 +283,10 @@ RedisReply on_key(const RedisCluster& cluster, const std::string& key, const std
 
 }  // namespace
 
-TEST_CASE("redis cluster: a spent product's stream leaves the registry, an unfinished or live one stays, a new sale "
-          "registers it again",
-          "[redis][cluster][outbox][registry]") {
+TEST_CASE(
+    "redis cluster: a spent product's stream leaves the registry, an unfinished or live one stays, a new sale "
+    "registers it again",
+    "[redis][cluster][outbox][registry]") {
   RedisCluster cluster;
   const std::string base = "flash_sale:order_events";
   const std::string registry = keys::stream_registry(base);
@@ -379,8 +381,9 @@ TEST_CASE("redis cluster: a spent product's stream leaves the registry, an unfin
 
 TEST_CASE("redis cluster: the family's key slots are Redis's and its redirects parse", "[redis][cluster]") {
   RedisCluster cluster;
-  for (const std::string& key : std::vector<std::string>{"", "a", "123456789", "fs:{p:42}:sale", "fs:{p:42:s:2}:lock:7", "{}x", "x{}{y}",
-                          "order_events{p:7}", "{r:abc}", "no}brace{", std::string("bin\0ary", 7)}) {
+  for (const std::string& key :
+       std::vector<std::string>{"", "a", "123456789", "fs:{p:42}:sale", "fs:{p:42:s:2}:lock:7", "{}x", "x{}{y}",
+                                "order_events{p:7}", "{r:abc}", "no}brace{", std::string("bin\0ary", 7)}) {
     INFO(key);
     CHECK(static_cast<long long>(key_slot(key)) == std::stoll(cluster.command(0, {"CLUSTER", "KEYSLOT", key}).text));
   }

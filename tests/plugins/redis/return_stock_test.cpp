@@ -84,7 +84,8 @@ TEST_CASE("return_stock releases the lock only while it holds the order's reques
   CHECK(sale.remaining() == 11);
 }
 
-TEST_CASE("return_stock to a product without stock writes nothing but the lock release", "[redis][admit]") {
+TEST_CASE("return_stock to a product without stock writes nothing but the lock release and is not_preloaded",
+          "[redis][admit]") {
   RedisServer server;
   Stages stages(server);
   Client client(server);
@@ -93,10 +94,10 @@ TEST_CASE("return_stock to a product without stock writes nothing but the lock r
   client.run({"SET", keys::user_lock(product, 8), event.request_id});
   client.run({"SET", keys::user_lock(product, 9), "someone-else"});
 
-  REQUIRE(stages.admission().return_stock(return_of(event)).is_ok());
+  CHECK(stages.admission().return_stock(return_of(event)).code() == Code::not_preloaded);
   std::vector<std::string> foreign_lock = {keys::sale(product), keys::returned(product, kOrder + 1),
                                            keys::user_lock(product, 9)};
-  CHECK(client.eval_script("return_stock", foreign_lock, {"1", event.request_id})->integer == 0);
+  CHECK(client.eval_script("return_stock", foreign_lock, {"1", event.request_id})->integer == -1);
   CHECK_FALSE(client.exists(keys::sale(product)));
   CHECK_FALSE(client.exists(keys::returned(product, kOrder)));
   CHECK_FALSE(client.exists(keys::returned(product, kOrder + 1)));

@@ -230,6 +230,17 @@ TEST_CASE("sharded stock: a failed admission and a cancel give back to the buyer
   StockLevel level = level_of(stages.admission(), product);
   CHECK(level.shards == std::vector<std::int64_t>{13, 12, 12});
   CHECK(sum(level.shards) == level.remaining);
+
+  // A shard without stock: the shards with stock take their parts once, and
+  // the top-up stays pending (not_preloaded) for the one without.
+  Client client(server);
+  client.run({"DEL", keys::sale_in(layout.tag(2))});
+  top_up.top_up_id = 6;
+  top_up.quantity = 6;
+  CHECK(stages.admission().return_stock(top_up).code() == Code::not_preloaded);
+  CHECK(stages.admission().return_stock(top_up).code() == Code::not_preloaded);
+  CHECK(client.integer({"HGET", keys::sale_in(layout.tag(0)), "remaining"}) == 15);
+  CHECK(client.integer({"HGET", keys::sale_in(layout.tag(1)), "remaining"}) == 14);
 }
 
 TEST_CASE("sharded stock: a pause holds on every shard, set before the preload or after", "[redis][shards]") {

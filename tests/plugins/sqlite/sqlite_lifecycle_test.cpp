@@ -296,7 +296,7 @@ TEST_CASE("sqlite lifecycle: two stores on one file race payments and expiry wit
 
   // Returns completed through both stores at once are completed once.
   std::vector<StockReturn> pending;
-  REQUIRE(stores[0]->pending_stock_returns(kOrders, &pending).is_ok());
+  REQUIRE(stores[0]->pending_stock_returns(kOrders, {}, &pending).is_ok());
   CHECK(static_cast<std::int64_t>(pending.size()) == cancelled);
   std::vector<OrderId> returned;
   for (const StockReturn& r : pending) returned.push_back(r.order_id);
