@@ -82,6 +82,20 @@ void require_awaiting(const Order& order, const OrderEvent& event) {
   CHECK_FALSE(order.stock_return_pending);
 }
 
+// Places `count` orders of `product`, each by its own buyer, and cancels
+// them: their ids, oldest first, each with a stock return pending.
+std::vector<OrderId> cancelled_orders(OrderStore& store, ProductId product, int count) {
+  UserId users = random_id();
+  std::vector<OrderId> ids;
+  for (int i = 0; i < count; ++i) {
+    OrderEvent event = make_event(product, users + i);
+    ids.push_back(place_order(store, event));
+    Order order;
+    REQUIRE_OK(store.cancel(ids.back(), event.user_id, &order));
+  }
+  return ids;
+}
+
 }  // namespace
 
 TEST_CASE("lifecycle: a new order awaits payment until its deadline", "[persist]") {
@@ -417,14 +431,7 @@ TEST_CASE("lifecycle: stock returns are listed oldest first and limited", "[pers
   Backends backends;
   OrderStore& store = backends.store();
   Product product = create_product(store);
-  UserId users = random_id();
-  std::vector<OrderId> ids;
-  for (int i = 0; i < 4; ++i) {
-    OrderEvent event = make_event(product.id, users + i);
-    ids.push_back(place_order(store, event));
-    Order order;
-    REQUIRE_OK(store.cancel(ids.back(), event.user_id, &order));
-  }
+  std::vector<OrderId> ids = cancelled_orders(store, product.id, 4);
   std::vector<StockReturn> all;
   REQUIRE_OK(store.pending_stock_returns(1'000'000, {}, &all));
   std::vector<OrderId> order_of_ours;
@@ -487,14 +494,7 @@ TEST_CASE("lifecycle: pending returns are listed past a cursor, orders by id the
   Backends backends;
   OrderStore& store = backends.store();
   Product product = create_product(store);
-  UserId users = random_id();
-  std::vector<OrderId> ids;
-  for (int i = 0; i < 3; ++i) {
-    OrderEvent event = make_event(product.id, users + i);
-    ids.push_back(place_order(store, event));
-    Order order;
-    REQUIRE_OK(store.cancel(ids.back(), event.user_id, &order));
-  }
+  std::vector<OrderId> ids = cancelled_orders(store, product.id, 3);
   StockReturn top_up;
   REQUIRE_OK(store.record_top_up(product.id, 5, &top_up));
   // Past the first order: the other two, then the top-up.

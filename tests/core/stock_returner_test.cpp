@@ -78,7 +78,6 @@ class ReturnAdmission final : public test::AdmissionFake {
  public:
   Status return_stock(const StockReturn& r) noexcept override {
     std::lock_guard lock(mutex_);
-    ++offered[r.order_id];
     if (r.order_id == refuse) return Status(Code::unavailable, "down");
     if (unstocked.count(r.order_id) != 0) return Status(Code::not_preloaded, "no stock");
     ++taken[r.order_id];
@@ -87,18 +86,26 @@ class ReturnAdmission final : public test::AdmissionFake {
   std::mutex mutex_;
   OrderId refuse = 0;
   std::set<OrderId> unstocked;
-  std::map<OrderId, int> taken, offered;
+  std::map<OrderId, int> taken;
+};
+
+// `orders` orders, all cancelled with their returns pending, and a returner.
+struct Cancelled {
+  explicit Cancelled(int orders) : store(std::make_shared<DueStore>(orders)) {
+    std::vector<Order> cancelled;
+    REQUIRE(store->expire_due(0, static_cast<std::size_t>(orders), &cancelled).is_ok());
+  }
+  std::shared_ptr<DueStore> store;
+  std::shared_ptr<ReturnAdmission> admission = std::make_shared<ReturnAdmission>();
+  Counters counters;
+  StockReturner returner{store, admission, &counters};
 };
 
 }  // namespace
 
 TEST_CASE("a return is completed only after the admit stage took it", "[lifecycle]") {
-  auto store = std::make_shared<DueStore>(3);
-  auto admission = std::make_shared<ReturnAdmission>();
-  Counters counters;
-  StockReturner returner(store, admission, &counters);
-  std::vector<Order> cancelled;
-  REQUIRE(store->expire_due(0, 10, &cancelled).is_ok());
+  Cancelled f(3);
+  auto& [store, admission, counters, returner] = f;
 
   admission->refuse = 2;
   std::size_t completed = 0;
@@ -125,12 +132,8 @@ TEST_CASE("a return is completed only after the admit stage took it", "[lifecycl
 
 TEST_CASE("returns the admit stage has no stock for stay pending and do not hold up the ones behind them",
           "[lifecycle]") {
-  auto store = std::make_shared<DueStore>(10);
-  auto admission = std::make_shared<ReturnAdmission>();
-  Counters counters;
-  StockReturner returner(store, admission, &counters);
-  std::vector<Order> cancelled;
-  REQUIRE(store->expire_due(0, 10, &cancelled).is_ok());
+  Cancelled f(10);
+  auto& [store, admission, counters, returner] = f;
   admission->unstocked = {1, 2, 3, 4};  // the oldest: a whole batch of 4 and more
 
   std::size_t completed = 0;
