@@ -26,10 +26,6 @@ namespace {
 using OrderKey = std::pair<UserId, ProductId>;
 using DueKey = std::pair<UnixMillis, OrderId>;  // an awaiting order by (deadline, id)
 
-struct OrderRow {
-  Order order;
-};
-
 // created_ms + timeout without overflowing: a huge timeout means "never".
 UnixMillis deadline_after(UnixMillis created_ms, std::int64_t timeout_ms) {
   if (timeout_ms > std::numeric_limits<UnixMillis>::max() - created_ms) return std::numeric_limits<UnixMillis>::max();
@@ -109,7 +105,7 @@ class MemoryOrderStore final : public OrderStore {
       std::lock_guard lock(mutex_);
       auto found = orders_.find(id);
       if (found == orders_.end()) return no_order(id);
-      *out = found->second.order;
+      *out = found->second;
       return Status::ok();
     });
   }
@@ -120,8 +116,7 @@ class MemoryOrderStore final : public OrderStore {
       std::lock_guard lock(mutex_);
       auto found = orders_.find(id);
       if (found == orders_.end()) return no_order(id);
-      OrderRow& row = found->second;
-      const Order& order = row.order;
+      Order& order = found->second;
       if (amount != order.amount) {
         *out = order;
         return Status(Code::amount_mismatch, "order " + std::to_string(id) + " is for " + std::to_string(order.amount) +
@@ -129,7 +124,7 @@ class MemoryOrderStore final : public OrderStore {
       }
       UnixMillis now = clock_();
       if (order.status == OrderStatus::awaiting_payment && now >= order.deadline_ms) {
-        cancel_row(&row, kPaymentTimeout, now, [&](const Order& cancelled) { *out = cancelled; });
+        cancel_row(&order, kPaymentTimeout, now, [&](const Order& cancelled) { *out = cancelled; });
         return Status(Code::order_cancelled, "order " + std::to_string(id) + " passed its payment deadline");
       }
       if (order.status == OrderStatus::awaiting_payment) {
@@ -141,7 +136,7 @@ class MemoryOrderStore final : public OrderStore {
         // Nothing below throws.
         due_.erase(DueKey{order.deadline_ms, id});
         sales_.find(order.product_id)->second.count_order_paid(order.quantity);
-        row.order = std::move(paid);
+        order = std::move(paid);
         return Status::ok();
       }
       *out = order;
@@ -159,19 +154,19 @@ class MemoryOrderStore final : public OrderStore {
       std::lock_guard lock(mutex_);
       auto found = orders_.find(id);
       // Another buyer's order answers exactly as a missing one.
-      if (found == orders_.end() || found->second.order.user_id != user_id) return no_order(id);
-      OrderRow& row = found->second;
-      switch (row.order.status) {
+      if (found == orders_.end() || found->second.user_id != user_id) return no_order(id);
+      Order& row = found->second;
+      switch (row.status) {
         case OrderStatus::awaiting_payment:
           cancel_row(&row, kUserCancelled, clock_(), [&](const Order& cancelled) { *out = cancelled; });
           return Status::ok();
         case OrderStatus::cancelled:
-          *out = row.order;
+          *out = row;
           return Status::ok();
         case OrderStatus::paid:
           break;
       }
-      *out = row.order;
+      *out = row;
       return Status(Code::already_paid, "order " + std::to_string(id) + " is paid");
     });
   }
@@ -180,7 +175,7 @@ class MemoryOrderStore final : public OrderStore {
     return guarded("memory expire_due", [&] {
       std::lock_guard lock(mutex_);
       for (std::size_t done = 0; done < limit && !due_.empty() && due_.begin()->first <= now; ++done) {
-        OrderRow& row = orders_.find(due_.begin()->second)->second;
+        Order& row = orders_.find(due_.begin()->second)->second;
         cancel_row(&row, kPaymentTimeout, now, [&](const Order& order) { cancelled->push_back(order); });
       }
       return Status::ok();
@@ -194,7 +189,7 @@ class MemoryOrderStore final : public OrderStore {
       std::vector<StockReturn> pending;
       pending.reserve(std::min(limit, returns_.size() + top_ups_.size()));
       for (auto it = returns_.upper_bound(after.after_order); it != returns_.end() && pending.size() < limit; ++it) {
-        const Order& order = orders_.find(*it)->second.order;
+        const Order& order = orders_.find(*it)->second;
         pending.push_back(StockReturn{order.id, order.request_id, order.user_id, order.product_id, order.quantity, 0});
       }
       for (auto it = top_ups_.upper_bound(after.after_top_up); it != top_ups_.end() && pending.size() < limit; ++it) {
@@ -210,11 +205,11 @@ class MemoryOrderStore final : public OrderStore {
       std::lock_guard lock(mutex_);
       for (OrderId id : order_ids) {
         auto found = orders_.find(id);
-        if (found == orders_.end() || !found->second.order.stock_return_pending) continue;
-        OrderRow& row = found->second;
-        returns_.erase(row.order.id);
-        row.order.stock_return_pending = false;
-        sales_.find(row.order.product_id)->second.count_return_completed(row.order.quantity);
+        if (found == orders_.end() || !found->second.stock_return_pending) continue;
+        Order& row = found->second;
+        returns_.erase(row.id);
+        row.stock_return_pending = false;
+        sales_.find(row.product_id)->second.count_return_completed(row.quantity);
       }
       return Status::ok();
     });
@@ -253,7 +248,7 @@ class MemoryOrderStore final : public OrderStore {
   // What a batch adds, before it is moved into the store.
   struct Batch {
     std::unordered_map<std::string, PersistResult> requests;
-    std::map<OrderId, OrderRow> orders;
+    std::map<OrderId, Order> orders;
     std::map<OrderKey, OrderId> active;
     std::set<DueKey> due;
     std::map<ProductId, ProductSales> sales;  // new totals of the products touched
@@ -281,8 +276,7 @@ class MemoryOrderStore final : public OrderStore {
       } else {
         result.status = RequestStatus::success;
         result.order_id = batch->next_order_id++;
-        OrderRow row;
-        Order& order = row.order;
+        Order order;
         order.id = result.order_id;
         order.request_id = event.request_id;
         order.user_id = event.user_id;
@@ -293,7 +287,7 @@ class MemoryOrderStore final : public OrderStore {
         order.deadline_ms = deadline_after(batch->created_ms, batch->payment_timeout_ms);
         batch->due.emplace(order.deadline_ms, order.id);
         batch->active.emplace(key, order.id);
-        batch->orders.emplace(order.id, std::move(row));
+        batch->orders.emplace(order.id, std::move(order));
         sales.count_order_created(event.quantity);
       }
     }
@@ -317,8 +311,8 @@ class MemoryOrderStore final : public OrderStore {
   // cancelled order) may throw, and is called before the store changes: on an
   // exception nothing happened.
   template <typename Report>
-  void cancel_row(OrderRow* row, const char* reason, UnixMillis now, Report&& report) {
-    Order cancelled = row->order;
+  void cancel_row(Order* row, const char* reason, UnixMillis now, Report&& report) {
+    Order cancelled = *row;
     cancelled.status = OrderStatus::cancelled;
     cancelled.cancel_reason = reason;
     cancelled.cancelled_ms = now;
@@ -334,7 +328,7 @@ class MemoryOrderStore final : public OrderStore {
     due_.erase(DueKey{cancelled.deadline_ms, cancelled.id});
     active_.erase(OrderKey{cancelled.user_id, cancelled.product_id});
     sales_.find(cancelled.product_id)->second.count_order_cancelled(cancelled.quantity);
-    row->order = std::move(cancelled);
+    *row = std::move(cancelled);
   }
 
   const Clock clock_;
@@ -344,7 +338,7 @@ class MemoryOrderStore final : public OrderStore {
   TopUpId next_top_up_id_ = 1;
   std::map<ProductId, Product> products_;
   std::map<ProductId, ProductSales> sales_;
-  std::map<OrderId, OrderRow> orders_;
+  std::map<OrderId, Order> orders_;
   std::map<OrderKey, OrderId> active_;                       // the one awaiting or paid order of a user for a product
   std::set<DueKey> due_;                                     // the awaiting orders, soonest deadline first
   std::set<OrderId> returns_;                                // orders whose stock return is pending
