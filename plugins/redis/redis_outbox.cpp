@@ -185,6 +185,8 @@ class RedisOutbox final : public Outbox {
   // read (the groups come with the streams).
   Status start() {
     if (!context_->cluster()) return create_group(*streams_.front());
+    Status adopted = adopt_set_registry();
+    if (!adopted.is_ok()) return adopted;
     return refresh_registry(true);
   }
 
@@ -471,6 +473,35 @@ class RedisOutbox final : public Outbox {
         streams_.push_back(std::make_shared<Stream>(tag, name));
       }
     }
+    return Status::ok();
+  }
+
+  // Streams registered by an earlier version in the set <base>:streams join
+  // the sorted set, scored 0 (due for prune() at once, which keeps those
+  // whose sale is still on), so an upgrade mid-sale reads on. The set itself
+  // is left for processes of the earlier version still running.
+  Status adopt_set_registry() {
+    const std::string old_registry = context_->options.stream + ":streams";
+    std::string cursor = "0";
+    do {
+      Reply reply;
+      Status status = context_->command_pooled({"SSCAN", old_registry, cursor, "COUNT", kRegistryPage}, &reply);
+      if (is_redis_error(status, "WRONGTYPE")) return Status::ok();  // not a registry of ours
+      if (!status.is_ok()) return status;
+      if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || reply->element[1]->type != REDIS_REPLY_ARRAY) {
+        return unexpected_reply("SSCAN");
+      }
+      cursor = reply_text(reply->element[0]);
+      std::vector<std::string> zadd{"ZADD", registry_, "NX"};
+      for (std::size_t i = 0; i < reply->element[1]->elements; ++i) {
+        zadd.push_back("0");
+        zadd.push_back(reply_text(reply->element[1]->element[i]));
+      }
+      if (zadd.size() > 3) {
+        status = context_->command_pooled(zadd, &reply);
+        if (!status.is_ok()) return status;
+      }
+    } while (cursor != "0" && !cursor.empty());
     return Status::ok();
   }
 

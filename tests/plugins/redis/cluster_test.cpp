@@ -144,6 +144,11 @@ std::int64_t remaining(Admission& admission, ProductId product) {
   return level.remaining;
 }
 
+// One command on the master serving `key`'s slot.
+RedisReply on_key(const RedisCluster& cluster, const std::string& key, const std::vector<std::string>& args) {
+  return cluster.command(cluster.master_for_slot(static_cast<int>(key_slot(key))), args);
+}
+
 }  // namespace
 
 TEST_CASE("redis cluster: admissions go on while the product's slot migrates with ASK and MOVED in flight",
@@ -274,15 +279,6 @@ TEST_CASE(
   CHECK(stats.pending == static_cast<std::uint64_t>(products - 32));
 }
 
-namespace {
-
-// One command on the master serving `key`'s slot.
-RedisReply on_key(const RedisCluster& cluster, const std::string& key, const std::vector<std::string>& args) {
-  return cluster.command(cluster.master_for_slot(static_cast<int>(key_slot(key))), args);
-}
-
-}  // namespace
-
 TEST_CASE(
     "redis cluster: a spent product's stream leaves the registry, an unfinished or live one stays, a new sale "
     "registers it again",
@@ -377,6 +373,33 @@ TEST_CASE(
     REQUIRE(fresh->outbox().read(100, milliseconds(50), &entries).is_ok());
   }
   CHECK(read_again());
+}
+
+TEST_CASE("redis cluster: streams an earlier version registered in a set are read after an upgrade",
+          "[redis][cluster][outbox][registry]") {
+  RedisCluster cluster;
+  const std::string base = "flash_sale:order_events";
+  const std::string registry = keys::stream_registry(base), old_registry = base + ":streams";
+  Stages before(cluster_settings(cluster));
+  ProductId product = fresh_product();
+  REQUIRE(before.admission().load_stock(open_sale(product, 5)).is_ok());
+  // As the earlier version left it: the stream in the set only.
+  const std::string stream = keys::tagged_stream(base, keys::product_tag(product));
+  on_key(cluster, registry, {"ZREM", registry, stream});
+  on_key(cluster, old_registry, {"SADD", old_registry, stream});
+  AdmitRequest request;
+  request.event = make_event(product, 1, 1);
+  REQUIRE(before.admission().admit(request).status.is_ok());
+
+  Stages upgraded(cluster_settings(cluster));
+  CHECK(on_key(cluster, registry, {"ZSCORE", registry, stream}).type != RedisReply::Type::nil);
+  std::vector<OutboxEntry> entries;
+  auto deadline = steady_clock::now() + std::chrono::seconds(10);
+  while (entries.empty() && steady_clock::now() < deadline) {
+    REQUIRE(upgraded.outbox().read(100, milliseconds(50), &entries).is_ok());
+  }
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0].event.request_id == request.event.request_id);
 }
 
 TEST_CASE("redis cluster: the family's key slots are Redis's and its redirects parse", "[redis][cluster]") {
