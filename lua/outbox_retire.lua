@@ -9,19 +9,22 @@
 -- KEYS[4] the shard's sale hash      fs:{<tag>}:sale
 -- ARGV[1] the consumer group
 --
--- Returns 1 when the stream was retired (the stream with its group, its
--- empty dead letters and its replay counter deleted), 0 when it is still in
--- use:
+-- Returns {1, replays} when the stream was retired (the stream with its
+-- group, its empty dead letters and its replay counter deleted; replays: what
+-- that counter held, which the caller carries over to the cluster-wide total
+-- of retired streams), {0, 0} when it is still in use:
 --   - the sale hash exists: admit.lua may still append (a new sale is
 --     registered again by the preload before its stock is loaded);
 --   - the stream holds entries, or the group has entries pending: events not
 --     yet relayed or acknowledged;
 --   - there are dead letters: an operator may still list and replay them.
 
-if redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
-if redis.call('XLEN', KEYS[2]) > 0 then return 0 end
-if redis.call('XLEN', KEYS[1]) > 0 then return 0 end
+local in_use = {0, 0}
+if redis.call('EXISTS', KEYS[4]) == 1 then return in_use end
+if redis.call('XLEN', KEYS[2]) > 0 then return in_use end
+if redis.call('XLEN', KEYS[1]) > 0 then return in_use end
 local pending = redis.pcall('XPENDING', KEYS[1], ARGV[1])
-if type(pending) == 'table' and pending.err == nil and tonumber(pending[1]) > 0 then return 0 end
+if type(pending) == 'table' and pending.err == nil and tonumber(pending[1]) > 0 then return in_use end
+local replays = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
-return 1
+return {1, replays}

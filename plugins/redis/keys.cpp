@@ -109,4 +109,8 @@ std::string dead_letter_replays(const std::string& stream) {
   return stream + ":dead:replayed";
 }
 
+std::string retired_replays(const std::string& base) {
+  return base + ":dead:replayed:retired";
+}
+
 }  // namespace flashsale::redis::keys

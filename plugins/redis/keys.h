@@ -16,13 +16,13 @@ std::string user_lock(ProductId product, UserId user);  // string: request_id
 std::string idempotency(ProductId product,
                         const std::string& key);  // string: user:quantity:request_id
 std::string compensated(ProductId product,
-                        const std::string& request_id);      // string marker
-std::string returned(ProductId product, OrderId order);      // string marker: the order's stock came back
-std::string topped_up(ProductId product, TopUpId top_up);    // string marker: the top-up was added
-std::string paused(ProductId product);                       // string: present while the sale is paused
-std::string state(const std::string& request_id);            // string: <status>|<order_id>|<reason>
-std::string rate_window(const std::string& subject);         // sorted set of request times
-std::string product_tag(ProductId product);                  // p:<product>, the hash tag of a product's keys
+                        const std::string& request_id);    // string marker
+std::string returned(ProductId product, OrderId order);    // string marker: the order's stock came back
+std::string topped_up(ProductId product, TopUpId top_up);  // string marker: the top-up was added
+std::string paused(ProductId product);                     // string: present while the sale is paused
+std::string state(const std::string& request_id);          // string: <status>|<order_id>|<reason>
+std::string rate_window(const std::string& subject);       // sorted set of request times
+std::string product_tag(ProductId product);                // p:<product>, the hash tag of a product's keys
 
 // The same keys under any hash tag: a stock shard's ("p:<product>:s:<i>",
 // stock_shards.h) or the product's own (product_tag).
@@ -45,5 +45,8 @@ std::string tagged_stream(const std::string& base, const std::string& tag);
 std::string stream_registry(const std::string& base);
 std::string dead_letters(const std::string& stream);         // <stream>:dead
 std::string dead_letter_replays(const std::string& stream);  // <stream>:dead:replayed, a counter
+// On a cluster, <base>:dead:replayed:retired: the replays of the streams
+// retired from the registry, so the total never goes down.
+std::string retired_replays(const std::string& base);
 
 }  // namespace flashsale::redis::keys

@@ -179,6 +179,7 @@ class RedisOutbox final : public Outbox {
     const Options& options = context_->options;
     if (!context_->cluster()) streams_.push_back(std::make_shared<Stream>("", options.stream));
     registry_ = keys::stream_registry(options.stream);
+    retired_replays_ = keys::retired_replays(options.stream);
   }
 
   // On one Redis, the stream's group; on a cluster, the registry's first
@@ -254,6 +255,14 @@ class RedisOutbox final : public Outbox {
       for (const auto& stream : all_streams()) {
         Status status = add_stats(*stream, &found);
         if (!status.is_ok()) return status;
+      }
+      if (context_->cluster()) {
+        Reply reply;
+        Status status = context_->command_pooled({"GET", retired_replays_}, &reply);
+        if (!status.is_ok()) return status;
+        std::int64_t count = 0;
+        if (reply->type != REDIS_REPLY_NIL && !reply_int(reply.get(), &count)) return unexpected_reply("GET");
+        found.replayed += static_cast<std::uint64_t>(count);
       }
       *stats = found;
       return Status::ok();
@@ -537,8 +546,15 @@ class RedisOutbox final : public Outbox {
     Status status = context_->run_pooled(Script::outbox_retire,
                                          {stream.name, stream.dead, stream.replays, keys::sale_in(stream.tag)},
                                          {context_->options.group}, &reply);
-    std::int64_t retired = 0;
-    if (!status.is_ok() || !reply_int(reply.get(), &retired) || retired != 1) return false;
+    std::int64_t retired = 0, replays = 0;
+    if (!status.is_ok() || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        !reply_int(reply->element[0], &retired) || !reply_int(reply->element[1], &replays) || retired != 1) {
+      return false;
+    }
+    // The stream's replays join the retired streams' total, so the replayed
+    // figure (a Prometheus counter) does not go down. Lost if this process
+    // dies right here: a one-off dip, never a double count.
+    if (replays > 0) context_->command_pooled({"INCRBY", retired_replays_, std::to_string(replays)}, &reply);
     status = context_->run_pooled(Script::registry_remove, {registry_}, {stream.name, score}, &reply);
     std::int64_t removed = 0;
     return status.is_ok() && reply_int(reply.get(), &removed) && removed == 1;
@@ -825,6 +841,7 @@ class RedisOutbox final : public Outbox {
   std::mutex overflow_mutex_;
   std::deque<OutboxEntry> overflow_;  // handed out by Redis, not yet by read()
   std::string registry_;
+  std::string retired_replays_;  // on a cluster: the replays of retired streams
   std::mutex streams_mutex_;
   std::vector<std::shared_ptr<Stream>> streams_;  // one on one Redis; the registry's on a cluster
   Clock::time_point last_registry_;               // under streams_mutex_

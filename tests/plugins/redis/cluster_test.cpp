@@ -321,6 +321,10 @@ TEST_CASE(
   REQUIRE(on_key(cluster, keys::dead_letters(stream_of(dead)), {"XLEN", keys::dead_letters(stream_of(dead))}).text ==
           "1");
 
+  // Dead letters of `spent` replayed earlier: the total must outlive its stream.
+  const std::string spent_replays = keys::dead_letter_replays(stream_of(spent));
+  on_key(cluster, spent_replays, {"SET", spent_replays, "3"});
+
   // The 1 s sales expire; a reader starting now retires what is spent.
   deadline = steady_clock::now() + std::chrono::seconds(10);
   while ((exists(keys::sale(spent)) || exists(keys::sale(pending)) || exists(keys::sale(dead))) &&
@@ -339,6 +343,8 @@ TEST_CASE(
   REQUIRE(fresh->outbox().stats(&stats).is_ok());
   CHECK(stats.pending == 1);
   CHECK(stats.dead_lettered == 1);
+  CHECK_FALSE(exists(spent_replays));
+  CHECK(stats.replayed == 3);  // carried over to the retired streams' total
 
   // The first reader still lists the retired stream until its next registry
   // read: reading it must not bring it back.
