@@ -82,17 +82,25 @@ Family histogram(std::vector<MetricFamily>* out, const char* name, const char* h
   return Family(out, name, help, MetricType::Histogram);
 }
 
+// One sample per buy outcome: those a sale always has (0 until counted),
+// every other code once counted; `n(slot)` is the count, `labels` the others.
+template <typename Count>
+void outcome_samples(Family& family, Count&& n, Labels labels) {
+  for (std::size_t slot = 0; slot < Counters::kCodeSlots; ++slot) {
+    auto code = static_cast<Code>(slot);
+    bool always = code == Code::ok || code == Code::sold_out || code == Code::already_purchased ||
+                  code == Code::rate_limited || code == Code::unavailable;
+    if (n(slot) == 0 && !always) continue;
+    Labels with = labels;
+    with.push_back({"outcome", code == Code::ok ? "accepted" : code_name(code)});
+    family.sample(static_cast<double>(n(slot)), with);
+  }
+}
+
 void buy_metrics(const Counters& c, std::vector<MetricFamily>* out) {
   Family outcomes = counter(out, "flashsale_buy_requests_total",
                             "Buy calls by outcome: accepted, or the error code they were answered with.");
-  for (std::size_t slot = 0; slot < Counters::kCodeSlots; ++slot) {
-    auto code = static_cast<Code>(slot);
-    double n = value_of(c.buy_outcomes[slot]);
-    bool always = code == Code::ok || code == Code::sold_out || code == Code::already_purchased ||
-                  code == Code::rate_limited || code == Code::unavailable;
-    if (n == 0 && !always) continue;
-    outcomes.sample(n, {{"outcome", code == Code::ok ? "accepted" : code_name(code)}});
-  }
+  outcome_samples(outcomes, [&](std::size_t slot) { return c.buy_outcomes[slot].load(std::memory_order_relaxed); }, {});
   counter(out, "flashsale_ratelimit_fail_open_total",
           "Buys let through because the rate-limit stage could not be asked (fail-open).")
       .sample(value_of(c.ratelimit_fail_open));
@@ -212,6 +220,13 @@ void product_metrics(const PipelineView& view, Family* up, std::vector<MetricFam
       }
     }
     source_up(up, "admit", worst);
+  }
+  Family outcomes = counter(out, "flashsale_product_buy_requests_total",
+                            "Buy calls by product and outcome, as flashsale_buy_requests_total.");
+  for (ProductId id : products) {
+    ProductOutcomes::Counts counts{};
+    if (!view.counters->product_outcomes.counts(id, &counts)) continue;
+    outcome_samples(outcomes, [&](std::size_t slot) { return counts[slot]; }, {{"product", std::to_string(id)}});
   }
   if (view.store == nullptr) return;
   Family orders = gauge(out, "flashsale_orders", "Orders in the system of record, by product and state.");

@@ -40,14 +40,21 @@ BuyOutcome BuyService::buy(const BuyRequest& request) {
   // fused, a buy that reaches the admission is counted there, in the same
   // call; every other request is counted here before its refusal.
   std::string subject = request.has_user ? "u:" + std::to_string(request.user_id) : "ip:" + request.client_ip;
+  // Each answer counts in the totals and for its product: one the catalog
+  // found, or one already counted (a refusal before the lookup).
+  bool product_found = false;
+  auto count = [&](Code code) {
+    count_buy_outcome(*counters_, code);
+    counters_->product_outcomes.count(request.product_id, code, product_found);
+  };
   auto limited = [&] {
-    count_buy_outcome(*counters_, Code::rate_limited);
+    count(Code::rate_limited);
     outcome.rate_limited = true;
     return outcome;
   };
   auto refuse = [&](Status status) {
     if (fuse_rate_limit_ && !allowed_by_ratelimit_stage(subject)) return limited();
-    count_buy_outcome(*counters_, status.code());
+    count(status.code());
     outcome.status = std::move(status);
     return outcome;
   };
@@ -62,6 +69,7 @@ BuyOutcome BuyService::buy(const BuyRequest& request) {
                       ? Status(Code::not_found, "product " + std::to_string(request.product_id) + " does not exist")
                       : found);
   }
+  product_found = true;
 
   AdmitRequest admit;
   admit.event.request_id = new_request_id();
@@ -77,7 +85,7 @@ BuyOutcome BuyService::buy(const BuyRequest& request) {
   outcome.status = std::move(result.status);
   outcome.request_id = std::move(result.request_id);
   outcome.replayed = result.replayed;
-  count_buy_outcome(*counters_, outcome.status.code());
+  count(outcome.status.code());
   return outcome;
 }
 

@@ -9,6 +9,7 @@
 
 #include "flashsale/status.h"
 #include "pipeline/bucket_histogram.h"
+#include "pipeline/product_outcomes.h"
 
 namespace flashsale {
 
@@ -33,8 +34,9 @@ struct HttpCounters {
 
 struct Counters {
   // Buy answers by Code (Code::ok: accepted), rate-limited ones included.
-  static constexpr std::size_t kCodeSlots = 32;
+  static constexpr std::size_t kCodeSlots = ProductOutcomes::kCodeSlots;
   std::array<std::atomic<std::uint64_t>, kCodeSlots> buy_outcomes{};
+  ProductOutcomes product_outcomes;  // the same, per product
   std::uint64_t buy_accepted() const { return outcome(Code::ok); }
   std::uint64_t rate_limited() const { return outcome(Code::rate_limited); }
   std::uint64_t buy_rejected() const;  // every other answer
