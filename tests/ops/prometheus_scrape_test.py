@@ -7,7 +7,7 @@ The server runs on the embedded profile (temp SQLite file, HTTP_ADDR
 free loopback port with a temp TSDB, the config of etc/prometheus/prometheus.yml
 with this server as target, a 1s scrape and evaluation interval and the alert
 rules loaded. After N accepted buys, Prometheus' HTTP API must answer N for
-the accepted outcome before a deadline, every alert rule must evaluate without
+the accepted outcome, in total and for the product, before a deadline, every alert rule must evaluate without
 error on the real series, and `promtool check metrics` must accept a scrape.
 Both processes are stopped however the test ends; the server must exit 0
 (under ASan a leak or an error makes it exit otherwise).
@@ -139,6 +139,7 @@ def make_sale(base):
         buy = {"product_id": product_id, "user_id": user, "quantity": 1}
         status, body = request("POST", base + "/api/flash_sale/buy", json.dumps(buy))
         assert status == 202, f"buy of user {user}: {status} {body}"
+    return product_id
 
 
 def check_metrics_text(base):
@@ -210,12 +211,14 @@ def rules_evaluated_ok(prometheus_url, since):
 def run(build_dir, source_dir, work, processes):
     port = start_server(build_dir, source_dir, work, processes)
     base = f"http://127.0.0.1:{port}"
-    make_sale(base)
+    product = make_sale(base)
     check_metrics_text(base)
 
     prometheus_url = start_prometheus(source_dir, port, work, processes)
     accepted = 'flashsale_buy_requests_total{job="flashsale",outcome="accepted"}'
     wait_for(accepted, lambda: query(prometheus_url, accepted), BUYS, QUERY_TIMEOUT_S)
+    per_product = f'flashsale_product_buy_requests_total{{job="flashsale",product="{product}",outcome="accepted"}}'
+    wait_for(per_product, lambda: query(prometheus_url, per_product), BUYS, QUERY_TIMEOUT_S)
     assert query(prometheus_url, 'up{job="flashsale"}') == 1
     with open(os.path.join(source_dir, "etc", "prometheus", "alerts.yml")) as f:
         rules = sum(len(group["rules"]) for group in yaml.safe_load(f)["groups"])
