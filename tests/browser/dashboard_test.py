@@ -5,8 +5,9 @@ Starts flashsale-server (embedded profile, free port, its own temp dir),
 creates and preloads a product, opens /dashboard in headless Chromium (driven
 by Debian's chromedriver and python3-selenium), runs flashsale-loadtest
 against the product and checks that the page's accepted counter moves while
-the sale runs, that it shows the product's own accepted/s, that its charts draw, and that once the load test is over and
-the page has polled again its figures equal what /metrics says. Saves a
+the sale runs, that it shows the product's own accepted/s, that its charts
+draw, and that once the load test is over and the page has polled again its
+figures equal what /metrics says. Saves a
 screenshot (--screenshot, and $FLASHSALE_SCREENSHOT when set). Every wait has
 a deadline; the server, the load test and the browser are stopped pass or
 fail, and the server must exit cleanly (under ASan: no leak).

@@ -329,8 +329,11 @@ TEST_CASE(
   deadline = steady_clock::now() + std::chrono::seconds(10);
   while ((exists(keys::sale(spent)) || exists(keys::sale(pending)) || exists(keys::sale(dead))) &&
          steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(milliseconds(20));
+    std::this_thread::sleep_for(milliseconds(20));  // a poll interval: the loop waits for the expiry itself
   }
+  REQUIRE_FALSE(exists(keys::sale(spent)));
+  REQUIRE_FALSE(exists(keys::sale(pending)));
+  REQUIRE_FALSE(exists(keys::sale(dead)));
   entries.clear();
   REQUIRE(reader->outbox().read(100, milliseconds(0), &entries).is_ok());  // its registry read, just now
   auto fresh = std::make_unique<Stages>(cluster_settings(cluster));
